@@ -1,0 +1,7 @@
+import type { Feature } from './extension';
+
+/**
+ * Every feature of the extension, in start order. A feature lives in its own folder under src/
+ * and exports one `Feature` (id + register). Add new features here.
+ */
+export const features: Feature[] = [];
