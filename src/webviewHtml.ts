@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+
+/**
+ * The one place that builds webview HTML and options. Every view gets the same strict policy:
+ * default-src 'none'; scripts only by a per-load nonce (no unsafe-inline, no unsafe-eval);
+ * styles, images and fonts only from the extension's own webview resources. Views are the
+ * browser bundles that scripts/build.mjs writes to dist/webview/<view>.js (+ .css).
+ */
+
+/** Options for createWebviewPanel / resolveCustomEditor: scripts on, resources limited. */
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+  return {
+    enableScripts: true,
+    localResourceRoots: webviewResourceRoots(extensionUri),
+  };
+}
+
+/** dist/webview (bundles), media (icons), and the codicon font. Nothing else is readable. */
+export function webviewResourceRoots(extensionUri: vscode.Uri): vscode.Uri[] {
+  return [
+    vscode.Uri.joinPath(extensionUri, 'dist', 'webview'),
+    vscode.Uri.joinPath(extensionUri, 'media'),
+    vscode.Uri.joinPath(extensionUri, 'node_modules', '@vscode', 'codicons', 'dist'),
+  ];
+}
+
+export interface WebviewHtmlOptions {
+  /** Folder name under webview/ (bundle dist/webview/<view>.js). */
+  view: string;
+  /** Document title (screen readers). */
+  title: string;
+  /** Load dist/webview/<view>.css too (esbuild emits it when main.ts imports main.css). */
+  css?: boolean;
+  /** Load the codicon font stylesheet (node_modules/@vscode/codicons must ship in the VSIX). */
+  codicons?: boolean;
+  /**
+   * Small, non-secret values for the view to read at start, written as data-* attributes on
+   * <body> (escaped). Not a script: CSP forbids inline scripts.
+   */
+  data?: Record<string, string>;
+}
+
+/** A fresh 128-bit nonce per HTML load. */
+export function makeNonce(): string {
+  return randomBytes(16).toString('base64');
+}
+
+/** The Content-Security-Policy for a webview with the given nonce. */
+export function contentSecurityPolicy(webview: vscode.Webview, nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src ${webview.cspSource}`,
+    `img-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The full HTML of a view: CSP meta, stylesheet links, one nonce'd module-free script. */
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, options: WebviewHtmlOptions): string {
+  const nonce = makeNonce();
+  const asset = (...segments: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...segments)).toString();
+  const styles: string[] = [];
+  if (options.codicons) {
+    // vscode-elements looks the codicon sheet up by this id.
+    styles.push(`<link rel="stylesheet" id="vscode-codicon-stylesheet" href="${escapeHtml(asset('node_modules', '@vscode', 'codicons', 'dist', 'codicon.css'))}">`);
+  }
+  if (options.css) styles.push(`<link rel="stylesheet" href="${escapeHtml(asset('dist', 'webview', `${options.view}.css`))}">`);
+  const data = Object.entries(options.data ?? {})
+    .map(([k, v]) => ` data-${k.replace(/[^a-z0-9-]/gi, '')}="${escapeHtml(v)}"`)
+    .join('');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(webview, nonce)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+${styles.join('\n')}
+<title>${escapeHtml(options.title)}</title>
+</head>
+<body${data}>
+<script nonce="${nonce}" src="${escapeHtml(asset('dist', 'webview', `${options.view}.js`))}"></script>
+</body>
+</html>`;
+}
