@@ -1,0 +1,221 @@
+/**
+ * Messages between the labeling editor's host (src/labeling) and its webview (webview/labeling).
+ * The host owns the document, the selection and every label; the webview renders windows of
+ * rows and one record's detail, and sends intents. Everything the webview sends is untrusted:
+ * `parseViewMessage` validates it before the host looks at it.
+ */
+
+/** List filters (the toolbar's radio group). */
+export const FILTERS = ['all', 'unlabeled', 'labeled', 'tieSkip', 'invalid'] as const;
+export type Filter = (typeof FILTERS)[number];
+
+/** Label intents. Which ones apply depends on the record's kind (see `actionsFor`). */
+export const LABEL_ACTIONS = [
+  'chooseLeft', 'chooseRight', 'chooseLeftSlightly', 'chooseRightSlightly',
+  'tie', 'skip', 'bothBad', 'clear',
+  'thumbsUp', 'thumbsDown',
+  'confirm', 'flip', 'exclude',
+] as const;
+export type LabelAction = (typeof LABEL_ACTIONS)[number];
+
+export const NAV_ACTIONS = ['next', 'previous', 'nextUnlabeled', 'first', 'last', 'pageDown', 'pageUp'] as const;
+export type NavAction = (typeof NAV_ACTIONS)[number];
+
+/**
+ * What a line is, for the list and the counts.
+ *  unlabeled: candidates awaiting a pairwise label, or an unpaired completion awaiting thumbs.
+ *  labeled:   paired chosen/rejected, or unpaired with a boolean label (and no tie/skip status).
+ *  tie, skip, bothBad, excluded: labeled with that status.
+ *  invalid:   not a record (bad JSON, wrong field types, invalid UTF-8, not preference data...).
+ *  blank:     an empty line (kept as is; not a record; not counted).
+ */
+export const ROW_STATUSES = ['unlabeled', 'labeled', 'tie', 'skip', 'bothBad', 'excluded', 'invalid', 'blank'] as const;
+export type RowStatus = (typeof ROW_STATUSES)[number];
+
+/** The record's shape, which decides the available actions. */
+export type RecordKind = 'candidates' | 'paired' | 'unpaired' | 'invalid' | 'blank';
+
+export interface Counts {
+  /** Lines in the file (records + invalid + blank). */
+  lines: number;
+  /** Lines classified so far (== lines when `complete`). */
+  scanned: number;
+  complete: boolean;
+  records: number;
+  labeled: number;
+  unlabeled: number;
+  /** tie + skip + bothBad + excluded */
+  tieSkip: number;
+  invalid: number;
+  /** Labeled records per annotator (records labeled before provenance existed: ""). */
+  byAnnotator: Record<string, number>;
+}
+
+export interface RowSummary {
+  /** 0-based line index in the file: the record's identity. */
+  index: number;
+  status: RowStatus;
+  kind: RecordKind;
+  /** Plain text, at most ~160 characters: the last user turn of the prompt, or the reason. */
+  preview: string;
+}
+
+export interface Turn {
+  role: string;
+  content: string;
+}
+
+export interface ResponseView {
+  /** "A" / "B" for candidates; "Chosen" / "Rejected" once labeled; "Completion" for unpaired. */
+  title: string;
+  turns: Turn[];
+}
+
+export type Strength = 'slightly' | 'clearly';
+
+export interface LabelView {
+  status: RowStatus;
+  /** Which side the user preferred ('left' | 'right'), when the record carries a choice. */
+  preferred?: 'left' | 'right';
+  /** Unpaired: true = thumbs up. */
+  thumb?: boolean;
+  strength?: Strength;
+  annotator?: string;
+  time?: string;
+  note?: string;
+}
+
+export interface RecordDetail {
+  index: number;
+  kind: RecordKind;
+  status: RowStatus;
+  /** The prompt as turns (a string prompt is one `user` turn). */
+  prompt: Turn[];
+  /** Paired and candidates: the two responses in display order. Unpaired: left only. */
+  left?: ResponseView;
+  right?: ResponseView;
+  label?: LabelView;
+  /** Invalid lines: the reason and the start of the raw text (shown as text). */
+  reason?: string;
+  raw?: string;
+  /** Which label actions apply to this record (buttons and the help overlay). */
+  actions: LabelAction[];
+}
+
+export interface ViewSettings {
+  wordDiff: boolean;
+  annotator: string;
+}
+
+// ---------------------------------------------------------------- host -> webview
+
+export type HostMessage =
+  | { type: 'init'; fileName: string; counts: Counts; settings: ViewSettings; selected: number; readonly: boolean }
+  | { type: 'counts'; counts: Counts }
+  /** A window of the filtered list, answering `rows` (same requestId). */
+  | { type: 'rows'; requestId: number; filter: Filter; query: string; start: number; matching: number; complete: boolean; rows: RowSummary[] }
+  /** The selected record and its position in the current filter (-1 when filtered out). */
+  | { type: 'selected'; detail: RecordDetail | null; position: number }
+  /** Rows or filter membership changed (an edit, undo, reload, scan progress): refetch the visible window. */
+  | { type: 'invalidate' }
+  /** The file holds no preference records: explain, offer to reopen as text. */
+  | { type: 'notPreference'; reason: string }
+  | { type: 'focusNote' }
+  | { type: 'focusSearch' }
+  | { type: 'toggleHelp' }
+  | { type: 'toggleDiff' }
+  | { type: 'error'; message: string };
+
+// ---------------------------------------------------------------- webview -> host
+
+export type ViewMessage =
+  | { type: 'ready' }
+  | { type: 'rows'; requestId: number; filter: Filter; query: string; start: number; count: number }
+  | { type: 'select'; index: number }
+  | { type: 'setFilter'; filter: Filter; query: string }
+  | { type: 'label'; index: number; action: LabelAction }
+  | { type: 'navigate'; action: NavAction }
+  | { type: 'note'; index: number; note: string }
+  | { type: 'reopenAsText' }
+  /** The webview gained or lost keyboard focus (drives the keybindings' `rpo.labeling.focused`). */
+  | { type: 'focus'; focused: boolean }
+  /** Timing probe for the benchmark: the view painted what answered host message `seq`. */
+  | { type: 'painted'; what: 'rows' | 'selected' | 'init'; at: number };
+
+const MAX_WINDOW = 500;
+const MAX_QUERY = 1000;
+const MAX_NOTE = 10_000;
+
+function isIndex(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function oneOf<T extends string>(values: readonly T[], v: unknown): v is T {
+  return typeof v === 'string' && (values as readonly string[]).includes(v);
+}
+
+/**
+ * Validates a message from the webview. Returns the typed message, or a string saying what is
+ * wrong (the host logs it and ignores the message).
+ */
+export function parseViewMessage(data: unknown): ViewMessage | string {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'not an object';
+  const m = data as Record<string, unknown>;
+  switch (m.type) {
+    case 'ready':
+    case 'reopenAsText':
+      return { type: m.type };
+    case 'rows':
+      if (!isIndex(m.requestId)) return 'rows: bad requestId';
+      if (!oneOf(FILTERS, m.filter)) return 'rows: bad filter';
+      if (typeof m.query !== 'string' || m.query.length > MAX_QUERY) return 'rows: bad query';
+      if (!isIndex(m.start)) return 'rows: bad start';
+      if (!isIndex(m.count) || m.count > MAX_WINDOW) return 'rows: bad count';
+      return { type: 'rows', requestId: m.requestId, filter: m.filter, query: m.query, start: m.start, count: m.count };
+    case 'select':
+      if (!isIndex(m.index)) return 'select: bad index';
+      return { type: 'select', index: m.index };
+    case 'setFilter':
+      if (!oneOf(FILTERS, m.filter)) return 'setFilter: bad filter';
+      if (typeof m.query !== 'string' || m.query.length > MAX_QUERY) return 'setFilter: bad query';
+      return { type: 'setFilter', filter: m.filter, query: m.query };
+    case 'label':
+      if (!isIndex(m.index)) return 'label: bad index';
+      if (!oneOf(LABEL_ACTIONS, m.action)) return 'label: bad action';
+      return { type: 'label', index: m.index, action: m.action };
+    case 'navigate':
+      if (!oneOf(NAV_ACTIONS, m.action)) return 'navigate: bad action';
+      return { type: 'navigate', action: m.action };
+    case 'note':
+      if (!isIndex(m.index)) return 'note: bad index';
+      if (typeof m.note !== 'string' || m.note.length > MAX_NOTE) return 'note: bad note';
+      return { type: 'note', index: m.index, note: m.note };
+    case 'focus':
+      if (typeof m.focused !== 'boolean') return 'focus: bad focused';
+      return { type: 'focus', focused: m.focused };
+    case 'painted':
+      if (!oneOf(['rows', 'selected', 'init'] as const, m.what)) return 'painted: bad what';
+      if (typeof m.at !== 'number' || !Number.isFinite(m.at)) return 'painted: bad at';
+      return { type: 'painted', what: m.what, at: m.at };
+    default:
+      return `unknown message type ${JSON.stringify(String(m.type)).slice(0, 40)}`;
+  }
+}
+
+/** Keyboard help: one row per key, shared by the help overlay and the README. */
+export const KEY_HELP: ReadonlyArray<{ keys: string; what: string }> = [
+  { keys: '1 / 2', what: 'left / right response is clearly better' },
+  { keys: 'Shift+1 / Shift+2', what: 'left / right response is slightly better' },
+  { keys: 'T', what: 'tie' },
+  { keys: 'S', what: 'skip' },
+  { keys: 'X', what: 'both bad' },
+  { keys: 'Backspace', what: 'clear the label' },
+  { keys: 'U / D', what: 'thumbs up / down (unpaired records)' },
+  { keys: 'C / F / E', what: 'confirm / flip / exclude (existing chosen/rejected)' },
+  { keys: 'J or ↓ / K or ↑', what: 'next / previous record' },
+  { keys: 'N', what: 'next unlabeled record' },
+  { keys: 'M', what: 'write a note (Enter saves, Escape leaves)' },
+  { keys: 'W', what: 'word diff on / off' },
+  { keys: '/', what: 'search' },
+  { keys: '?', what: 'this help' },
+];

@@ -1,0 +1,528 @@
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import '@vscode-elements/elements/dist/vscode-radio-group/index.js';
+import '@vscode-elements/elements/dist/vscode-radio/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import { diffWords } from 'diff';
+import './main.css';
+import { renderMarkdown } from './markdown';
+import {
+  FILTERS, KEY_HELP,
+  type Counts, type Filter, type HostMessage, type LabelAction, type RecordDetail, type ResponseView,
+  type RowSummary, type Turn, type ViewMessage,
+} from '../../src/protocol/labeling';
+
+/**
+ * The labeling editor's view. It never holds the dataset: it asks the host for windows of rows
+ * (virtualised list: only the visible rows are in the DOM) and shows the one selected record.
+ * Keys are VS Code keybindings (the webview forwards keydown to the workbench); this view only
+ * keeps keys typed into its own text fields from reaching them.
+ */
+
+interface VsCodeApi {
+  postMessage(message: ViewMessage): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+const vscode = acquireVsCodeApi();
+const post = (m: ViewMessage) => vscode.postMessage(m);
+
+const ROW_HEIGHT = 24;
+/** Browsers cap element heights (~16-33M px): above this the scrollbar is scaled. */
+const MAX_SCROLL_PX = 8_000_000;
+const OVERSCAN = 20;
+
+const FILTER_LABELS: Record<Filter, string> = {
+  all: 'All', unlabeled: 'Unlabeled', labeled: 'Labeled', tieSkip: 'Tie / skip', invalid: 'Invalid',
+};
+const ACTION_LABELS: Record<LabelAction, [string, string]> = {
+  chooseLeft: ['Left better', '1'],
+  chooseRight: ['Right better', '2'],
+  chooseLeftSlightly: ['Left slightly', '⇧1'],
+  chooseRightSlightly: ['Right slightly', '⇧2'],
+  tie: ['Tie', 'T'],
+  skip: ['Skip', 'S'],
+  bothBad: ['Both bad', 'X'],
+  clear: ['Clear', '⌫'],
+  thumbsUp: ['Thumbs up', 'U'],
+  thumbsDown: ['Thumbs down', 'D'],
+  confirm: ['Confirm', 'C'],
+  flip: ['Flip', 'F'],
+  exclude: ['Exclude', 'E'],
+};
+const STATUS_LABELS: Record<string, string> = {
+  unlabeled: 'unlabeled', labeled: 'labeled', tie: 'tie', skip: 'skip', bothBad: 'both bad',
+  excluded: 'excluded', invalid: 'invalid', blank: 'blank',
+};
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// ------------------------------------------------------------------ layout
+
+const app = el('div', { id: 'app' });
+const toolbar = el('header', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Filters and search' });
+const filters = document.createElement('vscode-radio-group');
+filters.setAttribute('aria-label', 'Filter records');
+filters.id = 'filters';
+const filterRadios = new Map<Filter, HTMLElement>();
+for (const f of FILTERS) {
+  const radio = document.createElement('vscode-radio');
+  radio.setAttribute('name', 'filter');
+  radio.setAttribute('value', f);
+  radio.setAttribute('label', FILTER_LABELS[f]);
+  radio.dataset.filter = f;
+  if (f === 'all') radio.setAttribute('checked', '');
+  filterRadios.set(f, radio);
+  filters.appendChild(radio);
+}
+const search = document.createElement('vscode-textfield');
+search.id = 'search';
+search.setAttribute('placeholder', 'Search lines');
+search.setAttribute('aria-label', 'Search lines (host-side, whole file)');
+const diffToggle = document.createElement('vscode-checkbox');
+diffToggle.id = 'diff-toggle';
+diffToggle.setAttribute('label', 'Word diff (W)');
+const progress = el('div', { id: 'progress', role: 'progressbar', 'aria-label': 'Labeling progress', 'aria-valuemin': '0', 'aria-valuemax': '0', 'aria-valuenow': '0' });
+const progressFill = el('div', { class: 'fill' });
+progress.appendChild(progressFill);
+const progressText = el('span', { id: 'progress-text', 'aria-live': 'polite' });
+const annotators = el('span', { id: 'annotators' });
+const helpButton = document.createElement('vscode-button');
+helpButton.setAttribute('secondary', '');
+helpButton.textContent = 'Keys (?)';
+toolbar.append(filters, search, diffToggle, progress, progressText, annotators, helpButton);
+
+const split = el('main', { class: 'split' });
+const list = el('section', { id: 'list', role: 'listbox', 'aria-label': 'Records', tabindex: '0' });
+const listViewport = el('div', { class: 'list-viewport' });
+const listSpacer = el('div', { class: 'list-spacer' });
+const listEmpty = el('div', { class: 'list-empty', hidden: '' });
+list.append(listViewport, listSpacer, listEmpty);
+
+const detail = el('section', { id: 'detail', 'aria-label': 'Selected record', tabindex: '-1' });
+const detailHeader = el('div', { id: 'detail-header' });
+const promptBox = el('div', { id: 'prompt', 'aria-label': 'Prompt' });
+const responses = el('div', { id: 'responses' });
+const leftBox = el('article', { id: 'left', class: 'response', 'aria-label': 'Left response' });
+const rightBox = el('article', { id: 'right', class: 'response', 'aria-label': 'Right response' });
+responses.append(leftBox, rightBox);
+const actions = el('div', { id: 'actions', role: 'group', 'aria-label': 'Label actions' });
+const noteRow = el('div', { id: 'note-row' });
+const note = document.createElement('vscode-textfield');
+note.id = 'note';
+note.setAttribute('placeholder', 'Note (M to write, Enter to save)');
+note.setAttribute('aria-label', 'Note for this record');
+noteRow.append(note);
+const invalidBox = el('div', { id: 'invalid', hidden: '' });
+detail.append(detailHeader, invalidBox, promptBox, responses, actions, noteRow);
+split.append(list, detail);
+
+const help = el('div', { id: 'help', role: 'dialog', 'aria-modal': 'true', 'aria-label': 'Keyboard shortcuts', hidden: '' });
+const helpTable = el('table');
+for (const { keys, what } of KEY_HELP) {
+  const tr = el('tr');
+  tr.append(el('th', { scope: 'row' }, keys), el('td', {}, what));
+  helpTable.appendChild(tr);
+}
+help.append(el('h2', {}, 'Keyboard shortcuts'), helpTable, el('p', {}, 'Keys are VS Code keybindings ("RPO: …" commands): change them in Keyboard Shortcuts. Escape closes this help.'));
+
+const notice = el('div', { id: 'notice', role: 'alert', hidden: '' });
+const status = el('div', { id: 'status', role: 'status', 'aria-live': 'polite' });
+
+app.append(toolbar, split, status);
+document.body.append(app, help, notice);
+
+// ------------------------------------------------------------------ state
+
+let filter: Filter = 'all';
+let query = '';
+let matching = 0;
+let listComplete = true;
+let counts: Counts | undefined;
+let selected: RecordDetail | null = null;
+let selectedPosition = -1;
+let wordDiff = false;
+let requestSeq = 0;
+let pendingRequest = -1;
+/** Rows by position in the current filter; cleared on every filter change or invalidation. */
+let rows = new Map<number, RowSummary>();
+let firstVisible = 0;
+
+function send(m: ViewMessage): void {
+  post(m);
+}
+
+// ------------------------------------------------------------------ the virtual list
+
+function visibleCount(): number {
+  return Math.ceil(list.clientHeight / ROW_HEIGHT) + 1;
+}
+
+function scrollGeometry() {
+  const viewportH = list.clientHeight;
+  const totalPx = matching * ROW_HEIGHT;
+  const scrollPx = Math.min(totalPx, MAX_SCROLL_PX);
+  return { viewportH, totalPx, scrollPx };
+}
+
+function updateSpacer(): void {
+  const { viewportH, scrollPx } = scrollGeometry();
+  listSpacer.style.height = `${Math.max(scrollPx - viewportH, 0)}px`;
+}
+
+/** The unscaled pixel offset of the list's top edge. */
+function positionPx(): number {
+  const { viewportH, totalPx, scrollPx } = scrollGeometry();
+  if (scrollPx <= viewportH) return 0;
+  return (list.scrollTop * (totalPx - viewportH)) / (scrollPx - viewportH);
+}
+
+function scrollToPosition(pos: number): void {
+  const { viewportH, totalPx, scrollPx } = scrollGeometry();
+  if (scrollPx <= viewportH) return;
+  const current = positionPx();
+  const top = pos * ROW_HEIGHT;
+  let target = current;
+  if (top < current) target = top;
+  else if (top + ROW_HEIGHT > current + viewportH) target = top + ROW_HEIGHT - viewportH;
+  else return;
+  list.scrollTop = (target * (scrollPx - viewportH)) / (totalPx - viewportH);
+}
+
+function renderRows(): void {
+  const px = positionPx();
+  firstVisible = Math.floor(px / ROW_HEIGHT);
+  const offset = px - firstVisible * ROW_HEIGHT;
+  const n = Math.min(visibleCount(), Math.max(matching - firstVisible, 0));
+  const children: HTMLElement[] = [];
+  let missing = false;
+  for (let k = 0; k < n; k++) {
+    const pos = firstVisible + k;
+    const row = rows.get(pos);
+    const div = el('div', { class: 'row', role: 'option' });
+    div.style.transform = `translateY(${k * ROW_HEIGHT - offset}px)`;
+    div.dataset.position = String(pos);
+    if (!row) {
+      missing = true;
+      div.classList.add('loading');
+      div.setAttribute('aria-selected', 'false');
+      div.textContent = '…';
+    } else {
+      div.id = `row-${row.index}`;
+      div.dataset.index = String(row.index);
+      const isSelected = selected?.index === row.index;
+      div.setAttribute('aria-selected', String(isSelected));
+      if (isSelected) div.classList.add('selected');
+      div.classList.add(`status-${row.status}`);
+      const line = el('span', { class: 'line' }, String(row.index + 1));
+      const badge = el('span', { class: 'badge' }, STATUS_LABELS[row.status] ?? row.status);
+      const preview = el('span', { class: 'preview' }, row.preview);
+      div.append(line, badge, preview);
+      div.title = `Line ${row.index + 1}: ${STATUS_LABELS[row.status] ?? row.status}`;
+    }
+    children.push(div);
+  }
+  listViewport.replaceChildren(...children);
+  if (selected) list.setAttribute('aria-activedescendant', `row-${selected.index}`);
+  listEmpty.hidden = matching > 0;
+  listEmpty.textContent = listComplete ? (query ? 'No line matches the search.' : 'No records in this filter.') : 'Scanning…';
+  if (missing) requestVisible();
+}
+
+let requestScheduled = false;
+function requestVisible(): void {
+  if (requestScheduled) return;
+  requestScheduled = true;
+  requestAnimationFrame(() => {
+    requestScheduled = false;
+    const start = Math.max(firstVisible - OVERSCAN, 0);
+    const count = visibleCount() + 2 * OVERSCAN;
+    if (pendingRequest >= 0) return; // one in flight; its answer re-renders and re-checks
+    pendingRequest = ++requestSeq;
+    send({ type: 'rows', requestId: pendingRequest, filter, query, start, count: Math.min(count, 500) });
+  });
+}
+
+function invalidateList(): void {
+  rows = new Map();
+  renderRows();
+  requestVisible();
+}
+
+list.addEventListener('scroll', () => renderRows(), { passive: true });
+new ResizeObserver(() => { updateSpacer(); renderRows(); }).observe(list);
+list.addEventListener('click', (e) => {
+  const target = (e.target as HTMLElement).closest<HTMLElement>('.row');
+  const index = target?.dataset.index;
+  if (index !== undefined) send({ type: 'select', index: Number(index) });
+});
+list.addEventListener('keydown', (e) => {
+  // Arrow keys and paging are navigation commands (VS Code keybindings); stop the browser's own
+  // scrolling of the list. preventDefault does not stop the key reaching the workbench.
+  if (['ArrowUp', 'ArrowDown', 'PageUp', 'PageDown', 'Home', 'End', ' '].includes(e.key)) e.preventDefault();
+});
+
+// ------------------------------------------------------------------ detail
+
+function turnsText(turns: Turn[]): string {
+  return turns.map((t) => (turns.length > 1 ? `${t.role}: ${t.content}` : t.content)).join('\n\n');
+}
+
+function renderTurns(turns: Turn[], target: HTMLElement): void {
+  target.replaceChildren();
+  for (const t of turns) {
+    const box = el('div', { class: `turn role-${/^[\w-]{1,20}$/.test(t.role) ? t.role : 'other'}` });
+    box.append(el('div', { class: 'role' }, t.role));
+    const body = el('div', { class: 'md' });
+    renderMarkdown(t.content, body);
+    box.append(body);
+    target.append(box);
+  }
+}
+
+function renderDiff(left: ResponseView, right: ResponseView): void {
+  const a = turnsText(left.turns);
+  const b = turnsText(right.turns);
+  const parts = diffWords(a, b, { maxEditLength: 20_000 });
+  const leftBody = el('pre', { class: 'diff' });
+  const rightBody = el('pre', { class: 'diff' });
+  if (!parts) {
+    leftBody.textContent = a;
+    rightBody.textContent = b;
+  } else {
+    for (const p of parts) {
+      if (p.added) rightBody.append(el('ins', {}, p.value));
+      else if (p.removed) leftBody.append(el('del', {}, p.value));
+      else {
+        leftBody.append(document.createTextNode(p.value));
+        rightBody.append(document.createTextNode(p.value));
+      }
+    }
+  }
+  leftBox.querySelector('.body')?.replaceChildren(leftBody);
+  rightBox.querySelector('.body')?.replaceChildren(rightBody);
+}
+
+function renderResponse(box: HTMLElement, response: ResponseView | undefined, key: string, preferred: boolean): void {
+  box.replaceChildren();
+  box.hidden = !response;
+  box.classList.toggle('preferred', preferred);
+  if (!response) return;
+  const h = el('h3');
+  h.append(el('kbd', {}, key), document.createTextNode(` ${response.title}`));
+  if (preferred) h.append(el('span', { class: 'pref-mark' }, ' ✓ preferred'));
+  const body = el('div', { class: 'body' });
+  renderTurns(response.turns, body);
+  box.append(h, body);
+}
+
+function renderDetail(): void {
+  const d = selected;
+  invalidBox.hidden = true;
+  if (!d) {
+    detailHeader.textContent = counts && counts.complete && counts.lines === 0 ? 'The file is empty.' : 'No record selected.';
+    promptBox.replaceChildren();
+    leftBox.hidden = rightBox.hidden = true;
+    actions.replaceChildren();
+    noteRow.hidden = true;
+    return;
+  }
+  const label = d.label;
+  const bits = [`Line ${d.index + 1}`, d.kind, STATUS_LABELS[d.status] ?? d.status];
+  if (label?.strength) bits.push(label.strength);
+  if (label?.annotator) bits.push(`by ${label.annotator}`);
+  if (label?.time) bits.push(label.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
+  detailHeader.textContent = bits.join(' · ');
+  detailHeader.className = `status-${d.status}`;
+  if (d.kind === 'invalid' || d.kind === 'blank') {
+    invalidBox.hidden = false;
+    invalidBox.replaceChildren(el('p', { class: 'reason' }, d.reason ?? 'Not a preference record.'), el('pre', { class: 'raw' }, d.raw ?? ''));
+    promptBox.replaceChildren();
+    leftBox.hidden = rightBox.hidden = true;
+  } else {
+    renderTurns(d.prompt, promptBox);
+    const pairedKeys = d.kind === 'unpaired' ? ['', ''] : ['1', '2'];
+    renderResponse(leftBox, d.left, pairedKeys[0]!, label?.preferred === 'left' || label?.thumb === true);
+    renderResponse(rightBox, d.right, pairedKeys[1]!, label?.preferred === 'right');
+    if (wordDiff && d.left && d.right) renderDiff(d.left, d.right);
+  }
+  responses.classList.toggle('single', !d.right);
+  actions.replaceChildren();
+  for (const a of d.actions) {
+    const b = document.createElement('vscode-button');
+    b.setAttribute('secondary', '');
+    const [label, key] = ACTION_LABELS[a];
+    b.textContent = `${label} (${key})`;
+    b.dataset.action = a;
+    b.addEventListener('click', () => send({ type: 'label', index: d.index, action: a }));
+    actions.append(b);
+  }
+  noteRow.hidden = d.kind === 'invalid' || d.kind === 'blank';
+  (note as unknown as { value: string }).value = label?.note ?? '';
+}
+
+// ------------------------------------------------------------------ toolbar
+
+function renderCounts(): void {
+  if (!counts) return;
+  const c = counts;
+  const done = c.records - c.unlabeled;
+  progress.setAttribute('aria-valuemax', String(c.records));
+  progress.setAttribute('aria-valuenow', String(done));
+  progressFill.style.width = c.records ? `${(100 * done) / c.records}%` : '0%';
+  const scanning = c.complete ? '' : ` · scanning ${Math.round((100 * c.scanned) / Math.max(c.lines, 1))}%`;
+  progressText.textContent = `${done.toLocaleString()} / ${c.records.toLocaleString()} labeled (${c.tieSkip.toLocaleString()} tie/skip, ${c.invalid.toLocaleString()} invalid)${scanning}`;
+  const who = Object.entries(c.byAnnotator).sort((a, b) => b[1] - a[1]).slice(0, 5);
+  annotators.textContent = who.length ? who.map(([name, n]) => `${name || '(no annotator)'}: ${n.toLocaleString()}`).join(' · ') : '';
+  const byFilter: Record<Filter, number> = { all: c.lines, unlabeled: c.unlabeled, labeled: c.labeled, tieSkip: c.tieSkip, invalid: c.invalid };
+  for (const [f, radio] of filterRadios) radio.setAttribute('label', `${FILTER_LABELS[f]} ${byFilter[f].toLocaleString()}`);
+}
+
+filters.addEventListener('change', () => {
+  const checked = Array.from(filterRadios.entries()).find(([, r]) => (r as unknown as { checked: boolean }).checked);
+  if (!checked || checked[0] === filter) return;
+  filter = checked[0];
+  list.scrollTop = 0;
+  send({ type: 'setFilter', filter, query });
+  invalidateList();
+});
+
+let searchTimer: ReturnType<typeof setTimeout> | undefined;
+search.addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => {
+    const q = (search as unknown as { value: string }).value.slice(0, 1000);
+    if (q === query) return;
+    query = q;
+    list.scrollTop = 0;
+    send({ type: 'setFilter', filter, query });
+    invalidateList();
+  }, 250);
+});
+
+diffToggle.addEventListener('change', () => {
+  wordDiff = (diffToggle as unknown as { checked: boolean }).checked;
+  renderDetail();
+});
+
+function toggleHelp(show = help.hidden): void {
+  help.hidden = !show;
+  if (show) help.focus();
+  else list.focus();
+}
+help.tabIndex = -1;
+helpButton.addEventListener('click', () => toggleHelp());
+
+function saveNote(): void {
+  if (!selected) return;
+  const value = (note as unknown as { value: string }).value.slice(0, 10_000);
+  if ((selected.label?.note ?? '') !== value) send({ type: 'note', index: selected.index, note: value });
+}
+
+// Keys typed into this view's own inputs stay here: stopping propagation at the document keeps
+// them from the workbench, so "1" in the note field types "1" instead of labeling.
+document.addEventListener('keydown', (e) => {
+  const origin = e.composedPath()[0] as HTMLElement | undefined;
+  const inInput = !!origin && (origin.tagName === 'INPUT' || origin.tagName === 'TEXTAREA' || origin.isContentEditable);
+  if (e.key === 'Escape') {
+    if (!help.hidden) { toggleHelp(false); e.stopPropagation(); return; }
+    if (inInput) { if (e.target === note) saveNote(); list.focus(); e.stopPropagation(); return; }
+  }
+  if (inInput) {
+    if (e.key === 'Enter' && e.target === note) { saveNote(); list.focus(); }
+    if (!e.ctrlKey && !e.metaKey && !e.altKey) e.stopPropagation();
+  }
+});
+
+window.addEventListener('focus', () => send({ type: 'focus', focused: true }));
+window.addEventListener('blur', () => send({ type: 'focus', focused: false }));
+
+// ------------------------------------------------------------------ host messages
+
+function painted(what: 'rows' | 'selected' | 'init'): void {
+  requestAnimationFrame(() => send({ type: 'painted', what, at: performance.now() }));
+}
+
+window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
+  const m = event.data;
+  switch (m.type) {
+    case 'init':
+      document.title = m.fileName;
+      counts = m.counts;
+      wordDiff = m.settings.wordDiff;
+      (diffToggle as unknown as { checked: boolean }).checked = wordDiff;
+      matching = m.counts.lines;
+      renderCounts();
+      updateSpacer();
+      invalidateList();
+      list.focus();
+      painted('init');
+      break;
+    case 'counts':
+      counts = m.counts;
+      renderCounts();
+      break;
+    case 'rows': {
+      if (m.requestId === pendingRequest) pendingRequest = -1;
+      if (m.filter !== filter || m.query !== query) break;
+      if (m.matching !== matching) {
+        matching = m.matching;
+        updateSpacer();
+      }
+      listComplete = m.complete;
+      m.rows.forEach((r, k) => rows.set(m.start + k, r));
+      if (rows.size > 5000) {
+        for (const pos of rows.keys()) if (Math.abs(pos - firstVisible) > 1000) rows.delete(pos);
+      }
+      renderRows();
+      painted('rows');
+      break;
+    }
+    case 'selected':
+      selected = m.detail;
+      selectedPosition = m.position;
+      if (selectedPosition >= 0) scrollToPosition(selectedPosition);
+      renderDetail();
+      renderRows();
+      painted('selected');
+      break;
+    case 'invalidate':
+      invalidateList();
+      break;
+    case 'notPreference': {
+      notice.hidden = false;
+      const reopen = document.createElement('vscode-button');
+      reopen.textContent = 'Reopen as Text';
+      reopen.addEventListener('click', () => send({ type: 'reopenAsText' }));
+      notice.replaceChildren(el('h2', {}, 'This file does not look like preference data'), el('p', {}, m.reason), reopen);
+      break;
+    }
+    case 'focusNote':
+      if (!noteRow.hidden) (note as HTMLElement).focus();
+      break;
+    case 'focusSearch':
+      (search as HTMLElement).focus();
+      break;
+    case 'toggleHelp':
+      toggleHelp();
+      break;
+    case 'toggleDiff':
+      wordDiff = !wordDiff;
+      (diffToggle as unknown as { checked: boolean }).checked = wordDiff;
+      renderDetail();
+      break;
+    case 'error':
+      status.textContent = m.message;
+      break;
+    default: {
+      const never: never = m;
+      void never;
+    }
+  }
+});
+
+send({ type: 'ready' });
