@@ -1,0 +1,109 @@
+/**
+ * How the trainer is started: which Python, with which argument vector. Pure: the sources of a
+ * Python path are passed in, so the order is tested without VS Code. Never a shell string.
+ */
+
+export type PythonSource = 'setting' | 'python-extension' | 'path';
+
+export interface PythonChoice {
+  /** Executable path (or bare command name for PATH lookup, e.g. `python3`). */
+  command: string;
+  source: PythonSource;
+}
+
+export interface PythonSources {
+  /** `rpo.python.path` from user/machine settings only (never the workspace's). */
+  setting(): string | undefined;
+  /** The Python extension's active interpreter for the folder, when that extension is installed. */
+  pythonExtension(): Promise<string | undefined>;
+}
+
+export const PATH_PYTHON = process.platform === 'win32' ? 'python' : 'python3';
+
+/** The setting, else the Python extension's interpreter, else python3 on the PATH. */
+export async function discoverPython(sources: PythonSources): Promise<PythonChoice> {
+  const configured = sources.setting()?.trim();
+  if (configured) return { command: configured, source: 'setting' };
+  let fromExtension: string | undefined;
+  try {
+    fromExtension = (await sources.pythonExtension())?.trim();
+  } catch {
+    fromExtension = undefined;
+  }
+  if (fromExtension) return { command: fromExtension, source: 'python-extension' };
+  return { command: PATH_PYTHON, source: 'path' };
+}
+
+export interface TrainLaunch {
+  python: string;
+  /** Absolute path of the run config (`*.rpo.json`). */
+  configPath: string;
+  /** Processes (GPUs); more than 1 starts through `accelerate launch`. */
+  numProcesses?: number;
+  /** Optional accelerate config file (absolute). */
+  accelerateConfig?: string;
+  /** Run folder to resume from its last checkpoint. */
+  resumeRunDir?: string;
+}
+
+/**
+ * The argument vector that starts a training run. argv[0] is the executable.
+ * Multi-process runs use `python -m accelerate.commands.launch` (what the `accelerate` script
+ * runs), so the same interpreter and environment are used as for one process, with no
+ * dependence on an `accelerate` script being on the PATH.
+ */
+export function buildTrainArgv(launch: TrainLaunch): string[] {
+  const trainer = ['-m', 'rpo_trainer', 'train', '--config', launch.configPath];
+  if (launch.resumeRunDir) trainer.push('--resume', launch.resumeRunDir);
+  const n = launch.numProcesses ?? 1;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`num_processes must be a positive integer, got ${String(n)}`);
+  if (n === 1 && !launch.accelerateConfig) return [launch.python, ...trainer];
+  const accelerate = [launch.python, '-m', 'accelerate.commands.launch', '--num_processes', String(n)];
+  if (launch.accelerateConfig) accelerate.push('--config_file', launch.accelerateConfig);
+  return [...accelerate, ...trainer];
+}
+
+export function buildDoctorArgv(python: string): string[] {
+  return [python, '-m', 'rpo_trainer', 'doctor'];
+}
+
+/**
+ * Environment of the trainer process: PYTHONPATH starts with the folder holding the shipped
+ * `rpo_trainer` package (so the extension's own trainer runs, not another installed version),
+ * and Python writes stdout unbuffered (events arrive per line even when stdout is a file).
+ */
+export function trainerEnv(base: NodeJS.ProcessEnv, trainerRoot: string, pathSeparator = process.platform === 'win32' ? ';' : ':'): NodeJS.ProcessEnv {
+  const existing = base.PYTHONPATH;
+  return {
+    ...base,
+    PYTHONPATH: existing ? `${trainerRoot}${pathSeparator}${existing}` : trainerRoot,
+    PYTHONUNBUFFERED: '1',
+    PYTHONIOENCODING: 'utf-8',
+  };
+}
+
+/** The fields of a run config the launcher needs (the trainer validates the whole file). */
+export interface LaunchFields {
+  numProcesses: number;
+  accelerateConfig?: string;
+  name?: string;
+  outputDir: string;
+}
+
+/** Reads the launcher's fields from a parsed run config; `configDir` resolves relative paths. */
+export function launchFields(config: unknown, configDir: string, join: (a: string, b: string) => string): LaunchFields {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error('the run config must be a JSON object');
+  const c = config as Record<string, unknown>;
+  const n = c.num_processes ?? 1;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new Error(`num_processes: must be an integer >= 1, got ${JSON.stringify(n)}`);
+  const acc = c.accelerate_config;
+  if (acc !== undefined && typeof acc !== 'string') throw new Error('accelerate_config: must be a string');
+  const out = c.output_dir ?? '.rpo/runs';
+  if (typeof out !== 'string') throw new Error('output_dir: must be a string');
+  return {
+    numProcesses: n,
+    accelerateConfig: acc ? join(configDir, acc) : undefined,
+    name: typeof c.name === 'string' ? c.name : undefined,
+    outputDir: join(configDir, out),
+  };
+}

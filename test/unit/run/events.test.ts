@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { LineSplitter, parseEventLine } from '../../../src/core/run/events';
+import { parseEventsText } from '../../../src/core/run/store';
+import { endEvent, errorEvent, startEvent, stepEvent } from '../../builders/events';
+
+const fixtures = path.join(__dirname, '..', '..', 'fixtures', 'events');
+
+test('valid events of every builder parse as typed events', () => {
+  for (const e of [startEvent(), stepEvent(3), endEvent('completed', 100), errorEvent('boom')]) {
+    const parsed = parseEventLine(JSON.stringify(e));
+    assert.equal(parsed.kind, 'event', JSON.stringify(parsed));
+    if (parsed.kind === 'event') assert.equal(parsed.event.type, e.type);
+  }
+});
+
+test('a line that is not JSON is malformed with the JSON error', () => {
+  const parsed = parseEventLine('{"schema": 1, "type": "step", ');
+  assert.equal(parsed.kind, 'malformed');
+  if (parsed.kind === 'malformed') assert.match(parsed.error, /not JSON/);
+});
+
+test('a JSON array or number is malformed', () => {
+  assert.equal(parseEventLine('[1,2]').kind, 'malformed');
+  assert.equal(parseEventLine('42').kind, 'malformed');
+});
+
+test('a step event missing a required field names the field', () => {
+  const e = stepEvent(1) as unknown as Record<string, unknown>;
+  delete e.learning_rate;
+  const parsed = parseEventLine(JSON.stringify(e));
+  assert.equal(parsed.kind, 'malformed');
+  if (parsed.kind === 'malformed') {
+    assert.match(parsed.error, /'step' event/);
+    assert.match(parsed.error, /learning_rate/);
+  }
+});
+
+test('a wrongly typed metric is malformed and says where', () => {
+  const e = stepEvent(1);
+  (e.metrics as Record<string, unknown>).loss = 'NaN';
+  const parsed = parseEventLine(JSON.stringify(e));
+  assert.equal(parsed.kind, 'malformed');
+  if (parsed.kind === 'malformed') assert.match(parsed.error, /metrics\.loss/);
+});
+
+test('a bad timestamp is malformed', () => {
+  const parsed = parseEventLine(JSON.stringify({ ...stepEvent(1), time: 'yesterday' }));
+  assert.equal(parsed.kind, 'malformed');
+  if (parsed.kind === 'malformed') assert.match(parsed.error, /time/);
+});
+
+test('unknown type of schema 1 is malformed; unknown type of a newer schema is ignored', () => {
+  assert.equal(parseEventLine(JSON.stringify({ schema: 1, type: 'weather', time: '2026-01-01T00:00:00Z' })).kind, 'malformed');
+  assert.equal(parseEventLine(JSON.stringify({ schema: 2, type: 'weather', time: '2026-01-01T00:00:00Z' })).kind, 'ignored');
+});
+
+test('a known event of a newer schema with extra keys is read', () => {
+  const parsed = parseEventLine(JSON.stringify({ ...stepEvent(2), schema: 2, new_field: { a: 1 } }));
+  assert.equal(parsed.kind, 'event');
+});
+
+test('blank lines are ignored, not malformed', () => {
+  assert.equal(parseEventLine('   ').kind, 'ignored');
+});
+
+test('an events file with garbage lines keeps the good events and numbers the bad lines', () => {
+  const text = [JSON.stringify(startEvent()), 'Traceback (most recent call last):', JSON.stringify(stepEvent(1)), '{"schema":1}', JSON.stringify(stepEvent(2)), ''].join('\n');
+  const { events, malformed } = parseEventsText(text);
+  assert.deepEqual(events.map((e) => e.type), ['start', 'step', 'step']);
+  assert.deepEqual(malformed.map((m) => m.line), [2, 4]);
+});
+
+test('a torn last line (file still being written) is not reported as malformed', () => {
+  const text = JSON.stringify(startEvent()) + '\n' + JSON.stringify(stepEvent(1)).slice(0, 40);
+  const { events, malformed } = parseEventsText(text);
+  assert.equal(events.length, 1);
+  assert.equal(malformed.length, 0);
+});
+
+test('LineSplitter joins lines across chunks and strips CR', () => {
+  const s = new LineSplitter();
+  assert.deepEqual(s.push('{"a":'), []);
+  assert.deepEqual(s.push('1}\r\n{"b"'), ['{"a":1}']);
+  assert.deepEqual(s.push(':2}\n'), ['{"b":2}']);
+  assert.deepEqual(s.push('tail'), []);
+  assert.deepEqual(s.flush(), ['tail']);
+});
+
+// Recorded streams of the real trainer (CPU, tiny model): every line must be a valid event.
+const recorded = fs.existsSync(fixtures) ? fs.readdirSync(fixtures).filter((f) => f.endsWith('.jsonl')) : [];
+for (const name of recorded) {
+  test(`recorded trainer stream ${name}: every line is a valid event`, () => {
+    const { events, malformed } = parseEventsText(fs.readFileSync(path.join(fixtures, name), 'utf8'));
+    assert.deepEqual(malformed, []);
+    assert.ok(events.length > 0);
+    assert.equal(events[0].type, 'start');
+  });
+}
