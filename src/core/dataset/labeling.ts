@@ -1,0 +1,279 @@
+import { parseText, type ParsedLine, type PreferenceRecord } from './formats';
+import { LABEL_FIELD, makeLabel, type LabelStatus, type RpoLabel, type ShownOrder, type Strength } from './provenance';
+
+/**
+ * Labeling edits: apply an annotator's intent to one line's text and return the new line text.
+ * Pure and line-local: the document model swaps the line, every other byte of the file stays.
+ *
+ * Rules (docs/formats.md, "Labeling"):
+ * - key order and unknown fields are kept; the edited object is re-serialised in the line's own
+ *   style (`", "`/`": "` separators as Python's json.dumps writes them, or compact; `\uXXXX`
+ *   escapes when the line used them for non-ASCII text);
+ * - paired records: choosing a side keeps or swaps chosen/rejected (`flipped` remembers it);
+ * - candidates `{prompt, responses: [a, b]}`: choosing writes `chosen`/`rejected` in place of
+ *   `responses` (a TRL-ready record; `from_responses` remembers which was which so `clear`
+ *   restores the candidates exactly);
+ * - completions: thumbs up/down write `label: true/false` right after `completion`;
+ * - statuses (tie, skip, both_bad, excluded) never touch the data fields;
+ * - `clear` removes `rpo_label` and undoes what labeling changed in the data.
+ */
+export type LabelIntent =
+  | { type: 'choose'; side: 'left' | 'right' }
+  | { type: 'status'; status: LabelStatus }
+  | { type: 'confirm' }
+  | { type: 'flip' }
+  | { type: 'thumbs'; up: boolean }
+  | { type: 'strength'; strength: Strength | null }
+  | { type: 'note'; note: string | null }
+  | { type: 'clear' };
+
+export interface LabelContext {
+  /** Written to `rpo_label.annotator`. */
+  annotator: string;
+  /** Written to `rpo_label.time` (ISO 8601); pass `new Date().toISOString()`. */
+  time: string;
+  /** What the annotator saw left to right: `displayOrder(...)` for this record. Required for `choose`. */
+  shown?: ShownOrder | null;
+}
+
+/** An intent that does not apply to this line (e.g. thumbs on a paired record). */
+export class LabelError extends Error {}
+
+/** Applies `intent` to the line; returns the new line text (no line ending). Throws LabelError. */
+export function applyLabel(lineText: string, intent: LabelIntent, ctx: LabelContext): string {
+  const rec = parseText(lineText);
+  if (rec.kind === 'blank') throw new LabelError('this line is blank: nothing to label');
+  if (rec.kind === 'invalid') throw new LabelError(`this line is not a valid record (${rec.reason}); fix it as text first`);
+  const next = labelObject(rec, intent, ctx);
+  return serializeLike(next, lineText);
+}
+
+/** The same on an already parsed record; returns the new object (the record's object is not mutated). */
+export function labelObject(rec: PreferenceRecord, intent: LabelIntent, ctx: LabelContext): Record<string, unknown> {
+  const obj: Record<string, unknown> = { ...rec.object };
+  const prev = rec.provenance;
+  const base = (extra: Partial<RpoLabel>): RpoLabel =>
+    makeLabel({
+      annotator: ctx.annotator,
+      time: ctx.time,
+      note: prev?.note ?? null,
+      shown: prev?.shown ?? ctx.shown ?? null,
+      ...(prev?.flipped !== undefined ? { flipped: prev.flipped } : {}),
+      ...(prev?.original_label !== undefined ? { original_label: prev.original_label } : {}),
+      ...(prev?.from_responses !== undefined ? { from_responses: prev.from_responses } : {}),
+      ...extra,
+    });
+  const kindName = { paired: 'a chosen/rejected record', unpaired: 'an unpaired record', completion: 'a completion awaiting thumbs up/down', candidates: 'a candidates record' }[rec.kind];
+
+  switch (intent.type) {
+    case 'choose': {
+      const shown = ctx.shown ?? prev?.shown ?? null;
+      if (rec.kind === 'paired') {
+        const order = shown ?? ['chosen', 'rejected'];
+        const picked = order[intent.side === 'left' ? 0 : 1];
+        const swap = picked === 'rejected';
+        if (swap) swapPair(obj);
+        const newShown = shown ? (swap ? (shown.map(otherSide) as ShownOrder) : shown) : null;
+        return withLabel(obj, base({ status: null, strength: prev?.status ? null : prev?.strength ?? null, shown: newShown, flipped: (prev?.flipped ?? false) !== swap }));
+      }
+      if (rec.kind === 'candidates') {
+        const order = shown ?? ['responses.0', 'responses.1'];
+        const left = responseIndex(order[0]);
+        const right = responseIndex(order[1]);
+        const [ci, ri] = intent.side === 'left' ? [left, right] : [right, left];
+        const out = replaceKey(obj, 'responses', [['chosen', rec.responses[ci]], ['rejected', rec.responses[ri]]]);
+        const newShown: ShownOrder = intent.side === 'left' ? ['chosen', 'rejected'] : ['rejected', 'chosen'];
+        return withLabel(out, base({ status: null, strength: null, shown: newShown, from_responses: [ci, ri] }));
+      }
+      throw new LabelError(`choose left/right applies to paired and candidates records; this is ${kindName}: use thumbs up/down`);
+    }
+    case 'status':
+      return withLabel(obj, base({ status: intent.status, strength: null }));
+    case 'confirm':
+      if (rec.kind !== 'paired' && rec.kind !== 'unpaired') throw new LabelError(`confirm applies to records that already carry a preference; this is ${kindName}`);
+      return withLabel(obj, base({ status: null, strength: prev?.status ? null : prev?.strength ?? null, ...(rec.kind === 'paired' ? { flipped: prev?.flipped ?? false } : { original_label: prev?.original_label !== undefined ? prev.original_label : rec.label }) }));
+    case 'flip': {
+      if (rec.kind === 'paired') {
+        swapPair(obj);
+        const shown = prev?.shown ?? ctx.shown ?? null;
+        return withLabel(obj, base({ status: null, strength: prev?.status ? null : prev?.strength ?? null, shown: shown ? (shown.map(otherSide) as ShownOrder) : null, flipped: !(prev?.flipped ?? false) }));
+      }
+      if (rec.kind === 'unpaired') return thumbs(rec, obj, !rec.label, base);
+      throw new LabelError(`flip applies to records that already carry a preference; this is ${kindName}`);
+    }
+    case 'thumbs':
+      if (rec.kind !== 'unpaired' && rec.kind !== 'completion') throw new LabelError(`thumbs up/down apply to unpaired records; this is ${kindName}: choose left or right`);
+      return thumbs(rec, obj, intent.up, base);
+    case 'strength': {
+      const state = prev?.status ?? null;
+      if (state) throw new LabelError(`strength applies to a preference; this record is marked ${state}`);
+      if (rec.kind !== 'paired') throw new LabelError(`strength applies to chosen/rejected records; this is ${kindName}`);
+      return withLabel(obj, base({ status: null, strength: intent.strength, flipped: prev?.flipped ?? false }));
+    }
+    case 'note': {
+      const note = intent.note === '' ? null : intent.note;
+      if (!prev) {
+        // A note alone on a record nobody labeled: for records that carry a preference it
+        // counts as reviewing (confirming) them; candidates and completions stay unlabeled.
+        const extra: Partial<RpoLabel> = { status: null, note };
+        if (rec.kind === 'paired') extra.flipped = false;
+        if (rec.kind === 'unpaired') extra.original_label = rec.label;
+        if (rec.kind === 'unpaired' || rec.kind === 'completion') extra.shown = null;
+        return withLabel(obj, base(extra));
+      }
+      return withLabel(obj, base({ status: prev.status, strength: prev.strength, note }));
+    }
+    case 'clear':
+      return clearLabel(rec, obj);
+    default: {
+      const never: never = intent;
+      throw new LabelError(`unknown intent ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function thumbs(rec: PreferenceRecord, obj: Record<string, unknown>, up: boolean, base: (extra: Partial<RpoLabel>) => RpoLabel): Record<string, unknown> {
+  const prev = rec.provenance;
+  const original = prev?.original_label !== undefined ? prev.original_label : rec.kind === 'unpaired' ? rec.label : null;
+  const out = 'label' in obj ? { ...obj, label: up } : insertAfter(obj, 'completion', 'label', up);
+  return withLabel(out, base({ status: null, strength: null, shown: null, original_label: original }));
+}
+
+function clearLabel(rec: PreferenceRecord, obj: Record<string, unknown>): Record<string, unknown> {
+  const prev = rec.provenance;
+  let out = { ...obj };
+  delete out[LABEL_FIELD];
+  if (!prev) return out;
+  if (rec.kind === 'paired' && prev.from_responses) {
+    const [ci, ri] = prev.from_responses;
+    const responses: unknown[] = [];
+    responses[ci] = obj.chosen;
+    responses[ri] = obj.rejected;
+    out = replaceKey(out, 'chosen', [['responses', responses]]);
+    delete out.rejected;
+  } else if (rec.kind === 'paired' && prev.flipped) {
+    swapPair(out);
+  } else if ((rec.kind === 'unpaired' || rec.kind === 'completion') && prev.original_label !== undefined) {
+    if (prev.original_label === null) delete out.label;
+    else out.label = prev.original_label;
+  }
+  return out;
+}
+
+/** Sets `rpo_label`, keeping its position if present, else appending it last. */
+function withLabel(obj: Record<string, unknown>, label: RpoLabel): Record<string, unknown> {
+  obj[LABEL_FIELD] = label;
+  return obj;
+}
+
+function swapPair(obj: Record<string, unknown>): void {
+  const c = obj.chosen;
+  obj.chosen = obj.rejected;
+  obj.rejected = c;
+}
+
+function otherSide(name: string): string {
+  return name === 'chosen' ? 'rejected' : name === 'rejected' ? 'chosen' : name;
+}
+
+function responseIndex(name: string): number {
+  const m = /^responses\.(\d+)$/.exec(name);
+  if (!m) throw new LabelError(`display order names "${name}", expected responses.0 or responses.1`);
+  return Number(m[1]);
+}
+
+/** Replaces key `key` by the given entries at the same position. */
+function replaceKey(obj: Record<string, unknown>, key: string, entries: [string, unknown][]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === key) for (const [nk, nv] of entries) out[nk] = nv;
+    else if (!entries.some(([nk]) => nk === k)) out[k] = v;
+  }
+  return out;
+}
+
+function insertAfter(obj: Record<string, unknown>, after: string, key: string, value: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    out[k] = v;
+    if (k === after) out[key] = value;
+  }
+  if (!(key in out)) out[key] = value;
+  return out;
+}
+
+/**
+ * Which field shows on the left, stable per record and seed, random across records (position
+ * bias). A record labeled before keeps the order it was labeled in (`rpo_label.shown`).
+ * Keyed by line number (edits never add or remove lines) so labeling does not reshuffle.
+ */
+export function displayOrder(rec: ParsedLine, line: number, seed: number | string): ShownOrder | null {
+  if (rec.kind === 'paired') {
+    const shown = rec.provenance?.shown;
+    if (shown && shown.includes('chosen') && shown.includes('rejected')) return shown;
+    return coin(seed, line) ? ['rejected', 'chosen'] : ['chosen', 'rejected'];
+  }
+  if (rec.kind === 'candidates') {
+    const shown = rec.provenance?.shown;
+    if (shown && shown.includes('responses.0') && shown.includes('responses.1')) return shown;
+    return coin(seed, line) ? ['responses.1', 'responses.0'] : ['responses.0', 'responses.1'];
+  }
+  return null;
+}
+
+/** One seeded bit per line: FNV-1a over "seed:line", then a murmur3 finaliser. */
+function coin(seed: number | string, line: number): boolean {
+  const s = `${seed}:${line}`;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h & 1) === 1;
+}
+
+/** How a line was written, so an edited line keeps its neighbours' look. */
+export interface JsonStyle {
+  /** `", "` and `": "` (Python's json.dumps default) instead of `","` and `":"`. */
+  spaced: boolean;
+  /** Non-ASCII characters written as `\uXXXX` (Python's ensure_ascii default). */
+  asciiOnly: boolean;
+}
+
+export function detectStyle(lineText: string): JsonStyle {
+  // The first key is followed by `": ` in a spaced line; strings cannot contain a raw `"`.
+  const m = /^\s*\{\s*"(?:[^"\\]|\\.)*"(\s*):(\s*)/.exec(lineText);
+  const spaced = !!m && m[2] === ' ';
+  // ASCII-only line containing a \u escape of a non-ASCII character.
+  // eslint-disable-next-line no-control-regex
+  const asciiOnly = /^[\x00-\x7f]*$/.test(lineText) && /\\u(?:00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])[0-9a-fA-F]{2}/.test(lineText);
+  return { spaced, asciiOnly };
+}
+
+/** Serialises `value` as one JSON line in the style of `like` (another line's text). */
+export function serializeLike(value: unknown, like: string): string {
+  return serialize(value, detectStyle(like));
+}
+
+export function serialize(value: unknown, style: JsonStyle): string {
+  let out: string;
+  if (!style.spaced) out = JSON.stringify(value);
+  else out = spacedJson(value);
+  if (style.asciiOnly) out = out.replace(/[\u0080-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  return out;
+}
+
+function spacedJson(value: unknown): string {
+  if (Array.isArray(value)) return '[' + value.map((v) => (v === undefined ? 'null' : spacedJson(v))).join(', ') + ']';
+  if (value !== null && typeof value === 'object') {
+    const parts: string[] = [];
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) parts.push(JSON.stringify(k) + ': ' + spacedJson(v));
+    return '{' + parts.join(', ') + '}';
+  }
+  return JSON.stringify(value) ?? 'null';
+}

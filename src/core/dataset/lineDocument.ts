@@ -1,0 +1,309 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { LineIndex } from './lineIndex';
+
+/**
+ * The pure document model behind the labeling editor (no vscode): the file's original bytes
+ * with a line index, plus an overlay of whole-line replacements.
+ *
+ * - Edits replace the content of whole lines (never the line ending, never add/remove lines).
+ *   `applyEdits` returns a `LineEdit` that knows its inverse: undo/redo work at any time,
+ *   also after save (VS Code keeps its undo stack across saves).
+ * - Dirty state is exact: the set of lines whose current content differs from what was last
+ *   saved (undoing back to the saved state makes the document clean again).
+ * - `save` streams the original bytes (views into the loaded chunks, no copies) with the
+ *   replaced lines spliced in to a temporary file in the same folder, fsyncs it and renames it
+ *   over the target: nothing is half-written. Every unedited byte (BOM, `\r\n`, a missing final
+ *   newline, invalid lines) is written as it was.
+ * - `backup` is the pending edits plus the file's size and mtime (a few KB, never a copy);
+ *   `LineDocument.restore` replays it after checking the file has not changed.
+ * - `revert` reloads from disk and drops every edit.
+ */
+export interface LineEdit {
+  /** Human label for VS Code's undo stack, e.g. "Label: chosen (line 17)". */
+  readonly label: string;
+  readonly changes: readonly LineChange[];
+}
+
+export interface LineChange {
+  /** 0-based line number. */
+  readonly line: number;
+  /** Content before the edit (no line ending). */
+  readonly before: Buffer;
+  /** Content after the edit (no line ending). */
+  readonly after: Buffer;
+}
+
+/** A change request: the new content (no line ending) of one line. */
+export interface LineReplacement {
+  line: number;
+  text: string | Buffer;
+}
+
+/** What `backup()` returns and `restore()` reads (JSON-serialisable). */
+export interface DocumentBackup {
+  format: 'rpo-line-edits';
+  version: 1;
+  /** The file the edits apply to, as it was when the backup was made. */
+  size: number;
+  mtimeMs: number;
+  /** [0-based line, new content as UTF-8 text or `b64:` + base64 for non-UTF-8 bytes]. */
+  edits: [number, string][];
+}
+
+export class DocumentChangedError extends Error {}
+
+export class LineDocument {
+  private index: LineIndex;
+  /** Current content of edited lines (absent: the original content). */
+  private overlay = new Map<number, Buffer>();
+  /** Content of lines as last saved (absent: the original content). */
+  private saved = new Map<number, Buffer>();
+  /** Lines whose current content differs from the saved content. */
+  private dirtyLines = new Set<number>();
+  /** Size and mtime of the file on disk as we last read or wrote it. */
+  private disk: { size: number; mtimeMs: number };
+  /** Bumped on every change (apply, undo, redo, revert): cache parses by (line, version) if needed. */
+  version = 0;
+
+  private constructor(
+    readonly path: string,
+    index: LineIndex,
+    disk: { size: number; mtimeMs: number },
+  ) {
+    this.index = index;
+    this.disk = disk;
+  }
+
+  /** Reads and indexes the file. `shared`: back the bytes with SharedArrayBuffers (for workers). */
+  static async open(path: string, options: { shared?: boolean; onProgress?: (read: number, total: number) => void; signal?: AbortSignal } = {}): Promise<LineDocument> {
+    const before = await stat(path);
+    const index = await LineIndex.read(path, options);
+    const after = await stat(path);
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || index.byteLength !== after.size) {
+      throw new DocumentChangedError(`${path} changed while it was being read; try again`);
+    }
+    return new LineDocument(path, index, { size: after.size, mtimeMs: after.mtimeMs });
+  }
+
+  /** Opens the file and replays a backup; throws DocumentChangedError if the file changed since. */
+  static async restore(path: string, backup: DocumentBackup | string, options: { shared?: boolean } = {}): Promise<LineDocument> {
+    const b: DocumentBackup = typeof backup === 'string' ? JSON.parse(backup) : backup;
+    if (b.format !== 'rpo-line-edits' || b.version !== 1) throw new Error(`${path}: not an RPO Studio backup (format ${String(b.format)}, version ${String(b.version)})`);
+    const doc = await LineDocument.open(path, options);
+    if (doc.disk.size !== b.size || doc.disk.mtimeMs !== b.mtimeMs) {
+      throw new DocumentChangedError(
+        `${path} changed on disk after the unsaved edits were backed up (size ${b.size} -> ${doc.disk.size} bytes, modified ${new Date(b.mtimeMs).toISOString()} -> ${new Date(doc.disk.mtimeMs).toISOString()}); the ${b.edits.length} unsaved line edit(s) were not applied`,
+      );
+    }
+    for (const [line, text] of b.edits) {
+      if (!Number.isInteger(line) || line < 0 || line >= doc.lineCount) throw new Error(`${path}: backup edits line ${line + 1}, but the file has ${doc.lineCount} lines`);
+      const bytes = text.startsWith('b64:') ? Buffer.from(text.slice(4), 'base64') : Buffer.from(text, 'utf8');
+      doc.overlay.set(line, bytes);
+      doc.markLine(line);
+    }
+    doc.version++;
+    return doc;
+  }
+
+  get lineCount(): number {
+    return this.index.lineCount;
+  }
+
+  /** The loaded original bytes and their line index (e.g. to hand to a worker via toShared()). */
+  get lineIndex(): LineIndex {
+    return this.index;
+  }
+
+  get isDirty(): boolean {
+    return this.dirtyLines.size > 0;
+  }
+
+  /** Lines that differ from the saved file (sorted). */
+  dirtyLineNumbers(): number[] {
+    return [...this.dirtyLines].sort((a, b) => a - b);
+  }
+
+  /** Lines whose content differs from the originally loaded file (sorted). */
+  editedLineNumbers(): number[] {
+    return [...this.overlay.keys()].sort((a, b) => a - b);
+  }
+
+  /** Current content bytes of line i (no ending). */
+  lineBytes(i: number): Buffer {
+    this.checkLine(i);
+    return this.overlay.get(i) ?? this.index.content(i);
+  }
+
+  /** Current content of line i decoded as UTF-8 (no ending). */
+  lineText(i: number): string {
+    return this.lineBytes(i).toString('utf8');
+  }
+
+  /** The line's ending as in the file: '', '\n' or '\r\n'. */
+  lineEnding(i: number): '' | '\n' | '\r\n' {
+    this.checkLine(i);
+    return this.index.eol(i);
+  }
+
+  /** Replaces whole lines; returns the edit (with inverse data) for the undo stack. */
+  applyEdits(replacements: readonly LineReplacement[], label = 'Edit'): LineEdit {
+    const changes: LineChange[] = [];
+    for (const r of replacements) {
+      this.checkLine(r.line);
+      const after = typeof r.text === 'string' ? Buffer.from(r.text, 'utf8') : Buffer.from(r.text);
+      if (after.includes(0x0a) || after.includes(0x0d)) throw new Error(`line ${r.line + 1}: a replacement must not contain a line break`);
+      changes.push({ line: r.line, before: this.lineBytes(r.line), after });
+    }
+    const edit: LineEdit = { label, changes };
+    this.redo(edit);
+    return edit;
+  }
+
+  /** Reverts an edit made by applyEdits (VS Code's undo callback). */
+  undo(edit: LineEdit): void {
+    for (let k = edit.changes.length - 1; k >= 0; k--) this.setLine(edit.changes[k]!.line, edit.changes[k]!.before);
+    this.version++;
+  }
+
+  /** Re-applies an edit (VS Code's redo callback). */
+  redo(edit: LineEdit): void {
+    for (const c of edit.changes) this.setLine(c.line, c.after);
+    this.version++;
+  }
+
+  /**
+   * Writes the document to `target` (default: its own file) atomically. Saving to its own file
+   * makes the current state the saved (clean) state.
+   */
+  async save(target: string = this.path, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.rpo-save.tmp`);
+    const handle = await open(tmp, 'wx');
+    try {
+      await this.writeTo(handle, options.signal);
+      await handle.sync();
+      await handle.close();
+      try {
+        const mode = (await stat(target)).mode & 0o7777;
+        await chmod(tmp, mode);
+      } catch {
+        // new target: keep the default mode
+      }
+      await rename(tmp, target);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    if (target === this.path) {
+      this.saved = new Map(this.overlay);
+      this.dirtyLines.clear();
+      const s = await stat(target);
+      this.disk = { size: s.size, mtimeMs: s.mtimeMs };
+    }
+  }
+
+  /** The pending edits (relative to the file on disk) plus the file's size and mtime. */
+  backup(): DocumentBackup {
+    const edits: [number, string][] = [];
+    for (const line of this.dirtyLineNumbers()) {
+      const bytes = this.lineBytes(line);
+      const text = bytes.toString('utf8');
+      edits.push([line, Buffer.from(text, 'utf8').equals(bytes) ? text : 'b64:' + bytes.toString('base64')]);
+    }
+    return { format: 'rpo-line-edits', version: 1, size: this.disk.size, mtimeMs: this.disk.mtimeMs, edits };
+  }
+
+  /** Reloads from disk, dropping every edit (VS Code's revert; also "reload when clean"). */
+  async revert(options: { shared?: boolean } = {}): Promise<void> {
+    const fresh = await LineDocument.open(this.path, options);
+    this.index = fresh.index;
+    this.disk = fresh.disk;
+    this.overlay.clear();
+    this.saved.clear();
+    this.dirtyLines.clear();
+    this.version++;
+  }
+
+  /** True when the file on disk is not the one we loaded or last saved (external change). */
+  async changedOnDisk(): Promise<boolean> {
+    try {
+      const s = await stat(this.path);
+      return s.size !== this.disk.size || s.mtimeMs !== this.disk.mtimeMs;
+    } catch {
+      return true;
+    }
+  }
+
+  /** The full current content as bytes. Small files and tests only (a 1.4 GB file does not fit). */
+  toBuffer(): Buffer {
+    const parts: Buffer[] = [];
+    this.forEachPart((b) => parts.push(b));
+    return Buffer.concat(parts);
+  }
+
+  private async writeTo(handle: FileHandle, signal?: AbortSignal): Promise<void> {
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      if (!batch.length) return;
+      signal?.throwIfAborted();
+      // writev may write partially; loop until every byte is out.
+      let buffers = batch;
+      batch = [];
+      batchBytes = 0;
+      while (buffers.length) {
+        const { bytesWritten } = await handle.writev(buffers);
+        buffers = dropWritten(buffers, bytesWritten);
+      }
+    };
+    const parts: Buffer[] = [];
+    this.forEachPart((b) => parts.push(b));
+    for (const p of parts) {
+      batch.push(p);
+      batchBytes += p.length;
+      if (batch.length >= 512 || batchBytes >= 64 * 1024 * 1024) await flush();
+    }
+    await flush();
+  }
+
+  /** Calls `emit` with the current file's bytes in order: original runs as views, edited lines as new bytes. */
+  private forEachPart(emit: (b: Buffer) => void): void {
+    const idx = this.index;
+    const edited = this.editedLineNumbers();
+    let pos = 0; // next original byte to emit
+    for (const line of edited) {
+      const start = idx.contentStart(line);
+      for (const v of idx.views(pos, start)) emit(v);
+      emit(this.overlay.get(line)!);
+      pos = idx.contentEnd(line);
+    }
+    for (const v of idx.views(pos, idx.byteLength)) emit(v);
+  }
+
+  private setLine(line: number, content: Buffer): void {
+    if (content.equals(this.index.content(line))) this.overlay.delete(line);
+    else this.overlay.set(line, content);
+    this.markLine(line);
+  }
+
+  private markLine(line: number): void {
+    const savedContent = this.saved.get(line) ?? this.index.content(line);
+    if (this.lineBytes(line).equals(savedContent)) this.dirtyLines.delete(line);
+    else this.dirtyLines.add(line);
+  }
+
+  private checkLine(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.index.lineCount) throw new RangeError(`line ${i} is out of range (the document has ${this.index.lineCount} lines)`);
+  }
+}
+
+function dropWritten(buffers: Buffer[], written: number): Buffer[] {
+  let k = 0;
+  while (k < buffers.length && written >= buffers[k]!.length) written -= buffers[k++]!.length;
+  if (k === buffers.length) return [];
+  const rest = buffers.slice(k);
+  rest[0] = rest[0]!.subarray(written);
+  return rest;
+}
