@@ -23,13 +23,14 @@ export type NavAction = (typeof NAV_ACTIONS)[number];
 
 /**
  * What a line is, for the list and the counts.
- *  unlabeled: candidates awaiting a pairwise label, or an unpaired completion awaiting thumbs.
- *  labeled:   paired chosen/rejected, or unpaired with a boolean label (and no tie/skip status).
+ *  unlabeled:  candidates awaiting a pairwise label, or a completion awaiting thumbs up / down.
+ *  unreviewed: carries a preference from the data (chosen/rejected, label) no annotator confirmed.
+ *  labeled:    an annotator gave a preference (the `rpo_label` field, no tie/skip status).
  *  tie, skip, bothBad, excluded: labeled with that status.
  *  invalid:   not a record (bad JSON, wrong field types, invalid UTF-8, not preference data...).
  *  blank:     an empty line (kept as is; not a record; not counted).
  */
-export const ROW_STATUSES = ['unlabeled', 'labeled', 'tie', 'skip', 'bothBad', 'excluded', 'invalid', 'blank'] as const;
+export const ROW_STATUSES = ['unlabeled', 'unreviewed', 'labeled', 'tie', 'skip', 'bothBad', 'excluded', 'invalid', 'blank'] as const;
 export type RowStatus = (typeof ROW_STATUSES)[number];
 
 /** The record's shape, which decides the available actions. */
@@ -43,6 +44,7 @@ export interface Counts {
   complete: boolean;
   records: number;
   labeled: number;
+  /** Awaiting a decision: unlabeled + unreviewed (the "Unlabeled" filter, "next unlabeled"). */
   unlabeled: number;
   /** tie + skip + bothBad + excluded */
   tieSkip: number;

@@ -50,7 +50,7 @@ const ACTION_LABELS: Record<LabelAction, [string, string]> = {
   exclude: ['Exclude', 'E'],
 };
 const STATUS_LABELS: Record<string, string> = {
-  unlabeled: 'unlabeled', labeled: 'labeled', tie: 'tie', skip: 'skip', bothBad: 'both bad',
+  unlabeled: 'unlabeled', unreviewed: 'unreviewed', labeled: 'labeled', tie: 'tie', skip: 'skip', bothBad: 'both bad',
   excluded: 'excluded', invalid: 'invalid', blank: 'blank',
 };
 

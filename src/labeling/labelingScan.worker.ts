@@ -1,0 +1,26 @@
+import { parentPort } from 'node:worker_threads';
+import { LineIndex, scanAll, searchLines, type ScanReply, type ScanRequest } from './scanWork';
+
+/**
+ * Worker thread of the labeling editor: parses every line of a file (counts, filters, Problems)
+ * and runs text searches, over the document's shared bytes, so the extension host's main thread
+ * never stalls on a big file.
+ */
+const port = parentPort!;
+const post = (m: ScanReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+port.on('message', (m: ScanRequest) => {
+  try {
+    const index = LineIndex.fromShared(m.data);
+    const t0 = performance.now();
+    if (m.type === 'scan') {
+      scanAll(index, (from, to, codes, stats, invalid) => post({ type: 'scanned', generation: m.generation, from, to, codes, stats, invalid }, [codes.buffer as ArrayBuffer]));
+      post({ type: 'scanDone', generation: m.generation, ms: performance.now() - t0 });
+    } else {
+      const lines = searchLines(index, m.query);
+      post({ type: 'found', generation: m.generation, id: m.id, lines, ms: performance.now() - t0 }, [lines.buffer as ArrayBuffer]);
+    }
+  } catch (err) {
+    post({ type: 'failed', generation: m.generation, ...(m.type === 'search' ? { id: m.id } : {}), message: err instanceof Error ? err.message : String(err) });
+  }
+});

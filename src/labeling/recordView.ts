@@ -1,0 +1,155 @@
+import { labelState, type LabelState, type ParsedLine, type PreferenceRecord, type Turns } from '../core/dataset/formats';
+import { displayOrder } from '../core/dataset/labeling';
+import type { LabelAction, RecordDetail, RecordKind, ResponseView, RowStatus, RowSummary, Turn } from '../protocol/labeling';
+
+/**
+ * From the core's parsed lines to what the labeling view shows: list rows, the detail of one
+ * record, its display order and the actions that apply. Pure (no vscode): unit-tested in Node
+ * and used by the scan worker as well as the host.
+ */
+
+export function rowStatus(rec: ParsedLine): RowStatus {
+  return statusOfState(labelState(rec));
+}
+
+/** The core's label state as the view's row status. */
+export function statusOfState(state: LabelState): RowStatus {
+  switch (state) {
+    case 'needs-label': return 'unlabeled';
+    case 'unreviewed': return 'unreviewed';
+    case 'labeled': return 'labeled';
+    case 'both_bad': return 'bothBad';
+    case 'tie': case 'skip': case 'excluded': case 'invalid': case 'blank': return state;
+    default: {
+      const never: never = state;
+      return never;
+    }
+  }
+}
+
+export function recordKind(rec: ParsedLine): RecordKind {
+  switch (rec.kind) {
+    case 'paired': case 'candidates': case 'invalid': case 'blank': return rec.kind;
+    case 'unpaired': case 'completion': return 'unpaired';
+  }
+}
+
+export function toTurns(value: Turns, role = 'user'): Turn[] {
+  return typeof value === 'string' ? [{ role, content: value }] : value.map((m) => ({ role: m.role, content: m.content }));
+}
+
+const PREVIEW_CHARS = 160;
+
+function oneLine(text: string): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > PREVIEW_CHARS ? t.slice(0, PREVIEW_CHARS - 1) + '…' : t;
+}
+
+/** The list preview: the last user turn of the prompt (where the question is), on one line. */
+export function previewText(rec: ParsedLine): string {
+  if (rec.kind === 'invalid') return rec.reason;
+  if (rec.kind === 'blank') return '(blank line)';
+  const p = rec.prompt;
+  if (typeof p === 'string') {
+    // HH-style flattened transcripts: show the last "Human:" turn.
+    const at = p.lastIndexOf('Human:');
+    return oneLine(at >= 0 ? p.slice(at + 6) : p) || '(empty prompt)';
+  }
+  for (let i = p.length - 1; i >= 0; i--) if (p[i]!.role === 'user') return oneLine(p[i]!.content) || '(empty prompt)';
+  return oneLine(p.map((m) => m.content).join(' ')) || '(empty prompt)';
+}
+
+export function rowSummary(index: number, rec: ParsedLine): RowSummary {
+  return { index, status: rowStatus(rec), kind: recordKind(rec), preview: previewText(rec) };
+}
+
+/**
+ * Resolves a shown field name against a record. After labeling, a record that was candidates
+ * holds chosen/rejected and `from_responses` says which response went where.
+ */
+function fieldTurns(rec: PreferenceRecord, field: string): { turns: Turns; isChosen: boolean | null } | null {
+  if (rec.kind === 'candidates') {
+    if (field === 'responses.0') return { turns: rec.responses[0], isChosen: null };
+    if (field === 'responses.1') return { turns: rec.responses[1], isChosen: null };
+    return null;
+  }
+  if (rec.kind !== 'paired') return null;
+  if (field === 'chosen') return { turns: rec.chosen, isChosen: true };
+  if (field === 'rejected') return { turns: rec.rejected, isChosen: false };
+  const from = rec.provenance?.from_responses;
+  const m = /^responses\.([01])$/.exec(field);
+  if (m && from) {
+    const i = Number(m[1]);
+    if (from[0] === i) return { turns: rec.chosen, isChosen: true };
+    if (from[1] === i) return { turns: rec.rejected, isChosen: false };
+  }
+  return null;
+}
+
+export function actionsFor(rec: ParsedLine, status: RowStatus): LabelAction[] {
+  const clear: LabelAction[] = rec.kind !== 'invalid' && rec.kind !== 'blank' && rec.provenance ? ['clear'] : [];
+  switch (rec.kind) {
+    case 'candidates':
+      return ['chooseLeft', 'chooseRight', 'chooseLeftSlightly', 'chooseRightSlightly', 'tie', 'skip', 'bothBad', ...clear];
+    case 'paired':
+      return ['chooseLeft', 'chooseRight', 'chooseLeftSlightly', 'chooseRightSlightly', 'confirm', 'flip', 'tie', 'skip', 'bothBad', 'exclude', ...clear];
+    case 'unpaired':
+    case 'completion':
+      return ['thumbsUp', 'thumbsDown', 'skip', 'exclude', ...clear];
+    default:
+      void status;
+      return [];
+  }
+}
+
+const RAW_CHARS = 4000;
+
+/** Everything the detail pane shows for one line. `raw` is the line's text (for invalid lines). */
+export function recordDetail(index: number, rec: ParsedLine, seed: string, raw: () => string): RecordDetail {
+  const status = rowStatus(rec);
+  const base = { index, kind: recordKind(rec), status, actions: actionsFor(rec, status) };
+  if (rec.kind === 'invalid' || rec.kind === 'blank') {
+    const text = raw();
+    return {
+      ...base,
+      prompt: [],
+      reason: rec.kind === 'invalid' ? `${rec.reason}${rec.column ? ` (column ${rec.column})` : ''}` : 'A blank line: kept as it is, not a record.',
+      raw: text.length > RAW_CHARS ? `${text.slice(0, RAW_CHARS)}… (${text.length.toLocaleString('en-US')} characters)` : text,
+    };
+  }
+  const p = rec.provenance;
+  const detail: RecordDetail = { ...base, prompt: toTurns(rec.prompt) };
+  if (p) {
+    detail.label = {
+      status,
+      annotator: p.annotator,
+      time: p.time,
+      ...(p.strength ? { strength: p.strength } : {}),
+      ...(p.note ? { note: p.note } : {}),
+    };
+  }
+  if (rec.kind === 'unpaired' || rec.kind === 'completion') {
+    const title = rec.kind === 'unpaired' ? (rec.label ? 'Completion (thumbs up)' : 'Completion (thumbs down)') : 'Completion';
+    detail.left = { title, turns: toTurns(rec.completion, 'assistant') };
+    if (rec.kind === 'unpaired') detail.label = { ...(detail.label ?? { status }), thumb: rec.label };
+    return detail;
+  }
+  const order = displayOrder(rec, index, seed)!;
+  const sides = order.map((f) => fieldTurns(rec, f));
+  if (!sides[0] || !sides[1]) {
+    // A recorded order that no longer matches the record: fall back to the file's order.
+    const fallback = rec.kind === 'candidates' ? rec.responses : [rec.chosen, rec.rejected];
+    sides[0] = { turns: fallback[0]!, isChosen: rec.kind === 'paired' ? true : null };
+    sides[1] = { turns: fallback[1]!, isChosen: rec.kind === 'paired' ? false : null };
+  }
+  const view = (side: { turns: Turns; isChosen: boolean | null }, letter: string): ResponseView => ({
+    title: side.isChosen === null ? `Response ${letter}` : side.isChosen ? `Response ${letter} (chosen)` : `Response ${letter} (rejected)`,
+    turns: toTurns(side.turns, 'assistant'),
+  });
+  detail.left = view(sides[0], 'A');
+  detail.right = view(sides[1], 'B');
+  if (rec.kind === 'paired' && (status === 'labeled' || status === 'unreviewed')) {
+    detail.label = { ...(detail.label ?? { status }), preferred: sides[0].isChosen ? 'left' : 'right' };
+  }
+  return detail;
+}

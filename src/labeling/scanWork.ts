@@ -1,0 +1,83 @@
+import { LineIndex, type SharedLineIndexData } from '../core/dataset/lineIndex';
+import { scanLines, type DatasetStats } from '../core/dataset/stats';
+
+/**
+ * The work the labeling scan worker does, as plain functions (unit-tested without a thread):
+ * classify ranges of lines (per-line codes + stats + invalid lines) and find lines containing a
+ * search string, both straight over the file's shared bytes.
+ */
+
+export const SCAN_BATCH = 20_000;
+export const MAX_INVALID_REPORTED = 1000;
+
+export type ScanRequest =
+  | { type: 'scan'; generation: number; data: SharedLineIndexData }
+  | { type: 'search'; generation: number; id: number; query: string; data: SharedLineIndexData };
+
+export type ScanReply =
+  | { type: 'scanned'; generation: number; from: number; to: number; codes: Uint8Array; stats: DatasetStats; invalid: InvalidLine[] }
+  | { type: 'scanDone'; generation: number; ms: number }
+  | { type: 'found'; generation: number; id: number; lines: Uint32Array; ms: number }
+  | { type: 'failed'; generation: number; id?: number; message: string };
+
+export interface InvalidLine {
+  line: number;
+  reason: string;
+  column: number | null;
+}
+
+/** Scans lines in batches, calling `emit` after each (a worker posts each batch). */
+export function scanAll(index: LineIndex, emit: (from: number, to: number, codes: Uint8Array, stats: DatasetStats, invalid: InvalidLine[]) => void, reportedSoFar = { n: 0 }): void {
+  for (let from = 0; from < index.lineCount; from += SCAN_BATCH) {
+    const to = Math.min(from + SCAN_BATCH, index.lineCount);
+    const r = scanLines(index, from, to, { maxInvalid: Math.max(MAX_INVALID_REPORTED - reportedSoFar.n, 0) });
+    reportedSoFar.n += r.invalid.length;
+    emit(from, to, r.codes, r.stats, r.invalid.map((x) => ({ line: x.line, reason: x.record.reason, column: x.record.column })));
+  }
+}
+
+/** Case variants searched as bytes: exact, lower, upper, Capitalised. */
+function variants(query: string): Buffer[] {
+  const lower = query.toLowerCase();
+  const set = new Set([query, lower, query.toUpperCase(), lower.charAt(0).toUpperCase() + lower.slice(1)]);
+  return [...set].filter((v) => v.length > 0).map((v) => Buffer.from(v, 'utf8'));
+}
+
+/**
+ * Lines (0-based, ascending) whose raw bytes contain `query` in one of its case variants. Byte
+ * search (Buffer.indexOf) over each chunk, no decoding: about memory speed. Text inside JSON
+ * escapes (\n, \", \uXXXX) is matched as written in the file.
+ */
+export function searchLines(index: LineIndex, query: string): Uint32Array {
+  const found = new Set<number>();
+  if (!query) return new Uint32Array(0);
+  for (const needle of variants(query)) {
+    for (let k = 0; k < index.chunks.length; k++) {
+      const chunk = index.chunks[k]!;
+      const base = k * index.chunkSize;
+      let pos = chunk.indexOf(needle, 0);
+      while (pos >= 0) {
+        const line = lineAt(index, base + pos);
+        found.add(line);
+        const next = index.rawEnd(line) - base;
+        if (next >= chunk.length) break;
+        pos = chunk.indexOf(needle, next);
+      }
+    }
+  }
+  return Uint32Array.from([...found].sort((a, b) => a - b));
+}
+
+/** The line holding byte `offset` (binary search over line starts). */
+export function lineAt(index: LineIndex, offset: number): number {
+  let lo = 0;
+  let hi = index.lineCount - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (index.contentStart(mid) <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+export { LineIndex };
