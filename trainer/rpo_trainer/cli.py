@@ -1,0 +1,116 @@
+"""`python -m rpo_trainer train --config RUN.json [--resume RUN_DIR] [--run-dir DIR]` and `doctor`.
+
+Exit codes: 0 the run completed or was stopped cleanly (see the `end` event's status),
+1 it failed (an `error` event says why), 2 bad command-line usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .errors import ConfigError, TrainerError
+from .events import EventWriter, human
+
+OOM_HINT = ("CUDA ran out of memory: lower batch_size (raise gradient_accumulation_steps to keep the global batch), "
+            "enable gradient_checkpointing, use LoRA (lora.enabled), lower max_length, or enable precompute_ref_logps.")
+
+
+def _is_main_process() -> bool:
+    import os
+
+    return os.environ.get("RANK", "0") in ("", "0")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import Run, StopFlag, resume_config
+    from .config import load_config
+
+    events = EventWriter(enabled=_is_main_process())
+    stop = StopFlag()
+    stop.install()
+    started = time.perf_counter()
+    run = None
+    try:
+        resume_from = None
+        run_dir = Path(args.run_dir).resolve() if args.run_dir else None
+        if args.resume:
+            run_dir = Path(args.resume).resolve()
+            cfg, resume_from = resume_config(run_dir)
+            human(f"resuming {run_dir} from {resume_from.name}")
+        elif args.config:
+            cfg = load_config(args.config)
+        else:
+            raise ConfigError("train needs --config RUN.json or --resume RUN_DIR")
+        run = Run(cfg, events, stop, run_dir=run_dir, resume_from=resume_from)
+        status = run.run()
+        end = {"status": status, "step": run.step, "total_steps": run.total_steps, "epoch": run.epoch(),
+               "elapsed_seconds": round(time.perf_counter() - started, 3), "run_dir": str(run.run_dir.resolve())}
+        if status == "completed":
+            end["final_model"] = str(run.final_dir.resolve())
+            human(f"done: {run.final_dir}")
+        else:
+            end["checkpoint"] = str(run.stop_checkpoint.resolve())
+            end["message"] = f"stopped by {stop.signal_name or 'request'}; resume with --resume {run.run_dir.resolve()}"
+            human(end["message"])
+        events.emit("end", **end)
+        return 0
+    except BaseException as e:  # noqa: BLE001 - every failure becomes an error event
+        if isinstance(e, SystemExit):
+            raise
+        kind, hint, tb = "internal", None, traceback.format_exc()
+        message = f"{type(e).__name__}: {e}"
+        if isinstance(e, TrainerError):
+            kind, hint, message = e.kind, e.hint, e.message
+            tb = traceback.format_exc() if kind == "internal" else None
+        elif _is_oom(e):
+            kind, hint = "out_of_memory", OOM_HINT
+        elif isinstance(e, KeyboardInterrupt):
+            kind, message = "internal", "interrupted before training started"
+        human(f"error: {message}" + (f"\nhint: {hint}" if hint else ""))
+        if tb:
+            print(tb, file=sys.stderr, flush=True)
+        step = run.step if run is not None else None
+        events.emit("error", message=message, error_type=kind, traceback=tb, hint=hint, step=step)
+        events.emit("end", status="failed", step=step or 0, total_steps=run.total_steps if run else 0,
+                    epoch=run.epoch() if run else 0.0, elapsed_seconds=round(time.perf_counter() - started, 3),
+                    run_dir=str(run.run_dir.resolve()) if run is not None and run.run_dir else None, message=message)
+        return 1
+    finally:
+        events.close()
+
+
+def _is_oom(e: BaseException) -> bool:
+    try:
+        import torch
+
+        if isinstance(e, torch.cuda.OutOfMemoryError):
+            return True
+    except ImportError:
+        pass
+    return "out of memory" in str(e).lower() and "cuda" in str(e).lower()
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:  # noqa: ARG001
+    from .doctor import doctor
+
+    print(json.dumps(doctor(), indent=1))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rpo_trainer", description="RPO Studio trainer")
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train with a run config (JSON lines on stdout)")
+    t.add_argument("--config", help="run config (*.rpo.json)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its latest checkpoint")
+    t.add_argument("--run-dir", help="exact run folder to create (default: <output_dir>/<name>-<time>)")
+    t.set_defaults(func=cmd_train)
+    d = sub.add_parser("doctor", help="print one JSON object describing the environment and its problems")
+    d.set_defaults(func=cmd_doctor)
+    args = parser.parse_args(argv)
+    return args.func(args)

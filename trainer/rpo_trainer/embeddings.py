@@ -1,0 +1,96 @@
+"""Prompt embeddings from the extension's safetensors cache (docs/contracts.md section 2)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .errors import EmbeddingsError
+
+
+def model_slug(model: str) -> str:
+    """Model id or folder name with every character outside [A-Za-z0-9._-] replaced by '_'."""
+    name = model
+    p = Path(model)
+    if p.is_absolute() or model.startswith("."):
+        name = p.name
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def cache_path(cache_dir: str | Path, model: str, precision: str) -> Path:
+    return Path(cache_dir) / f"{model_slug(model)}.{precision}.safetensors"
+
+
+def read_cache(path: Path) -> dict[bytes, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    try:
+        tensors = load_file(str(path))
+    except FileNotFoundError:
+        return {}
+    except Exception as e:  # corrupt or foreign file
+        raise EmbeddingsError(f"{path}: not a readable embedding cache ({e})",
+                              hint="Delete it and run `rpo embed` again.") from None
+    keys, emb = tensors.get("keys"), tensors.get("embeddings")
+    if keys is None or emb is None or keys.ndim != 2 or keys.shape[1] != 32 or emb.shape[0] != keys.shape[0]:
+        raise EmbeddingsError(f"{path}: expected tensors `keys` [N, 32] and `embeddings` [N, D]",
+                              hint="Delete it and run `rpo embed` again.")
+    return {bytes(k.tobytes()): e.astype(np.float32) for k, e in zip(keys, emb)}
+
+
+def compute_embeddings(model: str, texts: Sequence[str]) -> np.ndarray:
+    """Embed with sentence-transformers (mean pooling, L2-normalised); raises ImportError without it."""
+    from sentence_transformers import SentenceTransformer  # optional dependency
+
+    st = SentenceTransformer(model, device="cpu")
+    st.max_seq_length = 256
+    return np.asarray(st.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True), dtype=np.float32)
+
+
+def prompt_embeddings(keys: Sequence[bytes], texts: Sequence[str], cache_dir: str, model: str, precision: str,
+                      compute_missing: bool, where: Sequence[str]) -> tuple[np.ndarray, int]:
+    """Vectors for each prompt (rows in the given order) and how many were computed here.
+
+    `where[i]` names record i ("file:line") for the error message.
+    """
+    path = cache_path(cache_dir, model, precision)
+    cache = read_cache(path)
+    missing = [i for i, k in enumerate(keys) if k not in cache]
+    computed = 0
+    if missing:
+        unique = {}
+        for i in missing:
+            unique.setdefault(keys[i], texts[i])
+        how = (f"Run `rpo embed` on the dataset (or the command \"RPO: Compute Prompt Embeddings\") to fill "
+               f"{path} with model {model} ({precision}).")
+        if not compute_missing:
+            raise EmbeddingsError(f"{len(unique)} prompt(s) have no embedding in {path}, first at {where[missing[0]]}", hint=how)
+        try:
+            vectors = compute_embeddings(model, list(unique.values()))
+        except ImportError:
+            raise EmbeddingsError(
+                f"{len(unique)} prompt(s) have no embedding in {path}, first at {where[missing[0]]}, "
+                "and sentence-transformers is not installed to compute them", hint=how) from None
+        except Exception as e:
+            raise EmbeddingsError(
+                f"{len(unique)} prompt(s) have no embedding in {path}, first at {where[missing[0]]}; "
+                f"computing them with {model} failed: {e}", hint=how) from None
+        for k, v in zip(unique, vectors):
+            cache[k] = v
+        computed = len(unique)
+    return np.stack([cache[k] for k in keys]) if keys else np.zeros((0, 1), np.float32), computed
+
+
+def write_cache(path: Path, entries: dict[bytes, np.ndarray], model: str, precision: str) -> None:
+    """Write a cache file in the contract's format (used by tests and fixtures)."""
+    from safetensors.numpy import save_file
+
+    keys = np.stack([np.frombuffer(k, dtype=np.uint8) for k in entries]) if entries else np.zeros((0, 32), np.uint8)
+    emb = np.stack(list(entries.values())).astype(np.float32) if entries else np.zeros((0, 1), np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({"keys": keys, "embeddings": emb}, str(path), metadata={
+        "format": "rpo-embeddings", "version": "1", "model": model, "precision": precision,
+        "dim": str(emb.shape[1]), "max_tokens": "256", "pooling": "mean", "normalized": "true"})
