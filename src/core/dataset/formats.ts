@@ -267,11 +267,6 @@ export function splitImplicitPrompt(chosen: Turns, rejected: Turns): { prompt: T
   return { prompt: c.slice(0, idx), chosen: c.slice(idx), rejected: r.slice(idx) };
 }
 
-/** The text embedded for a prompt (docs/contracts.md section 1). */
-export function promptText(prompt: Turns): string {
-  return typeof prompt === 'string' ? prompt : prompt.map((m) => `${m.role}: ${m.content}`).join('\n\n');
-}
-
 function invalid(code: InvalidCode, reason: string, field: string | null, column: number | null, object: Record<string, unknown> | null = null): InvalidRecord {
   return { kind: 'invalid', code, reason, field, column, object };
 }

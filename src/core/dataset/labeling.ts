@@ -18,7 +18,8 @@ import { LABEL_FIELD, makeLabel, type LabelStatus, type RpoLabel, type ShownOrde
  * - `clear` removes `rpo_label` and undoes what labeling changed in the data.
  */
 export type LabelIntent =
-  | { type: 'choose'; side: 'left' | 'right' }
+  /** `strength` (optional) is recorded with the choice in the same edit. */
+  | { type: 'choose'; side: 'left' | 'right'; strength?: Strength | null }
   | { type: 'status'; status: LabelStatus }
   | { type: 'confirm' }
   | { type: 'flip' }
@@ -74,7 +75,8 @@ export function labelObject(rec: PreferenceRecord, intent: LabelIntent, ctx: Lab
         const swap = picked === 'rejected';
         if (swap) swapPair(obj);
         const newShown = shown ? (swap ? (shown.map(otherSide) as ShownOrder) : shown) : null;
-        return withLabel(obj, base({ status: null, strength: prev?.status ? null : prev?.strength ?? null, shown: newShown, flipped: (prev?.flipped ?? false) !== swap }));
+        const strength = intent.strength !== undefined ? intent.strength : prev?.status ? null : prev?.strength ?? null;
+        return withLabel(obj, base({ status: null, strength, shown: newShown, ...pairFlags(prev, swap) }));
       }
       if (rec.kind === 'candidates') {
         const order = shown ?? ['responses.0', 'responses.1'];
@@ -83,7 +85,7 @@ export function labelObject(rec: PreferenceRecord, intent: LabelIntent, ctx: Lab
         const [ci, ri] = intent.side === 'left' ? [left, right] : [right, left];
         const out = replaceKey(obj, 'responses', [['chosen', rec.responses[ci]], ['rejected', rec.responses[ri]]]);
         const newShown: ShownOrder = intent.side === 'left' ? ['chosen', 'rejected'] : ['rejected', 'chosen'];
-        return withLabel(out, base({ status: null, strength: null, shown: newShown, from_responses: [ci, ri] }));
+        return withLabel(out, base({ status: null, strength: intent.strength ?? null, shown: newShown, from_responses: [ci, ri] }));
       }
       throw new LabelError(`choose left/right applies to paired and candidates records; this is ${kindName}: use thumbs up/down`);
     }
@@ -91,12 +93,12 @@ export function labelObject(rec: PreferenceRecord, intent: LabelIntent, ctx: Lab
       return withLabel(obj, base({ status: intent.status, strength: null }));
     case 'confirm':
       if (rec.kind !== 'paired' && rec.kind !== 'unpaired') throw new LabelError(`confirm applies to records that already carry a preference; this is ${kindName}`);
-      return withLabel(obj, base({ status: null, strength: prev?.status ? null : prev?.strength ?? null, ...(rec.kind === 'paired' ? { flipped: prev?.flipped ?? false } : { original_label: prev?.original_label !== undefined ? prev.original_label : rec.label }) }));
+      return withLabel(obj, base({ status: null, strength: prev?.status ? null : prev?.strength ?? null, ...(rec.kind === 'paired' ? pairFlags(prev, false) : { original_label: prev?.original_label !== undefined ? prev.original_label : rec.label }) }));
     case 'flip': {
       if (rec.kind === 'paired') {
         swapPair(obj);
         const shown = prev?.shown ?? ctx.shown ?? null;
-        return withLabel(obj, base({ status: null, strength: prev?.status ? null : prev?.strength ?? null, shown: shown ? (shown.map(otherSide) as ShownOrder) : null, flipped: !(prev?.flipped ?? false) }));
+        return withLabel(obj, base({ status: null, strength: prev?.status ? null : prev?.strength ?? null, shown: shown ? (shown.map(otherSide) as ShownOrder) : null, ...pairFlags(prev, true) }));
       }
       if (rec.kind === 'unpaired') return thumbs(rec, obj, !rec.label, base);
       throw new LabelError(`flip applies to records that already carry a preference; this is ${kindName}`);
@@ -108,7 +110,7 @@ export function labelObject(rec: PreferenceRecord, intent: LabelIntent, ctx: Lab
       const state = prev?.status ?? null;
       if (state) throw new LabelError(`strength applies to a preference; this record is marked ${state}`);
       if (rec.kind !== 'paired') throw new LabelError(`strength applies to chosen/rejected records; this is ${kindName}`);
-      return withLabel(obj, base({ status: null, strength: intent.strength, flipped: prev?.flipped ?? false }));
+      return withLabel(obj, base({ status: null, strength: intent.strength, ...pairFlags(prev, false) }));
     }
     case 'note': {
       const note = intent.note === '' ? null : intent.note;
@@ -130,6 +132,19 @@ export function labelObject(rec: PreferenceRecord, intent: LabelIntent, ctx: Lab
       throw new LabelError(`unknown intent ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * Bookkeeping of a paired record whose chosen/rejected may be swapped now: `flipped` for a
+ * record that came with chosen/rejected, `from_responses` (swapped along) for one labeled
+ * from candidates, so `clear` can always restore the original line.
+ */
+function pairFlags(prev: RpoLabel | null, swap: boolean): Partial<RpoLabel> {
+  if (prev?.from_responses) {
+    const [c, r] = prev.from_responses;
+    return { from_responses: swap ? [r, c] : [c, r] };
+  }
+  return { flipped: (prev?.flipped ?? false) !== swap };
 }
 
 function thumbs(rec: PreferenceRecord, obj: Record<string, unknown>, up: boolean, base: (extra: Partial<RpoLabel>) => RpoLabel): Record<string, unknown> {
