@@ -1,7 +1,8 @@
 import type { Feature } from './extension';
+import { labelingFeature } from './labeling';
 
 /**
  * Every feature of the extension, in start order. A feature lives in its own folder under src/
  * and exports one `Feature` (id + register). Add new features here.
  */
-export const features: Feature[] = [];
+export const features: Feature[] = [labelingFeature];

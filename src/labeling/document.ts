@@ -1,0 +1,149 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { LineEdit } from '../core/dataset/lineDocument';
+import type { Logger } from '../core/log';
+import type { LabelAction } from '../protocol/labeling';
+import { LabelingModel, type LabelSettings } from './model';
+
+/**
+ * The custom document (VS Code's side of the model): a LabelingModel per open file, edits
+ * reported to VS Code with undo/redo callbacks, save / save as / revert / hot-exit backup, and a
+ * watcher on the file: reload when clean, ask when dirty.
+ */
+export class LabelingDocument implements vscode.CustomDocument {
+  private readonly changeContent = new vscode.EventEmitter<vscode.CustomDocumentEditEvent<LabelingDocument>>();
+  /** Fired for every edit (VS Code tracks dirty state and undo/redo from it). */
+  readonly onDidChangeContent = this.changeContent.event;
+  private readonly changeModel = new vscode.EventEmitter<'edit' | 'scan' | 'reload'>();
+  /** Views refresh on this (edit, undo, redo, scan progress, reload). */
+  readonly onDidChangeModel = this.changeModel.event;
+  private readonly disposeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidDispose = this.disposeEmitter.event;
+  private readonly disposables: vscode.Disposable[] = [];
+  /** Set while we write the file ourselves, so the watcher does not treat it as external. */
+  private saving = false;
+  private asking = false;
+
+  private constructor(readonly uri: vscode.Uri, public model: LabelingModel, private readonly log: Logger) {
+    this.disposables.push(this.changeContent, this.changeModel, this.disposeEmitter);
+    const off = model.onChange((what) => this.changeModel.fire(what));
+    this.disposables.push({ dispose: off });
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(uri.fsPath)), path.basename(uri.fsPath)));
+    this.disposables.push(watcher, watcher.onDidChange(() => void this.onFileChanged()), watcher.onDidCreate(() => void this.onFileChanged()));
+  }
+
+  static async open(uri: vscode.Uri, backupId: string | undefined, workerPath: string, log: Logger): Promise<LabelingDocument> {
+    if (uri.scheme !== 'file') throw new Error(`RPO Preference Editor opens files on disk only (got ${uri.scheme}:)`);
+    const t0 = performance.now();
+    let backup: string | undefined;
+    if (backupId) {
+      try {
+        backup = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.parse(backupId)));
+      } catch (err) {
+        log.warn(`backup ${backupId} unreadable, opening the file as saved: ${String(err)}`);
+      }
+    }
+    let model: LabelingModel;
+    try {
+      model = await LabelingModel.open(uri.fsPath, { workerPath }, backup);
+    } catch (err) {
+      if (!backup) throw err;
+      // The file changed under the backup: keep the file, tell the user what was not restored.
+      void vscode.window.showWarningMessage(`RPO: ${err instanceof Error ? err.message : String(err)}`);
+      model = await LabelingModel.open(uri.fsPath, { workerPath });
+    }
+    log.info(`opened ${uri.fsPath}: ${model.lineCount} lines in ${(performance.now() - t0).toFixed(0)} ms${backup ? ' (restored unsaved edits from backup)' : ''}`);
+    return new LabelingDocument(uri, model, log);
+  }
+
+  /** Applies an edit to the model and reports it to VS Code (undo/redo go back to the model). */
+  private record(edit: LineEdit): void {
+    this.changeContent.fire({
+      document: this,
+      label: edit.label,
+      undo: () => this.model.undo(edit),
+      redo: () => this.model.redo(edit),
+    });
+  }
+
+  label(line: number, action: LabelAction, settings: LabelSettings): void {
+    this.record(this.model.label(line, action, settings));
+  }
+
+  note(line: number, note: string, settings: LabelSettings): void {
+    this.record(this.model.note(line, note, settings));
+  }
+
+  get isDirty(): boolean {
+    return this.model.doc.isDirty;
+  }
+
+  async save(cancellation?: vscode.CancellationToken): Promise<void> {
+    await this.saveAs(this.uri, cancellation);
+  }
+
+  async saveAs(target: vscode.Uri, _cancellation?: vscode.CancellationToken): Promise<void> {
+    if (target.scheme !== 'file') throw new Error('RPO Preference Editor saves to files on disk only');
+    const t0 = performance.now();
+    this.saving = true;
+    try {
+      await this.model.save(target.fsPath === this.uri.fsPath ? undefined : target.fsPath);
+    } finally {
+      // The watcher event for our own rename arrives after this; changedOnDisk() sorts it out.
+      setTimeout(() => (this.saving = false), 1000);
+    }
+    this.log.info(`saved ${target.fsPath} in ${(performance.now() - t0).toFixed(0)} ms`);
+  }
+
+  async revert(_cancellation?: vscode.CancellationToken): Promise<void> {
+    await this.model.reload();
+  }
+
+  async backup(destination: vscode.Uri, _cancellation: vscode.CancellationToken): Promise<vscode.CustomDocumentBackup> {
+    const data = JSON.stringify(this.model.backup());
+    await vscode.workspace.fs.writeFile(destination, new TextEncoder().encode(data));
+    return {
+      id: destination.toString(),
+      delete: async () => {
+        try {
+          await vscode.workspace.fs.delete(destination);
+        } catch {
+          // already gone
+        }
+      },
+    };
+  }
+
+  private async onFileChanged(): Promise<void> {
+    if (this.asking) return;
+    if (!(await this.model.doc.changedOnDisk())) return; // our own save, or a touch with no change
+    if (this.saving) return;
+    if (!this.isDirty) {
+      this.log.info(`${this.uri.fsPath} changed on disk: reloading`);
+      await this.model.reload();
+      return;
+    }
+    this.asking = true;
+    try {
+      const n = this.model.doc.dirtyLineNumbers().length;
+      const reload = 'Reload from Disk';
+      const keep = 'Keep My Changes';
+      const choice = await vscode.window.showWarningMessage(
+        `${path.basename(this.uri.fsPath)} changed on disk while you have ${n} unsaved labeled line${n === 1 ? '' : 's'}. Reload it (your unsaved labels are lost) or keep your changes (saving then overwrites the file)?`,
+        reload,
+        keep,
+      );
+      if (choice === reload) {
+        await vscode.commands.executeCommand('workbench.action.files.revert');
+      }
+    } finally {
+      this.asking = false;
+    }
+  }
+
+  dispose(): void {
+    this.disposeEmitter.fire();
+    this.model.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}

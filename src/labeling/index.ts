@@ -1,0 +1,140 @@
+import { execFile } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { importHhFile } from '../core/dataset/hh';
+import type { Logger } from '../core/log';
+import type { Feature } from '../extension';
+import type { LabelAction, NavAction } from '../protocol/labeling';
+import { LabelingEditorProvider, VIEW_TYPE } from './provider';
+
+/**
+ * Feature "labeling": the RPO Preference Editor (custom editor with its own document) for
+ * `*.pref.jsonl` (default) and any `.jsonl` through Open With, its `rpo.label.*` commands and
+ * keybindings, the HH import command and "Reopen as Text".
+ */
+
+/** Label commands: command id suffix -> action. Keybindings in package.json. */
+export const LABEL_COMMANDS: Record<string, LabelAction> = {
+  chooseLeft: 'chooseLeft',
+  chooseRight: 'chooseRight',
+  chooseLeftSlightly: 'chooseLeftSlightly',
+  chooseRightSlightly: 'chooseRightSlightly',
+  tie: 'tie',
+  skip: 'skip',
+  bothBad: 'bothBad',
+  clear: 'clear',
+  thumbsUp: 'thumbsUp',
+  thumbsDown: 'thumbsDown',
+  confirm: 'confirm',
+  flip: 'flip',
+  exclude: 'exclude',
+};
+
+export const NAV_COMMANDS: Record<string, NavAction> = {
+  next: 'next',
+  previous: 'previous',
+  nextUnlabeled: 'nextUnlabeled',
+  first: 'first',
+  last: 'last',
+  pageDown: 'pageDown',
+  pageUp: 'pageUp',
+};
+
+/** git's user.name (global config: no repository config, nothing runs), else the OS user. */
+function defaultAnnotator(): Promise<string> {
+  const fallback = (() => {
+    try {
+      return os.userInfo().username;
+    } catch {
+      return 'annotator';
+    }
+  })();
+  return new Promise((resolve) => {
+    execFile('git', ['config', '--global', '--get', 'user.name'], { timeout: 3000, cwd: os.homedir() }, (err, stdout) => {
+      const name = err ? '' : stdout.trim();
+      resolve(name || fallback);
+    });
+  });
+}
+
+export const labelingFeature: Feature = {
+  id: 'labeling',
+  async register({ context, log }) {
+    const provider = new LabelingEditorProvider(context, log, await defaultAnnotator());
+    const disposables: vscode.Disposable[] = [provider];
+    // Two view types, one provider: `*.pref.jsonl` opens here by default, any `*.jsonl` through Open With.
+    for (const viewType of [VIEW_TYPE, `${VIEW_TYPE}.jsonl`]) {
+      disposables.push(vscode.window.registerCustomEditorProvider(viewType, provider, { supportsMultipleEditorsPerDocument: false }));
+    }
+    const noEditor = () => void vscode.window.showInformationMessage('RPO: open a preference file in the RPO Preference Editor first.');
+    for (const [name, action] of Object.entries(LABEL_COMMANDS)) {
+      disposables.push(vscode.commands.registerCommand(`rpo.label.${name}`, async () => {
+        const view = provider.active();
+        if (!view) return noEditor();
+        await view.label(action);
+      }));
+    }
+    for (const [name, action] of Object.entries(NAV_COMMANDS)) {
+      disposables.push(vscode.commands.registerCommand(`rpo.label.${name}`, async () => {
+        const view = provider.active();
+        if (!view) return noEditor();
+        await view.navigate(action);
+      }));
+    }
+    const toView = (type: 'focusNote' | 'focusSearch' | 'toggleHelp' | 'toggleDiff') => () => {
+      const view = provider.active();
+      if (!view) return noEditor();
+      view.post({ type });
+    };
+    disposables.push(
+      vscode.commands.registerCommand('rpo.label.note', toView('focusNote')),
+      vscode.commands.registerCommand('rpo.label.search', toView('focusSearch')),
+      vscode.commands.registerCommand('rpo.label.help', toView('toggleHelp')),
+      vscode.commands.registerCommand('rpo.label.toggleDiff', toView('toggleDiff')),
+      vscode.commands.registerCommand('rpo.reopenAsText', async (uri?: vscode.Uri) => {
+        const target = uri instanceof vscode.Uri ? uri : provider.active()?.document.uri;
+        if (!target) return noEditor();
+        await vscode.commands.executeCommand('vscode.openWith', target, 'default');
+      }),
+      vscode.commands.registerCommand('rpo.openInPreferenceEditor', async (uri?: vscode.Uri) => {
+        const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+        if (!target) return;
+        await vscode.commands.executeCommand('vscode.openWith', target, VIEW_TYPE);
+      }),
+      vscode.commands.registerCommand('rpo.importHh', () => importHh(log)),
+      // Not in the palette: the integration tests and the benchmark read the editor's state.
+      vscode.commands.registerCommand('rpo.labeling.testState', () => provider.testState()),
+    );
+    return disposables;
+  },
+};
+
+async function importHh(log: Logger): Promise<void> {
+  const [input] = (await vscode.window.showOpenDialog({
+    title: 'Anthropic HH transcripts to import',
+    canSelectMany: false,
+    filters: { 'JSON Lines': ['jsonl'] },
+    openLabel: 'Import',
+  })) ?? [];
+  if (!input) return;
+  const suggested = input.fsPath.replace(/(\.pref)?\.jsonl$/, '') + '.pref.jsonl';
+  const output = await vscode.window.showSaveDialog({
+    title: 'Write explicit prompt/chosen/rejected records to',
+    defaultUri: vscode.Uri.file(suggested === input.fsPath ? input.fsPath.replace(/\.jsonl$/, '.imported.pref.jsonl') : suggested),
+    filters: { 'Preference data': ['jsonl'] },
+  });
+  if (!output) return;
+  const report = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `RPO: importing ${path.basename(input.fsPath)}…` },
+    () => importHhFile(input.fsPath, output.fsPath),
+  );
+  log.info(`import-hh ${input.fsPath} -> ${output.fsPath}: ${report.written}/${report.records} written, ${report.identical.length} identical pairs, ${report.problems.length} problems`);
+  for (const p of report.problems.slice(0, 50)) log.warn(`import-hh ${input.fsPath}:${p.line}: ${p.reason}`);
+  const parts = [`Imported ${report.written} of ${report.records} records.`];
+  if (report.identical.length) parts.push(`${report.identical.length} have chosen equal to rejected (lines ${report.identical.slice(0, 10).join(', ')}${report.identical.length > 10 ? ', …' : ''}).`);
+  if (report.problems.length) parts.push(`${report.problems.length} could not be converted (see the log).`);
+  const open = 'Open';
+  const choice = await (report.problems.length ? vscode.window.showWarningMessage : vscode.window.showInformationMessage)(parts.join(' '), open);
+  if (choice === open) await vscode.commands.executeCommand('vscode.openWith', output, VIEW_TYPE);
+}

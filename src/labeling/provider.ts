@@ -1,0 +1,297 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { LabelError } from '../core/dataset/labeling';
+import type { Logger } from '../core/log';
+import { parseViewMessage, type Filter, type HostMessage, type LabelAction, type NavAction, type ViewMessage } from '../protocol/labeling';
+import { webviewHtml, webviewOptions } from '../webviewHtml';
+import { LabelingDocument } from './document';
+import type { LabelSettings } from './model';
+
+export const VIEW_TYPE = 'rpo.labelingEditor';
+const FOCUS_CONTEXT = 'rpo.labeling.focused';
+
+/** Timings the benchmark and the integration tests read through `rpo.labeling.testState`. */
+export interface ViewTimings {
+  readyAt?: number;
+  /** ms from the webview's `ready` to the first painted rows. */
+  firstRowsMs?: number;
+  /** ms per label action: command received -> edit applied -> view painted the new state. */
+  labelToPaintMs: number[];
+}
+
+/** One open editor (webview) on a document: its filter, search and selection. */
+class LabelingView {
+  filter: Filter = 'all';
+  query = '';
+  selected = 0;
+  ready = false;
+  readonly timings: ViewTimings = { labelToPaintMs: [] };
+  private pendingLabelAt: number | undefined;
+  private firstRowsPending = true;
+
+  constructor(readonly document: LabelingDocument, readonly panel: vscode.WebviewPanel, private readonly host: LabelingEditorProvider) {}
+
+  post(m: HostMessage): void {
+    void this.panel.webview.postMessage(m);
+  }
+
+  async sendSelected(): Promise<void> {
+    const model = this.document.model;
+    if (model.lineCount === 0) {
+      this.post({ type: 'selected', detail: null, position: -1 });
+      return;
+    }
+    this.selected = Math.min(this.selected, model.lineCount - 1);
+    const detail = model.detail(this.selected, this.host.settings().seed);
+    const position = await model.position(this.filter, this.query, this.selected);
+    this.post({ type: 'selected', detail, position });
+  }
+
+  sendCounts(): void {
+    this.post({ type: 'counts', counts: this.document.model.counts });
+  }
+
+  async onMessage(raw: unknown): Promise<void> {
+    const m = parseViewMessage(raw);
+    if (typeof m === 'string') {
+      this.host.log.warn(`ignored a message from the labeling view: ${m}`);
+      return;
+    }
+    await this.handle(m);
+  }
+
+  private async handle(m: ViewMessage): Promise<void> {
+    const model = this.document.model;
+    switch (m.type) {
+      case 'ready': {
+        this.ready = true;
+        this.timings.readyAt = performance.now();
+        this.firstRowsPending = true;
+        const s = this.host.settings();
+        this.post({ type: 'init', fileName: path.basename(this.document.uri.fsPath), counts: model.counts, settings: { wordDiff: this.host.wordDiff(), annotator: s.annotator }, selected: this.selected, readonly: false });
+        await this.sendSelected();
+        void model.whenScanned().then(() => this.checkVerdict());
+        break;
+      }
+      case 'rows': {
+        const r = await model.rows(m.filter, m.query, m.start, m.count);
+        this.post({ type: 'rows', requestId: m.requestId, filter: m.filter, query: m.query, start: m.start, matching: r.matching, complete: model.counts.complete, rows: r.rows });
+        break;
+      }
+      case 'select':
+        if (m.index < model.lineCount) {
+          this.selected = m.index;
+          await this.sendSelected();
+        }
+        break;
+      case 'setFilter':
+        this.filter = m.filter;
+        this.query = m.query;
+        await this.sendSelected();
+        break;
+      case 'label':
+        await this.label(m.action, m.index);
+        break;
+      case 'navigate':
+        await this.navigate(m.action);
+        break;
+      case 'note':
+        if (m.index < model.lineCount) this.apply(() => this.document.note(m.index, m.note, this.host.settings()));
+        await this.sendSelected();
+        break;
+      case 'reopenAsText':
+        await vscode.commands.executeCommand('vscode.openWith', this.document.uri, 'default');
+        break;
+      case 'focus':
+        this.host.setFocused(this, m.focused);
+        break;
+      case 'painted':
+        if (m.what === 'rows' && this.firstRowsPending && this.timings.readyAt !== undefined) {
+          this.firstRowsPending = false;
+          this.timings.firstRowsMs = performance.now() - this.timings.readyAt;
+        }
+        if (m.what === 'selected' && this.pendingLabelAt !== undefined) {
+          this.timings.labelToPaintMs.push(performance.now() - this.pendingLabelAt);
+          this.pendingLabelAt = undefined;
+        }
+        break;
+      default: {
+        const never: never = m;
+        void never;
+      }
+    }
+  }
+
+  private checkVerdict(): void {
+    const verdict = this.document.model.verdict();
+    if (verdict.kind === 'not-preference') this.post({ type: 'notPreference', reason: `${verdict.reason}.` });
+  }
+
+  private apply(fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (err) {
+      if (err instanceof LabelError) {
+        this.post({ type: 'error', message: err.message });
+        void vscode.window.setStatusBarMessage(`RPO: ${err.message}`, 4000);
+        return false;
+      }
+      throw err;
+    }
+  }
+
+  async label(action: LabelAction, index = this.selected): Promise<void> {
+    const model = this.document.model;
+    if (index >= model.lineCount) return;
+    const t0 = performance.now();
+    const ok = this.apply(() => this.document.label(index, action, this.host.settings()));
+    if (ok && action !== 'clear' && this.host.advanceAfterLabel()) {
+      const next = model.nextUnlabeled(index);
+      this.selected = next;
+    } else {
+      this.selected = index;
+    }
+    this.pendingLabelAt = t0;
+    await this.sendSelected();
+  }
+
+  async navigate(action: NavAction): Promise<void> {
+    this.selected = await this.document.model.navigate(action, this.filter, this.query, this.selected);
+    await this.sendSelected();
+  }
+}
+
+export class LabelingEditorProvider implements vscode.CustomEditorProvider<LabelingDocument> {
+  private readonly changeDocument = new vscode.EventEmitter<vscode.CustomDocumentEditEvent<LabelingDocument>>();
+  readonly onDidChangeCustomDocument = this.changeDocument.event;
+  private readonly views = new Set<LabelingView>();
+  private activeView: LabelingView | undefined;
+  readonly diagnostics: vscode.DiagnosticCollection;
+  private annotatorDefault = '';
+
+  constructor(private readonly context: vscode.ExtensionContext, readonly log: Logger, annotatorDefault: string) {
+    this.annotatorDefault = annotatorDefault;
+    this.diagnostics = vscode.languages.createDiagnosticCollection('rpo-labeling');
+  }
+
+  settings(): LabelSettings {
+    const c = vscode.workspace.getConfiguration('rpo.labeling');
+    return {
+      annotator: (c.get<string>('annotator') ?? '').trim() || this.annotatorDefault,
+      seed: String(c.get<string>('displaySeed') ?? 'rpo'),
+    };
+  }
+
+  wordDiff(): boolean {
+    return vscode.workspace.getConfiguration('rpo.labeling').get<boolean>('wordDiff') ?? false;
+  }
+
+  advanceAfterLabel(): boolean {
+    return vscode.workspace.getConfiguration('rpo.labeling').get<boolean>('advanceAfterLabel') ?? true;
+  }
+
+  async openCustomDocument(uri: vscode.Uri, openContext: vscode.CustomDocumentOpenContext, _token: vscode.CancellationToken): Promise<LabelingDocument> {
+    const workerPath = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'workers', 'labelingScan.js').fsPath;
+    const document = await LabelingDocument.open(uri, openContext.untitledDocumentData ? undefined : openContext.backupId, workerPath, this.log);
+    const subs = [
+      document.onDidChangeContent((e) => this.changeDocument.fire(e)),
+      document.onDidChangeModel((what) => {
+        if (what !== 'scan' || document.model.counts.complete) this.publishDiagnostics(document);
+        for (const view of this.views) {
+          if (view.document !== document || !view.ready) continue;
+          view.sendCounts();
+          view.post({ type: 'invalidate' });
+          if (what !== 'scan') void view.sendSelected();
+        }
+      }),
+    ];
+    document.onDidDispose(() => {
+      this.diagnostics.delete(document.uri);
+      for (const s of subs) s.dispose();
+    });
+    return document;
+  }
+
+  private publishDiagnostics(document: LabelingDocument): void {
+    const list: vscode.Diagnostic[] = [];
+    for (const x of [...document.model.invalid.values()].sort((a, b) => a.line - b.line)) {
+      const col = Math.max((x.column ?? 1) - 1, 0);
+      const d = new vscode.Diagnostic(new vscode.Range(x.line, col, x.line, col + 1), `Line ${x.line + 1}: ${x.reason}`, vscode.DiagnosticSeverity.Error);
+      d.source = 'RPO';
+      list.push(d);
+    }
+    this.diagnostics.set(document.uri, list);
+  }
+
+  async resolveCustomEditor(document: LabelingDocument, panel: vscode.WebviewPanel, _token: vscode.CancellationToken): Promise<void> {
+    panel.webview.options = webviewOptions(this.context.extensionUri);
+    const view = new LabelingView(document, panel, this);
+    this.views.add(view);
+    this.activeView = view;
+    panel.webview.html = webviewHtml(panel.webview, this.context.extensionUri, { view: 'labeling', title: path.basename(document.uri.fsPath), css: true });
+    panel.webview.onDidReceiveMessage((m) => view.onMessage(m).catch((err) => this.log.error(err instanceof Error ? err : String(err))));
+    panel.onDidChangeViewState(() => {
+      if (panel.active) this.activeView = view;
+      else if (this.activeView === view) this.setFocused(view, false);
+    });
+    panel.onDidDispose(() => {
+      this.views.delete(view);
+      if (this.activeView === view) {
+        this.activeView = undefined;
+        void vscode.commands.executeCommand('setContext', FOCUS_CONTEXT, false);
+      }
+    });
+  }
+
+  setFocused(view: LabelingView, focused: boolean): void {
+    if (focused) this.activeView = view;
+    void vscode.commands.executeCommand('setContext', FOCUS_CONTEXT, focused);
+  }
+
+  /** The view commands act on: the active labeling editor. */
+  active(): LabelingView | undefined {
+    if (this.activeView && this.views.has(this.activeView) && this.activeView.panel.active) return this.activeView;
+    for (const v of this.views) if (v.panel.active) return v;
+    return undefined;
+  }
+
+  saveCustomDocument(document: LabelingDocument, cancellation: vscode.CancellationToken): Thenable<void> {
+    return document.save(cancellation);
+  }
+
+  saveCustomDocumentAs(document: LabelingDocument, destination: vscode.Uri, cancellation: vscode.CancellationToken): Thenable<void> {
+    return document.saveAs(destination, cancellation);
+  }
+
+  revertCustomDocument(document: LabelingDocument, cancellation: vscode.CancellationToken): Thenable<void> {
+    return document.revert(cancellation);
+  }
+
+  backupCustomDocument(document: LabelingDocument, context: vscode.CustomDocumentBackupContext, cancellation: vscode.CancellationToken): Thenable<vscode.CustomDocumentBackup> {
+    return document.backup(context.destination, cancellation);
+  }
+
+  /** For tests and the benchmark: the active view's state. */
+  testState(): unknown {
+    const v = this.active() ?? [...this.views].at(-1);
+    if (!v) return undefined;
+    return {
+      uri: v.document.uri.toString(),
+      selected: v.selected,
+      filter: v.filter,
+      query: v.query,
+      ready: v.ready,
+      dirty: v.document.isDirty,
+      counts: v.document.model.counts,
+      scanMs: v.document.model.scanMs,
+      timings: v.timings,
+      memory: process.memoryUsage(),
+    };
+  }
+
+  dispose(): void {
+    this.diagnostics.dispose();
+    this.changeDocument.dispose();
+  }
+}
