@@ -3,7 +3,10 @@
 //   dist/cli.js              the `rpo` command-line front end (Node, CommonJS)
 //   dist/workers/<name>.js   worker threads: every src/**/<name>.worker.ts
 //   dist/webview/<view>.js   one browser bundle per folder webview/<view>/main.ts (+ main.css if present)
-// Usage: node scripts/build.mjs [--watch] [--production]
+// Usage: node scripts/build.mjs [--watch] [--production] [--outdir DIR] [--quiet]
+//   --outdir DIR  write the bundles to DIR instead of dist/ (the test harness builds a private copy
+//                 per run so a concurrent build in the working tree cannot disturb a running test)
+//   --quiet       print one summary line instead of the size table
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +14,9 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
-const dist = path.join(root, 'dist');
+const argValue = (name) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
+const dist = path.resolve(argValue('--outdir') ?? path.join(root, 'dist'));
+const quiet = process.argv.includes('--quiet');
 
 // Native or runtime-resolved modules stay outside the bundles and ship in node_modules.
 const nodeExternal = ['vscode', 'onnxruntime-node', 'onnxruntime-common'];
@@ -109,6 +114,6 @@ if (watch) {
   const t0 = Date.now();
   const results = await Promise.all(builds.map((b) => esbuild.build(b)));
   fs.chmodSync(path.join(dist, 'cli.js'), 0o755);
-  console.log(`esbuild: ${builds.length} builds in ${Date.now() - t0} ms${production ? ' (production)' : ''}`);
-  printSizes(results.map((r) => r.metafile));
+  console.log(`esbuild: ${builds.length} builds in ${Date.now() - t0} ms${production ? ' (production)' : ''}${quiet ? ` -> ${path.relative(root, dist)}` : ''}`);
+  if (!quiet) printSizes(results.map((r) => r.metafile));
 }

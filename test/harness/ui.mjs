@@ -1,0 +1,225 @@
+// UI layer: each test/ui/**/*.ui.mjs is one test. It exports
+//   export default async function (h) { ... }          the test (throw / assert to fail)
+//   export const options = {                             all optional
+//     timeoutMs: 120000,          whole-test limit
+//     workspaceTrust: false,      true: leave workspace trust on (code-server asks; for trust tests)
+//     waitForActivation: true,    false: do not wait for RPO Studio to activate before the test
+//     setup: async (workspacePath) => {},   prepare files in the workspace copy before VS Code opens it
+//   };
+// and gets its own code-server, Chromium and copy of sample-workspace/. The helpers `h`:
+//   h.page                  the playwright Page of the workbench
+//   h.workspace             absolute path of the workspace copy (assert on files here)
+//   h.runDir                the run folder (.rpo-test/ui-...), with code-server.log, browser-console.log
+//   h.log(...args)          print a line prefixed with the test name
+//   h.runCommand(title)     run a command from the palette by its full title, e.g. 'RPO: Show Log'
+//   h.openFile(relPath)     open a workspace file with its default editor (Quick Open)
+//   h.openWith(relPath, editorName?)  open with a custom editor; editorName is the label shown by
+//                           "Reopen Editor With..." (e.g. 'RPO Preference Editor'); returns h.webview()
+//   h.webview()             FrameLocator of the visible webview's content (nested iframes)
+//   h.pickQuickItem(label)  choose an item in an open quick pick / quick input
+//   h.notification(text)    wait for a notification toast containing text (returns its Locator)
+//   h.screenshot(name)      save test-results/<test>/<name>.png
+//   h.waitForFile(relOrAbs, predicate?, timeoutMs?)  wait until the file exists (and predicate(text) holds); returns the text
+//   h.readFile(relOrAbs)    read a workspace file
+//   h.waitUntil(fn, opts)   poll helper
+//   h.extensionLog()        text of RPO Studio's own log channel file (what services.log wrote)
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  buildExtensionInto, consoleText, copyWorkspace, launchBrowser, listFiles, makeRunDir,
+  matchesFilter, repoRoot, resultsDir, startCodeServer, waitUntil,
+} from './lib.mjs';
+
+const extensionId = (() => { const p = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')); return `${p.publisher}.${p.name}`; })();
+
+/** Runs the UI tests whose path matches `filter`. Returns { passed, failed, failures, tests }. */
+export async function runUi({ filter, grep } = {}) {
+  const files = listFiles(path.join(repoRoot, 'test', 'ui'), (rel) => rel.endsWith('.ui.mjs'))
+    .filter((f) => matchesFilter(f, filter))
+    .filter((f) => !grep || new RegExp(grep).test(path.basename(f)));
+  const results = { passed: 0, failed: 0, pending: 0, failures: [], tests: [] };
+  if (!files.length) { console.log(`ui: no test files${filter ? ` match '${filter}'` : ''}`); return results; }
+  const buildDir = makeRunDir('ui');
+  const ext = buildExtensionInto(buildDir);
+  for (const file of files) {
+    const name = path.relative(path.join(repoRoot, 'test', 'ui'), file).replace(/\.ui\.mjs$/, '');
+    const t0 = Date.now();
+    try {
+      await runOne(file, name, ext);
+      results.passed++;
+      console.log(`  ✔ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    } catch (e) {
+      results.failed++;
+      results.failures.push({ title: name, error: e?.stack ?? String(e) });
+      console.log(`  ✖ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n${indent(e?.stack ?? String(e))}`);
+    }
+    results.tests.push({ name, seconds: (Date.now() - t0) / 1000 });
+  }
+  return results;
+}
+
+const indent = (s) => s.split('\n').map((l) => '      ' + l).join('\n');
+
+async function runOne(file, name, ext) {
+  const mod = await import(pathToFileURL(file).href);
+  if (typeof mod.default !== 'function') throw new Error(`${file} must export a default async function (h)`);
+  const options = { timeoutMs: 120_000, workspaceTrust: false, waitForActivation: true, ...(mod.options ?? {}) };
+  const runDir = makeRunDir('ui');
+  const ws = copyWorkspace(runDir);
+  if (options.setup) await options.setup(ws);
+  const server = await startCodeServer(runDir, { workspaceTrust: options.workspaceTrust });
+  let ctx;
+  let page;
+  const shotDir = path.join(resultsDir, name);
+  try {
+    ctx = await launchBrowser(runDir);
+    page = ctx.pages()[0] ?? (await ctx.newPage());
+    const consoleLog = fs.createWriteStream(path.join(runDir, 'browser-console.log'));
+    page.on('console', async (m) => { consoleLog.write((await consoleText(m)) + '\n'); });
+    page.on('pageerror', (e) => consoleLog.write(`pageerror: ${e.message}\n`));
+    const h = makeHelpers({ page, ws, runDir, name, shotDir, server });
+    const body = async () => {
+      await page.goto(server.urlFor(ws, [['extensionDevelopmentPath', ext]]));
+      await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+      if (options.workspaceTrust) {
+        // trust tests decide themselves what to click in the trust dialog
+      } else {
+        await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
+      }
+      if (options.waitForActivation) await h.waitForActivation();
+      await mod.default(h);
+    };
+    let timer;
+    await Promise.race([
+      body(),
+      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`UI test timed out after ${options.timeoutMs} ms`)), options.timeoutMs); }),
+    ]).finally(() => clearTimeout(timer));
+  } catch (e) {
+    if (page) {
+      fs.mkdirSync(shotDir, { recursive: true });
+      await page.screenshot({ path: path.join(shotDir, 'failure.png') }).catch(() => {});
+    }
+    const where = `screenshot: ${path.relative(repoRoot, path.join(shotDir, 'failure.png'))}; logs: ${path.relative(repoRoot, runDir)}/`;
+    const err = new Error(`${e?.message ?? e}\n(${where})`);
+    err.stack = `${e?.stack ?? e}\n(${where})`;
+    throw err;
+  } finally {
+    await ctx?.close().catch(() => {});
+    server.stop();
+  }
+}
+
+function makeHelpers({ page, ws, runDir, name, shotDir, server }) {
+  const abs = (p) => (path.isAbsolute(p) ? p : path.join(ws, p));
+  const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const quickInput = page.locator('.quick-input-widget');
+  const quickRows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+
+  /** Opens the quick input with F1 and types `text` (retrying when focus was elsewhere). */
+  async function openQuickInput(text) {
+    for (let attempt = 0; ; attempt++) {
+      if (await quickInput.isVisible()) await page.keyboard.press('Escape');
+      await page.locator('.monaco-workbench').click({ position: { x: 700, y: 5 }, force: true }).catch(() => {});
+      await page.keyboard.press('F1');
+      try {
+        await quickInput.locator('input.input').waitFor({ state: 'visible', timeout: 5000 });
+        await quickInput.locator('input.input').fill(text);
+        return;
+      } catch (e) { if (attempt > 3) throw e; }
+    }
+  }
+
+  /** The row of the open quick pick whose label is exactly `label` (or starts with it). */
+  const rowFor = (label) => quickRows.filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRe(label)}`) }) }).first();
+
+  const h = {
+    page, workspace: ws, runDir, name,
+    log: (...a) => console.log(`    [${name}]`, ...a),
+    waitUntil,
+    async waitForActivation(timeoutMs = 60_000) {
+      const r = await waitUntil(() => server.extensionLog(extensionId, /activated/), { timeoutMs, what: `${extensionId} to activate` });
+      if (r instanceof Error) throw r;
+    },
+    extensionLog() {
+      const files = listFiles(path.join(server.userDataDir, 'logs'), (rel) => rel.includes(`${extensionId}${path.sep}`));
+      return files.map((f) => fs.readFileSync(f, 'utf8')).join('');
+    },
+    async runCommand(title, { timeoutMs = 30_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      // Retry: the palette's list is computed when it opens; contributions may arrive later.
+      for (;;) {
+        await openQuickInput('>' + title);
+        const row = rowFor(title);
+        try { await row.waitFor({ timeout: 3000 }); } catch (e) {
+          if (Date.now() > deadline) throw new Error(`command '${title}' not found in the palette: ${e.message}`);
+          continue;
+        }
+        await row.click();
+        await quickInput.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {});
+        return;
+      }
+    },
+    async pickQuickItem(label, { timeoutMs = 15_000 } = {}) {
+      const row = rowFor(label);
+      await row.waitFor({ timeout: timeoutMs });
+      await row.click();
+    },
+    async openFile(relPath, { timeoutMs = 30_000 } = {}) {
+      const base = path.basename(relPath);
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        await openQuickInput(relPath);
+        const row = quickRows.filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRe(base)}\\s*$`) }) }).first();
+        try { await row.waitFor({ timeout: 5000 }); } catch (e) {
+          if (Date.now() > deadline) throw new Error(`file '${relPath}' not found by Quick Open: ${e.message}`);
+          continue;
+        }
+        await row.click();
+        await page.locator('.tabs-container .tab.active', { hasText: base }).waitFor({ timeout: 15_000 });
+        return;
+      }
+    },
+    async openWith(relPath, editorName) {
+      await h.openFile(relPath);
+      if (editorName) {
+        await h.runCommand('View: Reopen Editor With...');
+        await h.pickQuickItem(editorName);
+      }
+      const wv = h.webview();
+      await page.locator('iframe.webview.ready >> visible=true').first().waitFor({ timeout: 30_000 });
+      return wv;
+    },
+    webview() {
+      return page.frameLocator('iframe.webview.ready >> visible=true').first().frameLocator('#active-frame');
+    },
+    async notification(text, { timeoutMs = 15_000 } = {}) {
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+      await toast.waitFor({ timeout: timeoutMs });
+      return toast;
+    },
+    async screenshot(shot) {
+      fs.mkdirSync(shotDir, { recursive: true });
+      const file = path.join(shotDir, `${shot}.png`);
+      await page.screenshot({ path: file });
+      return file;
+    },
+    readFile: (p) => fs.readFileSync(abs(p), 'utf8'),
+    async waitForFile(p, predicate = () => true, timeoutMs = 15_000) {
+      const file = abs(p);
+      let last = null;
+      try {
+        return await waitUntil(() => {
+          if (!fs.existsSync(file)) return null;
+          last = fs.readFileSync(file, 'utf8');
+          return predicate(last) ? last : null;
+        }, { timeoutMs, what: `file ${file}` });
+      } catch (e) {
+        throw new Error(`${e.message}${last === null ? ' (it does not exist)' : ` (last content, ${last.length} chars: ${JSON.stringify(last.slice(0, 400))})`}`);
+      }
+    },
+    assert,
+  };
+  return h;
+}

@@ -1,0 +1,33 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { extensionId, getApi, workspaceFolder } from './helpers';
+
+suite('foundation: activation and commands', () => {
+  test('the extension activates and every feature starts', async () => {
+    const api = await getApi();
+    assert.deepEqual(api.failedFeatures, [], `features failed to start: ${api.failedFeatures.join(', ')}`);
+    assert.ok(vscode.extensions.getExtension(extensionId)?.isActive);
+  });
+
+  test('the test workspace is a copy of sample-workspace', () => {
+    const ws = workspaceFolder();
+    assert.ok(fs.existsSync(path.join(ws.uri.fsPath, 'sample.rpo.json')), 'sample.rpo.json missing in the workspace');
+  });
+
+  test('every contributed command is registered and every registered rpo.* command is contributed', async () => {
+    await getApi();
+    const pkg = vscode.extensions.getExtension(extensionId)!.packageJSON as { contributes: { commands: { command: string }[] } };
+    const contributed = new Set(pkg.contributes.commands.map((c) => c.command));
+    const registered = new Set((await vscode.commands.getCommands(true)).filter((c) => c.startsWith('rpo.')));
+    const notRegistered = [...contributed].filter((c) => !registered.has(c));
+    const notContributed = [...registered].filter((c) => !contributed.has(c));
+    assert.deepEqual(notRegistered, [], `contributed in package.json but not registered: ${notRegistered.join(', ')}`);
+    assert.deepEqual(notContributed, [], `registered but not contributed in package.json: ${notContributed.join(', ')}`);
+  });
+
+  test('rpo.showLog runs', async () => {
+    await vscode.commands.executeCommand('rpo.showLog');
+  });
+});
