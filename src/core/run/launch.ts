@@ -36,13 +36,13 @@ export async function discoverPython(sources: PythonSources): Promise<PythonChoi
 
 export interface TrainLaunch {
   python: string;
-  /** Absolute path of the run config (`*.rpo.json`). */
-  configPath: string;
+  /** Absolute path of the run config (`*.rpo.json`); not needed to resume. */
+  configPath?: string;
   /** Processes (GPUs); more than 1 starts through `accelerate launch`. */
   numProcesses?: number;
   /** Optional accelerate config file (absolute). */
   accelerateConfig?: string;
-  /** Run folder to resume from its last checkpoint. */
+  /** Run folder to resume from its last checkpoint (the trainer reads its saved config.json). */
   resumeRunDir?: string;
 }
 
@@ -53,8 +53,10 @@ export interface TrainLaunch {
  * dependence on an `accelerate` script being on the PATH.
  */
 export function buildTrainArgv(launch: TrainLaunch): string[] {
-  const trainer = ['-m', 'rpo_trainer', 'train', '--config', launch.configPath];
+  const trainer = ['-m', 'rpo_trainer', 'train'];
   if (launch.resumeRunDir) trainer.push('--resume', launch.resumeRunDir);
+  else if (launch.configPath) trainer.push('--config', launch.configPath);
+  else throw new Error('a run config or a run folder to resume is required');
   const n = launch.numProcesses ?? 1;
   if (!Number.isInteger(n) || n < 1) throw new Error(`num_processes must be a positive integer, got ${String(n)}`);
   if (n === 1 && !launch.accelerateConfig) return [launch.python, ...trainer];
@@ -96,9 +98,10 @@ export function launchFields(config: unknown, configDir: string, join: (a: strin
   const c = config as Record<string, unknown>;
   const n = c.num_processes ?? 1;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new Error(`num_processes: must be an integer >= 1, got ${JSON.stringify(n)}`);
-  const acc = c.accelerate_config;
+  const acc = c.accelerate_config ?? undefined;
   if (acc !== undefined && typeof acc !== 'string') throw new Error('accelerate_config: must be a string');
   const out = c.output_dir ?? '.rpo/runs';
+  // A run folder's saved config.json has resolved (absolute) paths and explicit nulls.
   if (typeof out !== 'string') throw new Error('output_dir: must be a string');
   return {
     numProcesses: n,

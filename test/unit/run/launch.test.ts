@@ -28,8 +28,9 @@ test('argv: one process runs the module directly', () => {
   assert.deepEqual(buildTrainArgv({ python: '/v/python', configPath: '/w/a b.rpo.json' }), ['/v/python', '-m', 'rpo_trainer', 'train', '--config', '/w/a b.rpo.json']);
 });
 
-test('argv: resume passes the run folder', () => {
-  assert.deepEqual(buildTrainArgv({ python: 'p', configPath: 'c', resumeRunDir: '/r/x' }).slice(-2), ['--resume', '/r/x']);
+test('argv: resume passes the run folder only (the trainer reads its saved config)', () => {
+  assert.deepEqual(buildTrainArgv({ python: 'p', resumeRunDir: '/r/x' }), ['p', '-m', 'rpo_trainer', 'train', '--resume', '/r/x']);
+  assert.throws(() => buildTrainArgv({ python: 'p' }), /required/);
 });
 
 test('argv: several processes start through accelerate launch with the same interpreter', () => {
@@ -58,6 +59,7 @@ test('env: PYTHONPATH starts with the shipped trainer, keeps the existing path, 
 test('launch fields: defaults and relative paths', () => {
   const f = launchFields({ model: 'm', dataset: 'd', accelerate_config: 'acc.yaml' }, '/w/cfg', path.join);
   assert.deepEqual(f, { numProcesses: 1, accelerateConfig: '/w/cfg/acc.yaml', name: undefined, outputDir: '/w/cfg/.rpo/runs' });
+  assert.equal(launchFields({ accelerate_config: null, output_dir: '/abs/runs' }, '/w', path.join).accelerateConfig, undefined);
   assert.throws(() => launchFields({ num_processes: 'two' }, '/w', path.join), /num_processes/);
   assert.throws(() => launchFields([], '/w', path.join), /JSON object/);
 });

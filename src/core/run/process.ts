@@ -1,0 +1,285 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseEventLine, type TrainerEvent } from './events';
+import { FINAL_STATUSES, type RunState, applyEvent, initialRunState, markProcessGone } from './state';
+import { EVENTS_FILE, EventFileFollower, type ProcessRecord, isTrainerAlive, readTail, writeProcessRecord } from './store';
+
+/**
+ * One trainer process, started here or re-attached after a window reload.
+ *
+ * The process runs detached in its own process group with stdout and stderr written to capture
+ * files in `<runs dir>/.launches/<id>/`, never to pipes: it does not depend on the process that
+ * started it (a reloaded VS Code window or a closed terminal does not kill it with SIGPIPE), and
+ * whoever comes later can read the whole stream again. `launch.json` in that folder and
+ * `process.json` in the run folder (once the trainer announces it) name the pid.
+ */
+
+export const LAUNCHES_DIR = '.launches';
+
+export interface LaunchRecord extends ProcessRecord {
+  id: string;
+  configPath: string | null;
+  /** The run folder, once the trainer's `start` event named it. */
+  runDir: string | null;
+  /** The run folder this launch resumes, if any. */
+  resumeRunDir: string | null;
+  stdoutPath: string;
+  stderrPath: string;
+}
+
+export interface TrainerProcessListener {
+  event?(event: TrainerEvent, state: RunState): void;
+  malformed?(line: string, error: string): void;
+  stderr?(line: string): void;
+  /** The process is gone; `state` is final (completed, stopped or failed). */
+  exit?(state: RunState): void;
+}
+
+export interface StartOptions {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Folder holding the run folders (the config's output_dir): launches are recorded under it. */
+  runsDir: string;
+  configPath?: string;
+  resumeRunDir?: string;
+  /** Poll interval of the capture files. */
+  pollMs?: number;
+}
+
+const STDERR_TAIL_BYTES = 4096;
+
+export class TrainerProcess {
+  readonly state: RunState = initialRunState();
+  private readonly listeners = new Set<TrainerProcessListener>();
+  private stdout: EventFileFollower | undefined;
+  private stderr: EventFileFollower | undefined;
+  private child: ChildProcess | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  private exited = false;
+  private readonly exitWaiters: (() => void)[] = [];
+
+  private constructor(
+    readonly launch: LaunchRecord,
+    private readonly launchFile: string,
+  ) {}
+
+  get pid(): number {
+    return this.launch.pid;
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  /** Starts the trainer. Rejects when the executable cannot be started (e.g. no such file). */
+  static async start(options: StartOptions): Promise<TrainerProcess> {
+    const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+    const dir = path.join(options.runsDir, LAUNCHES_DIR, id);
+    fs.mkdirSync(dir, { recursive: true });
+    const stdoutPath = path.join(dir, 'stdout.jsonl');
+    const stderrPath = path.join(dir, 'stderr.log');
+    const out = fs.openSync(stdoutPath, 'a');
+    const err = fs.openSync(stderrPath, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(options.argv[0], options.argv.slice(1), {
+        cwd: options.cwd,
+        env: options.env,
+        detached: true,
+        stdio: ['ignore', out, err],
+        windowsHide: true,
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
+    } finally {
+      fs.closeSync(out);
+      fs.closeSync(err);
+    }
+    // The run must outlive this process (window reload): do not keep the event loop alive for it.
+    child.unref();
+    const launch: LaunchRecord = {
+      id,
+      pid: child.pid!,
+      hostname: os.hostname(),
+      startedAt: new Date().toISOString(),
+      argv: options.argv,
+      configPath: options.configPath ?? null,
+      runDir: null,
+      resumeRunDir: options.resumeRunDir ?? null,
+      stdoutPath,
+      stderrPath,
+    };
+    const proc = new TrainerProcess(launch, path.join(dir, 'launch.json'));
+    proc.saveLaunch();
+    proc.child = child;
+    child.once('exit', (code, signal) => {
+      proc.finish(signal ? `the trainer was killed by ${signal}` : `the trainer exited with code ${code} without an end event`);
+    });
+    proc.follow(options.pollMs ?? 200);
+    return proc;
+  }
+
+  /**
+   * Re-attaches to a launch recorded by an earlier window whose process still runs: replays its
+   * stdout capture from the beginning, then follows it and polls the pid until it exits.
+   */
+  static attach(launchFile: string, pollMs = 250): TrainerProcess | undefined {
+    let launch: LaunchRecord;
+    try {
+      launch = JSON.parse(fs.readFileSync(launchFile, 'utf8')) as LaunchRecord;
+    } catch {
+      return undefined;
+    }
+    if (launch.hostname !== os.hostname() || !isTrainerAlive(launch.pid)) return undefined;
+    const proc = new TrainerProcess(launch, launchFile);
+    proc.follow(pollMs);
+    proc.livenessTimer = setInterval(() => {
+      if (!isTrainerAlive(launch.pid)) proc.finish(`the trainer process (pid ${launch.pid}) ended without an end event`);
+    }, 1000);
+    return proc;
+  }
+
+  /** Launch records under a runs folder whose process is alive on this machine. */
+  static liveLaunches(runsDir: string): string[] {
+    const dir = path.join(runsDir, LAUNCHES_DIR);
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+    const files: string[] = [];
+    for (const name of names) {
+      const file = path.join(dir, name, 'launch.json');
+      try {
+        const launch = JSON.parse(fs.readFileSync(file, 'utf8')) as LaunchRecord;
+        if (launch.hostname === os.hostname() && isTrainerAlive(launch.pid)) files.push(file);
+      } catch {
+        // not a launch folder
+      }
+    }
+    return files;
+  }
+
+  onDidChange(listener: TrainerProcessListener): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /**
+   * Graceful stop: SIGINT to the whole process group (every rank of an accelerate launch), so the
+   * trainer finishes its step, saves a resumable checkpoint and ends with status `stopped`.
+   * After `graceMs` without exit the group is killed.
+   */
+  stop(graceMs: number): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    if (!FINAL_STATUSES.has(this.state.status)) this.state.status = 'stopping';
+    this.signal('SIGINT');
+    if (!this.killTimer) this.killTimer = setTimeout(() => this.kill(), graceMs);
+    return this.whenExited();
+  }
+
+  /** Immediate SIGKILL of the process group. */
+  kill(): void {
+    if (!this.exited) this.signal('SIGKILL');
+  }
+
+  whenExited(): Promise<void> {
+    return this.exited ? Promise.resolve() : new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  /** Stops following (the process keeps running): extension deactivation with runs kept alive. */
+  detach(): void {
+    this.stdout?.stop();
+    this.stderr?.stop();
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
+    if (this.killTimer) clearTimeout(this.killTimer);
+    this.child?.removeAllListeners('exit');
+    this.listeners.clear();
+  }
+
+  stderrTail(): string | undefined {
+    return readTail(this.launch.stderrPath, STDERR_TAIL_BYTES);
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    try {
+      if (process.platform === 'win32') process.kill(this.pid, signal);
+      else process.kill(-this.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  private follow(pollMs: number): void {
+    this.stdout = new EventFileFollower(this.launch.stdoutPath, (line) => this.onStdoutLine(line), pollMs);
+    this.stderr = new EventFileFollower(this.launch.stderrPath, (line) => {
+      for (const l of this.listeners) l.stderr?.(line);
+    }, pollMs);
+    this.stdout.start();
+    this.stderr.start();
+  }
+
+  private onStdoutLine(line: string): void {
+    const parsed = parseEventLine(line);
+    if (parsed.kind === 'ignored') return;
+    if (parsed.kind === 'malformed') {
+      this.state.malformedLines++;
+      for (const l of this.listeners) l.malformed?.(line, parsed.error);
+      return;
+    }
+    const event = parsed.event;
+    const wasStopping = this.state.status === 'stopping';
+    applyEvent(this.state, event);
+    if (wasStopping && !FINAL_STATUSES.has(this.state.status)) this.state.status = 'stopping';
+    if (event.type === 'start' && this.launch.runDir !== event.run_dir) {
+      this.launch.runDir = event.run_dir;
+      this.saveLaunch();
+      try {
+        writeProcessRecord(event.run_dir, {
+          pid: this.pid,
+          hostname: this.launch.hostname,
+          startedAt: this.launch.startedAt,
+          argv: this.launch.argv,
+          stdoutPath: this.launch.stdoutPath,
+          stderrPath: this.launch.stderrPath,
+        });
+      } catch {
+        // The run folder is the trainer's; without a record it is still listed from its events.
+      }
+    }
+    for (const l of this.listeners) l.event?.(event, this.state);
+  }
+
+  private finish(reason: string): void {
+    if (this.exited) return;
+    this.exited = true;
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
+    if (this.killTimer) clearTimeout(this.killTimer);
+    // The last lines may have been written just before exit.
+    this.stdout?.stop();
+    this.stderr?.stop();
+    if (!FINAL_STATUSES.has(this.state.status) || this.state.status === 'failed') {
+      markProcessGone(this.state, reason, this.stderrTail());
+    }
+    for (const l of this.listeners) l.exit?.(this.state);
+    for (const w of this.exitWaiters.splice(0)) w();
+  }
+
+  private saveLaunch(): void {
+    fs.writeFileSync(this.launchFile + '.tmp', JSON.stringify(this.launch, null, 2) + '\n');
+    fs.renameSync(this.launchFile + '.tmp', this.launchFile);
+  }
+}
+
+/** The run folder's own events file (for runs this process did not start). */
+export function runEventsFile(runDir: string): string {
+  return path.join(runDir, EVENTS_FILE);
+}
