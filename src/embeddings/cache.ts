@@ -1,0 +1,181 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { SafetensorsError, parseSafetensors, writeSafetensorsFile } from './safetensors';
+
+/**
+ * The embedding cache (docs/contracts.md §2): one safetensors file per model and precision with
+ * `keys` (U8 [N, 32], SHA-256 of each prompt text) and `embeddings` (F32 [N, D], L2-normalised).
+ * Rows are unique by key; order has no meaning. Writes are atomic (temp + rename), so a
+ * cancelled or crashed embed leaves the previous valid file.
+ */
+
+export const KEY_BYTES = 32;
+export const CACHE_FORMAT = 'rpo-embeddings';
+export const CACHE_VERSION = '1';
+
+export type Precision = 'fp32' | 'q8';
+
+export interface CacheIdentity {
+  model: string;
+  precision: Precision;
+  maxTokens: number;
+}
+
+/** Every character outside [A-Za-z0-9._-] becomes `_`. */
+export function modelSlug(model: string): string {
+  return model.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** `<workspace>/.rpo/embeddings/<model-slug>.<precision>.safetensors` (or under `dir`). */
+export function cacheFileName(dir: string, model: string, precision: Precision): string {
+  return path.join(dir, `${modelSlug(model)}.${precision}.safetensors`);
+}
+
+export function workspaceCacheDir(workspaceRoot: string): string {
+  return path.join(workspaceRoot, '.rpo', 'embeddings');
+}
+
+export class EmbeddingCache {
+  /** hex key -> row */
+  private readonly index = new Map<string, number>();
+  private keys: Uint8Array;
+  private vectors: Float32Array;
+  private count = 0;
+  /** Rows added since the last save. */
+  private dirty = 0;
+
+  constructor(readonly identity: CacheIdentity, public dim: number, capacity = 0) {
+    this.keys = new Uint8Array(capacity * KEY_BYTES);
+    this.vectors = new Float32Array(capacity * dim);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  get unsaved(): number {
+    return this.dirty;
+  }
+
+  has(key: Uint8Array): boolean {
+    return this.index.has(hex(key));
+  }
+
+  /** Row of a key, or -1. */
+  row(key: Uint8Array): number {
+    return this.index.get(hex(key)) ?? -1;
+  }
+
+  rowByHex(hexKey: string): number {
+    return this.index.get(hexKey) ?? -1;
+  }
+
+  vector(row: number): Float32Array {
+    return this.vectors.subarray(row * this.dim, (row + 1) * this.dim);
+  }
+
+  /** Adds (or replaces) the vector of a key. */
+  put(key: Uint8Array, vector: ArrayLike<number>): void {
+    if (key.length !== KEY_BYTES) throw new RangeError(`cache key must be ${KEY_BYTES} bytes`);
+    if (this.count === 0 && vector.length !== this.dim) {
+      // an empty cache takes the model's dimension from its first vector
+      this.dim = vector.length;
+      this.vectors = new Float32Array((this.keys.length / KEY_BYTES) * this.dim);
+    }
+    if (vector.length !== this.dim) throw new RangeError(`vector has ${vector.length} dims, the cache holds ${this.dim}`);
+    const h = hex(key);
+    let r = this.index.get(h);
+    if (r === undefined) {
+      r = this.count++;
+      this.grow(this.count);
+      this.keys.set(key, r * KEY_BYTES);
+      this.index.set(h, r);
+    }
+    this.vectors.set(vector, r * this.dim);
+    this.dirty++;
+  }
+
+  private grow(rows: number): void {
+    if (rows * KEY_BYTES <= this.keys.length) return;
+    const cap = Math.max(rows, Math.ceil((this.keys.length / KEY_BYTES) * 1.5), 64);
+    const k = new Uint8Array(cap * KEY_BYTES);
+    k.set(this.keys);
+    this.keys = k;
+    const v = new Float32Array(cap * this.dim);
+    v.set(this.vectors);
+    this.vectors = v;
+  }
+
+  save(file: string): void {
+    const n = this.count;
+    writeSafetensorsFile(file, {
+      embeddings: { dtype: 'F32', shape: [n, this.dim], data: new Uint8Array(this.vectors.buffer, this.vectors.byteOffset, n * this.dim * 4) },
+      keys: { dtype: 'U8', shape: [n, KEY_BYTES], data: this.keys.subarray(0, n * KEY_BYTES) },
+    }, {
+      format: CACHE_FORMAT,
+      version: CACHE_VERSION,
+      model: this.identity.model,
+      precision: this.identity.precision,
+      dim: String(this.dim),
+      max_tokens: String(this.identity.maxTokens),
+      pooling: 'mean',
+      normalized: 'true',
+    });
+    this.dirty = 0;
+  }
+
+  /**
+   * Reads a cache file. Missing file: an empty cache (dim 0 until the first vector). A file that
+   * does not parse, or was made by another model, precision or token limit: an empty cache and
+   * a warning (the caller logs it); the next save replaces the file.
+   */
+  static load(file: string, identity: CacheIdentity): { cache: EmbeddingCache; warning?: string } {
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { cache: new EmbeddingCache(identity, 0) };
+      throw err;
+    }
+    try {
+      const st = parseSafetensors(buf, file);
+      const m = st.metadata;
+      if (m.format !== CACHE_FORMAT) throw new SafetensorsError(`${file}: not an RPO embedding cache (format ${m.format ?? 'missing'})`);
+      if (m.version !== CACHE_VERSION) throw new SafetensorsError(`${file}: cache version ${m.version}, expected ${CACHE_VERSION}`);
+      const stale = (['model', 'precision'] as const).filter((k) => m[k] !== identity[k]);
+      if (m.max_tokens !== String(identity.maxTokens)) stale.push('max_tokens' as 'model');
+      if (stale.length) {
+        return {
+          cache: new EmbeddingCache(identity, 0),
+          warning: `${file} was made with another ${stale.join(', ')} (${stale.map((k) => m[k]).join(', ')}); rebuilding it`,
+        };
+      }
+      const keys = st.tensors.keys;
+      const emb = st.tensors.embeddings;
+      if (!keys || !emb) throw new SafetensorsError(`${file}: missing tensor ${keys ? 'embeddings' : 'keys'}`);
+      if (keys.dtype !== 'U8' || keys.shape.length !== 2 || keys.shape[1] !== KEY_BYTES) throw new SafetensorsError(`${file}: keys must be U8 [N, 32]`);
+      if (emb.dtype !== 'F32' || emb.shape.length !== 2 || emb.shape[0] !== keys.shape[0]) throw new SafetensorsError(`${file}: embeddings must be F32 [N, D] with N = ${keys.shape[0]}`);
+      const n = keys.shape[0] as number;
+      const dim = emb.shape[1] as number;
+      if (m.dim !== String(dim)) throw new SafetensorsError(`${file}: metadata dim ${m.dim} but embeddings have ${dim} columns`);
+      const cache = new EmbeddingCache(identity, dim, n);
+      cache.keys.set(keys.data);
+      // copy: the file buffer's F32 data may be unaligned for a Float32Array view
+      new Uint8Array(cache.vectors.buffer).set(emb.data);
+      for (let r = 0; r < n; r++) {
+        const h = Buffer.from(cache.keys.buffer, r * KEY_BYTES, KEY_BYTES).toString('hex');
+        if (cache.index.has(h)) throw new SafetensorsError(`${file}: key of row ${r} repeats row ${cache.index.get(h)}`);
+        cache.index.set(h, r);
+      }
+      cache.count = n;
+      return { cache };
+    } catch (err) {
+      if (!(err instanceof SafetensorsError)) throw err;
+      return { cache: new EmbeddingCache(identity, 0), warning: `embedding cache is corrupt, rebuilding it: ${err.message}` };
+    }
+  }
+}
+
+export function hex(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
+}

@@ -1,0 +1,139 @@
+import type { Logger } from '../core/log';
+import { textKey } from '../core/contrast/nodePromptKey';
+import { type CacheIdentity, EmbeddingCache, hex } from './cache';
+import { CancelledError, type Embedder } from './embedder';
+
+/**
+ * Embeds the prompt texts of a dataset through the cache: only keys the cache lacks are sent to
+ * the model (longest first, in batches, two in flight), the cache is saved atomically every
+ * `flushMs` and at the end, and a cancelled run saves what it has. Returns one vector per text,
+ * in the given order.
+ */
+
+export interface EmbedPromptsOptions {
+  texts: readonly string[];
+  cacheFile: string;
+  identity: CacheIdentity;
+  /** Started only when some prompt is missing from the cache. */
+  startEmbedder: (signal?: AbortSignal) => Promise<Embedder>;
+  batchSize?: number;
+  flushMs?: number;
+  signal?: AbortSignal;
+  log?: Logger;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface EmbedPromptsResult {
+  /** texts.length x dim, row i = text i (zeros for rows not embedded when cancelled). */
+  vectors: Float32Array;
+  dim: number;
+  /** Distinct prompts already in the cache. */
+  cached: number;
+  /** Distinct prompts embedded now. */
+  embedded: number;
+  /** Indices of texts cut at the token limit (among those embedded now). */
+  truncated: number[];
+  /** Indices of empty (or whitespace-only) prompts. */
+  empty: number[];
+  cancelled: boolean;
+  cacheWarning?: string;
+  /** Seconds spent in the model (0 when everything was cached). */
+  embedSeconds: number;
+  tokens: number;
+  /** The token limit in effect when something was embedded (the model may have fewer positions). */
+  maxTokens: number;
+}
+
+/** Yields to the event loop every `every` iterations so the extension host stays responsive. */
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+export async function embedPrompts(o: EmbedPromptsOptions): Promise<EmbedPromptsResult> {
+  const batchSize = o.batchSize ?? 32;
+  const keys: string[] = new Array(o.texts.length);
+  const empty: number[] = [];
+  for (let i = 0; i < o.texts.length; i++) {
+    const t = o.texts[i] as string;
+    keys[i] = textKey(t).toString('hex');
+    if (!t.trim()) empty.push(i);
+    if (i % 4096 === 4095) await tick();
+  }
+  const { cache, warning } = EmbeddingCache.load(o.cacheFile, o.identity);
+  if (warning) o.log?.warn(warning);
+  // distinct missing keys -> first text index
+  const missing = new Map<string, number>();
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if (cache.rowByHex(k) < 0 && !missing.has(k)) missing.set(k, i);
+  }
+  const distinct = new Set(keys).size;
+  const result: EmbedPromptsResult = {
+    vectors: new Float32Array(0), dim: cache.dim, cached: distinct - missing.size, embedded: 0, truncated: [], empty,
+    cancelled: false, embedSeconds: 0, tokens: 0, maxTokens: o.identity.maxTokens, ...(warning ? { cacheWarning: warning } : {}),
+  };
+  if (missing.size) await embedMissing(o, cache, [...missing.values()], batchSize, result);
+  else if (warning) cache.save(o.cacheFile); // replace a corrupt or stale file even when nothing is new
+  result.dim = cache.dim;
+  result.vectors = new Float32Array(o.texts.length * cache.dim);
+  for (let i = 0; i < keys.length; i++) {
+    const r = cache.rowByHex(keys[i] as string);
+    if (r >= 0) result.vectors.set(cache.vector(r), i * cache.dim);
+  }
+  return result;
+}
+
+async function embedMissing(o: EmbedPromptsOptions, cache: EmbeddingCache, todo: number[], batchSize: number, result: EmbedPromptsResult): Promise<void> {
+  // Longest first, like sentence-transformers: batches of similar length waste little padding.
+  todo.sort((a, b) => (o.texts[b] as string).length - (o.texts[a] as string).length || a - b);
+  const batches: number[][] = [];
+  for (let k = 0; k < todo.length; k += batchSize) batches.push(todo.slice(k, k + batchSize));
+  const flushMs = o.flushMs ?? 30_000;
+  let lastFlush = Date.now();
+  let embedder: Embedder | undefined;
+  const t0 = performance.now();
+  const onAbort = () => void embedder?.dispose();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (o.signal?.aborted) throw new CancelledError();
+    embedder = await o.startEmbedder(o.signal);
+    if (o.signal?.aborted) throw new CancelledError();
+    const e = embedder;
+    result.maxTokens = e.maxTokens;
+    o.onProgress?.(0, todo.length);
+    const send = (b: number[]) => {
+      const p = e.embed(b.map((i) => o.texts[i] as string));
+      p.catch(() => undefined); // a batch dropped by cancellation must not be an unhandled rejection
+      return p;
+    };
+    let inFlight = batches.length ? [send(batches[0] as number[])] : [];
+    for (let k = 0; k < batches.length; k++) {
+      if (k + 1 < batches.length) inFlight.push(send(batches[k + 1] as number[]));
+      const r = await (inFlight[0] as Promise<Awaited<ReturnType<Embedder['embed']>>>);
+      inFlight = inFlight.slice(1);
+      const batch = batches[k] as number[];
+      for (let j = 0; j < batch.length; j++) {
+        cache.put(textKey(o.texts[batch[j] as number] as string), r.vectors.subarray(j * r.dim, (j + 1) * r.dim));
+      }
+      for (const j of r.truncated) result.truncated.push(batch[j] as number);
+      result.embedded += batch.length;
+      result.tokens += r.tokens;
+      o.onProgress?.(result.embedded, todo.length);
+      if (Date.now() - lastFlush > flushMs) {
+        cache.save(o.cacheFile);
+        lastFlush = Date.now();
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof CancelledError) && !o.signal?.aborted) throw err;
+    result.cancelled = true;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    result.embedSeconds = (performance.now() - t0) / 1000;
+    await embedder?.dispose();
+    if (cache.unsaved) cache.save(o.cacheFile);
+  }
+  // every text with a truncated key (duplicates share it)
+  if (result.truncated.length) {
+    const cut = new Set(result.truncated.map((i) => hex(textKey(o.texts[i] as string))));
+    result.truncated = o.texts.flatMap((t, i) => (cut.has(hex(textKey(t))) ? [i] : []));
+  }
+}

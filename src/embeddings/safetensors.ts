@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * A small safetensors reader/writer: 8-byte little-endian header length, a JSON header
+ * ({name: {dtype, shape, data_offsets}, __metadata__: {string: string}}), then the tensor bytes.
+ * Only what the embedding cache needs (F32 and U8); Python reads our files with
+ * safetensors.numpy.load_file.
+ */
+
+export type DType = 'F32' | 'U8';
+
+export interface Tensor {
+  dtype: DType;
+  shape: number[];
+  /** The raw little-endian bytes (a view into the file buffer when read). */
+  data: Uint8Array;
+}
+
+export interface SafetensorsFile {
+  metadata: Record<string, string>;
+  tensors: Record<string, Tensor>;
+}
+
+export class SafetensorsError extends Error {}
+
+const BYTES: Record<DType, number> = { F32: 4, U8: 1 };
+/** Refuse absurd headers before allocating them. */
+const MAX_HEADER = 100 * 1024 * 1024;
+
+export function parseSafetensors(buf: Uint8Array, where = 'safetensors file'): SafetensorsFile {
+  if (buf.length < 8) throw new SafetensorsError(`${where}: ${buf.length} bytes, too short for a safetensors header`);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const headerLen = Number(view.getBigUint64(0, true));
+  if (headerLen > MAX_HEADER || 8 + headerLen > buf.length) throw new SafetensorsError(`${where}: header length ${headerLen} exceeds the file (${buf.length} bytes)`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, headerLen).toString('utf8'));
+  } catch (err) {
+    throw new SafetensorsError(`${where}: header is not JSON (${(err as Error).message})`);
+  }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new SafetensorsError(`${where}: header is not a JSON object`);
+  const dataStart = 8 + headerLen;
+  const dataLen = buf.length - dataStart;
+  const out: SafetensorsFile = { metadata: {}, tensors: {} };
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      for (const [k, v] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+        if (typeof v !== 'string') throw new SafetensorsError(`${where}: __metadata__.${k} is not a string`);
+        out.metadata[k] = v;
+      }
+      continue;
+    }
+    const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (t.dtype !== 'F32' && t.dtype !== 'U8') throw new SafetensorsError(`${where}: tensor ${name}: unsupported dtype ${String(t.dtype)}`);
+    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(`${where}: tensor ${name}: bad shape`);
+    const offs = t.data_offsets;
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o))) throw new SafetensorsError(`${where}: tensor ${name}: bad data_offsets`);
+    const [begin, end] = offs as [number, number];
+    const expected = (t.shape as number[]).reduce((a, b) => a * b, 1) * BYTES[t.dtype];
+    if (begin < 0 || end < begin || end > dataLen || end - begin !== expected) {
+      throw new SafetensorsError(`${where}: tensor ${name}: data_offsets [${begin}, ${end}] do not match shape [${(t.shape as number[]).join(', ')}] within ${dataLen} data bytes`);
+    }
+    out.tensors[name] = { dtype: t.dtype, shape: t.shape as number[], data: buf.subarray(dataStart + begin, dataStart + end) };
+  }
+  return out;
+}
+
+/**
+ * Serialise tensors (in the given order) and metadata. The header is padded with spaces to a
+ * multiple of 8 bytes, as the reference implementation does, so F32 data stays aligned.
+ */
+export function serializeSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string>): Buffer[] {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    const expected = t.shape.reduce((a, b) => a * b, 1) * BYTES[t.dtype];
+    if (t.data.byteLength !== expected) throw new SafetensorsError(`tensor ${name}: ${t.data.byteLength} bytes for shape [${t.shape.join(', ')}]`);
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + expected] };
+    offset += expected;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  return [head, Buffer.from(json, 'utf8'), ...Object.values(tensors).map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
+}
+
+/** Write atomically: a temporary file in the same folder, fsync, then rename over the target. */
+export function writeSafetensorsFile(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string>): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    for (const chunk of serializeSafetensors(tensors, metadata)) {
+      for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done, chunk.length - done);
+    }
+    fs.fsyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EmbeddingCache, cacheFileName, modelSlug } from '../../../src/embeddings/cache';
+import { parseSafetensors, serializeSafetensors, SafetensorsError } from '../../../src/embeddings/safetensors';
+import { textKey } from '../../../src/core/contrast/nodePromptKey';
+
+const identity = { model: 'org/some model', precision: 'q8' as const, maxTokens: 256 };
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rpo-cache-'));
+
+test('cache file name follows the contract slug', () => {
+  assert.equal(modelSlug('sentence-transformers/all-MiniLM-L6-v2'), 'sentence-transformers_all-MiniLM-L6-v2');
+  assert.equal(path.basename(cacheFileName('/w/.rpo/embeddings', 'a b/c+d', 'fp32')), 'a_b_c_d.fp32.safetensors');
+});
+
+test('safetensors: header padded to 8 bytes, offsets contiguous, round trip', () => {
+  const data = new Float32Array([1, 2.5, -3, 4]);
+  const buf = Buffer.concat(serializeSafetensors({
+    embeddings: { dtype: 'F32', shape: [2, 2], data: new Uint8Array(data.buffer) },
+    keys: { dtype: 'U8', shape: [2, 3], data: new Uint8Array([1, 2, 3, 4, 5, 6]) },
+  }, { format: 'x' }));
+  const headerLen = Number(buf.readBigUInt64LE(0));
+  assert.equal((8 + headerLen) % 8, 0);
+  const st = parseSafetensors(buf);
+  assert.deepEqual(st.metadata, { format: 'x' });
+  assert.deepEqual(Array.from(new Float32Array(new Uint8Array(st.tensors.embeddings!.data).buffer)), [1, 2.5, -3, 4]);
+  assert.deepEqual(Array.from(st.tensors.keys!.data), [1, 2, 3, 4, 5, 6]);
+  assert.throws(() => parseSafetensors(buf.subarray(0, buf.length - 1), 'f.safetensors'), (e: Error) => e instanceof SafetensorsError && /f.safetensors: tensor \w+: data_offsets/.test(e.message));
+  assert.throws(() => parseSafetensors(Buffer.from('garbage!garbage'), 'g'), /g: header length/);
+});
+
+test('cache: put, save, load gives the same vectors; rows unique by key', () => {
+  const dir = tmp();
+  const file = path.join(dir, 'c.safetensors');
+  const cache = new EmbeddingCache(identity, 0);
+  cache.put(textKey('a'), [0.6, 0.8, 0]);
+  cache.put(textKey('b'), [0, 0, 1]);
+  cache.put(textKey('a'), [0.8, 0.6, 0]); // replaces
+  assert.equal(cache.size, 2);
+  cache.save(file);
+  const { cache: back, warning } = EmbeddingCache.load(file, identity);
+  assert.equal(warning, undefined);
+  assert.equal(back.size, 2);
+  assert.equal(back.dim, 3);
+  assert.deepEqual(Array.from(back.vector(back.row(textKey('a')))).map((x) => +x.toFixed(6)), [0.8, 0.6, 0]);
+  assert.equal(fs.readdirSync(dir).length, 1, 'no temp file left behind');
+});
+
+test('cache: a corrupt file, a wrong model or precision: empty cache with a warning naming the file', () => {
+  const dir = tmp();
+  const file = path.join(dir, 'c.safetensors');
+  fs.writeFileSync(file, Buffer.from([8, 0, 0, 0, 0, 0, 0, 0, 123, 34, 120, 34]));
+  let r = EmbeddingCache.load(file, identity);
+  assert.equal(r.cache.size, 0);
+  assert.match(r.warning ?? '', /embedding cache is corrupt, rebuilding it: .*c\.safetensors/);
+  const cache = new EmbeddingCache(identity, 0);
+  cache.put(textKey('a'), [1, 0]);
+  cache.save(file);
+  r = EmbeddingCache.load(file, { ...identity, precision: 'fp32' });
+  assert.equal(r.cache.size, 0);
+  assert.match(r.warning ?? '', /another precision \(q8\); rebuilding/);
+  // truncated data section
+  const bytes = fs.readFileSync(file);
+  fs.writeFileSync(file, bytes.subarray(0, bytes.length - 5));
+  assert.match(EmbeddingCache.load(file, identity).warning ?? '', /corrupt/);
+  // missing file: silently empty
+  assert.deepEqual(EmbeddingCache.load(path.join(dir, 'none'), identity).warning, undefined);
+});
