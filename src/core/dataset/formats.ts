@@ -161,6 +161,15 @@ export function classify(object: Record<string, unknown>): PreferenceRecord | In
     provenance = checked.label;
   }
 
+  // Fast path for the common all-strings paired shapes (most of any real file): no closures.
+  const c0 = object.chosen;
+  const r0 = object.rejected;
+  if (typeof c0 === 'string' && typeof r0 === 'string') {
+    const p0 = object.prompt;
+    if (typeof p0 === 'string') return { kind: 'paired', object, style: 'standard', provenance, prompt: p0, chosen: c0, rejected: r0, implicitPrompt: false, hhTranscript: false };
+    if (p0 === undefined) return new ImplicitStandardPair(object, provenance, c0, r0);
+  }
+
   const has = (k: string) => Object.prototype.hasOwnProperty.call(object, k) && object[k] !== undefined;
   const turns = (k: string): { value: Turns; style: Style } | InvalidRecord => {
     const v = object[k];
@@ -252,6 +261,51 @@ export function classify(object: Record<string, unknown>): PreferenceRecord | In
     `not a preference record: expected {prompt, chosen, rejected}, {prompt, completion, label}, {prompt, completion} or {prompt, responses}; found keys ${keys.length ? keys.slice(0, 8).map((k) => JSON.stringify(k)).join(', ') : '(none)'}`,
     null,
   );
+}
+
+/**
+ * A paired standard record without `prompt`: the implicit-prompt split (a character scan over
+ * both texts, the slowest part of classifying an HH line) runs only when a field is read, so
+ * counting a file does not pay for it.
+ */
+class ImplicitStandardPair implements PairedRecord {
+  readonly kind = 'paired' as const;
+  readonly style = 'standard' as const;
+  readonly implicitPrompt = true;
+  readonly hhTranscript: boolean;
+  private split: { prompt: string; chosen: string; rejected: string } | undefined;
+
+  constructor(
+    readonly object: Record<string, unknown>,
+    readonly provenance: RpoLabel | null,
+    private readonly fullChosen: string,
+    private readonly fullRejected: string,
+  ) {
+    this.hhTranscript = fullChosen.startsWith('\n\nHuman:') && fullRejected.startsWith('\n\nHuman:');
+  }
+
+  private parts() {
+    return (this.split ??= splitImplicitPrompt(this.fullChosen, this.fullRejected) as { prompt: string; chosen: string; rejected: string });
+  }
+  get prompt(): string {
+    return this.parts().prompt;
+  }
+  get chosen(): string {
+    return this.parts().chosen;
+  }
+  get rejected(): string {
+    return this.parts().rejected;
+  }
+}
+
+/** chosen equals rejected (nothing to learn from the pair). Cheap: no split, no serialising. */
+export function isIdenticalPair(rec: PairedRecord): boolean {
+  const c = rec.object.chosen;
+  const r = rec.object.rejected;
+  if (typeof c === 'string' || typeof r === 'string') return c === r;
+  const a = c as Message[];
+  const b = r as Message[];
+  return a.length === b.length && a.every((m, i) => m.role === b[i]!.role && m.content === b[i]!.content);
 }
 
 /** TRL's implicit prompt extraction: the longest common prefix of chosen and rejected. */

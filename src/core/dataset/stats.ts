@@ -1,4 +1,4 @@
-import { labelState, parseLine, type InvalidRecord, type LabelState, type ParsedLine, type RecordKind, type Style } from './formats';
+import { isIdenticalPair, labelState, parseLine, type InvalidRecord, type LabelState, type ParsedLine, type RecordKind, type Style } from './formats';
 
 /**
  * Counts over a file, built line by line. `scanLines` is the unit of work a worker thread runs
@@ -77,7 +77,7 @@ export function addToStats(stats: DatasetStats, rec: ParsedLine): DatasetStats {
   if (state !== 'needs-label' && state !== 'unreviewed') stats.decided++;
   if (rec.provenance) stats.byAnnotator[rec.provenance.annotator] = (stats.byAnnotator[rec.provenance.annotator] ?? 0) + 1;
   if (rec.kind === 'paired') {
-    if (JSON.stringify(rec.chosen) === JSON.stringify(rec.rejected)) stats.identicalPairs++;
+    if (isIdenticalPair(rec)) stats.identicalPairs++;
     if (rec.hhTranscript) stats.hhTranscripts++;
   }
   return stats;
