@@ -5,3 +5,4 @@ export * from './prng';
 export * from './sampler';
 export * from './topk';
 export * from './promptText';
+export * from './preview';
