@@ -61,6 +61,8 @@ export class TrainerProcess {
   private livenessTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private exited = false;
+  /** This launch's own `start` event was seen (a resumed run's file has earlier ones). */
+  private launchStarted = false;
   private readonly exitWaiters: (() => void)[] = [];
 
   private constructor(
@@ -218,8 +220,18 @@ export class TrainerProcess {
     }
   }
 
+  /**
+   * A resumed run is followed through its run folder's events.jsonl, which holds the launches
+   * before this one too (so the dashboard keeps the whole history); a new run through its stdout
+   * capture (the run folder is not known before the `start` event).
+   */
+  private eventsPath(): string {
+    return this.launch.resumeRunDir ? path.join(this.launch.resumeRunDir, EVENTS_FILE) : this.launch.stdoutPath;
+  }
+
   private follow(pollMs: number): void {
-    this.stdout = new EventFileFollower(this.launch.stdoutPath, (line) => this.onStdoutLine(line), pollMs);
+    if (this.launch.resumeRunDir) this.state.runDir = this.launch.resumeRunDir;
+    this.stdout = new EventFileFollower(this.eventsPath(), (line) => this.onStdoutLine(line), pollMs);
     this.stderr = new EventFileFollower(this.launch.stderrPath, (line) => {
       for (const l of this.listeners) l.stderr?.(line);
     }, pollMs);
@@ -239,6 +251,7 @@ export class TrainerProcess {
     const wasStopping = this.state.status === 'stopping';
     applyEvent(this.state, event);
     if (wasStopping && !FINAL_STATUSES.has(this.state.status)) this.state.status = 'stopping';
+    if (event.type === 'start' && event.time >= this.launch.startedAt) this.launchStarted = true;
     if (event.type === 'start' && this.launch.runDir !== event.run_dir) {
       this.launch.runDir = event.run_dir;
       this.saveLaunch();
@@ -266,11 +279,33 @@ export class TrainerProcess {
     // The last lines may have been written just before exit.
     this.stdout?.stop();
     this.stderr?.stop();
+    if (this.launch.resumeRunDir) this.applyEarlyError();
     if (!FINAL_STATUSES.has(this.state.status) || this.state.status === 'failed') {
       markProcessGone(this.state, reason, this.stderrTail());
     }
     for (const l of this.listeners) l.exit?.(this.state);
     for (const w of this.exitWaiters.splice(0)) w();
+  }
+
+  /**
+   * A resume that fails before the trainer opens the run folder's events file (a bad checkpoint,
+   * a config error) reports it on stdout only: take its error and end from the capture.
+   */
+  private applyEarlyError(): void {
+    if (this.launchStarted) return;
+    let text: string;
+    try {
+      text = fs.readFileSync(this.launch.stdoutPath, 'utf8');
+    } catch {
+      return;
+    }
+    for (const line of text.split('\n')) {
+      const parsed = parseEventLine(line);
+      if (parsed.kind === 'event' && (parsed.event.type === 'error' || parsed.event.type === 'end')) {
+        applyEvent(this.state, parsed.event);
+        for (const l of this.listeners) l.event?.(parsed.event, this.state);
+      }
+    }
   }
 
   private saveLaunch(): void {
@@ -279,7 +314,3 @@ export class TrainerProcess {
   }
 }
 
-/** The run folder's own events file (for runs this process did not start). */
-export function runEventsFile(runDir: string): string {
-  return path.join(runDir, EVENTS_FILE);
-}
