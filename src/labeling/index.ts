@@ -61,11 +61,15 @@ function defaultAnnotator(): Promise<string> {
 export const labelingFeature: Feature = {
   id: 'labeling',
   async register({ context, log }) {
-    const provider = new LabelingEditorProvider(context, log, await defaultAnnotator());
-    const disposables: vscode.Disposable[] = [provider];
-    // Two view types, one provider: `*.pref.jsonl` opens here by default, any `*.jsonl` through Open With.
+    const diagnostics = vscode.languages.createDiagnosticCollection('rpo-labeling');
+    const annotator = await defaultAnnotator();
+    const disposables: vscode.Disposable[] = [diagnostics];
+    // Two view types: `*.pref.jsonl` opens here by default, any `*.jsonl` through Open With.
+    // One provider instance each (edit events are routed per registration); views are shared.
+    let provider!: LabelingEditorProvider;
     for (const viewType of [VIEW_TYPE, `${VIEW_TYPE}.jsonl`]) {
-      disposables.push(vscode.window.registerCustomEditorProvider(viewType, provider, { supportsMultipleEditorsPerDocument: false }));
+      provider = new LabelingEditorProvider(context, log, annotator, diagnostics);
+      disposables.push(provider, vscode.window.registerCustomEditorProvider(viewType, provider, { supportsMultipleEditorsPerDocument: false }));
     }
     const noEditor = () => void vscode.window.showInformationMessage('RPO: open a preference file in the RPO Preference Editor first.');
     for (const [name, action] of Object.entries(LABEL_COMMANDS)) {
@@ -104,7 +108,7 @@ export const labelingFeature: Feature = {
       }),
       vscode.commands.registerCommand('rpo.importHh', () => importHh(log)),
       // Not in the palette: the integration tests and the benchmark read the editor's state.
-      vscode.commands.registerCommand('rpo.labeling.testState', () => provider.testState()),
+      vscode.commands.registerCommand('_rpo.labeling.testState', () => provider.testState()),
     );
     return disposables;
   },

@@ -73,10 +73,10 @@ function statsOf(rec: ParsedLine): DatasetStats {
 /** Maps a label action to the core's intents (applied in order to the line's text). */
 export function intentsFor(action: LabelAction): LabelIntent[] {
   switch (action) {
-    case 'chooseLeft': return [{ type: 'choose', side: 'left' }, { type: 'strength', strength: 'clearly' }];
-    case 'chooseRight': return [{ type: 'choose', side: 'right' }, { type: 'strength', strength: 'clearly' }];
-    case 'chooseLeftSlightly': return [{ type: 'choose', side: 'left' }, { type: 'strength', strength: 'slightly' }];
-    case 'chooseRightSlightly': return [{ type: 'choose', side: 'right' }, { type: 'strength', strength: 'slightly' }];
+    case 'chooseLeft': return [{ type: 'choose', side: 'left', strength: 'clearly' }];
+    case 'chooseRight': return [{ type: 'choose', side: 'right', strength: 'clearly' }];
+    case 'chooseLeftSlightly': return [{ type: 'choose', side: 'left', strength: 'slightly' }];
+    case 'chooseRightSlightly': return [{ type: 'choose', side: 'right', strength: 'slightly' }];
     case 'tie': return [{ type: 'status', status: 'tie' }];
     case 'skip': return [{ type: 'status', status: 'skip' }];
     case 'bothBad': return [{ type: 'status', status: 'both_bad' }];

@@ -165,15 +165,29 @@ class LabelingView {
 export class LabelingEditorProvider implements vscode.CustomEditorProvider<LabelingDocument> {
   private readonly changeDocument = new vscode.EventEmitter<vscode.CustomDocumentEditEvent<LabelingDocument>>();
   readonly onDidChangeCustomDocument = this.changeDocument.event;
-  private readonly views = new Set<LabelingView>();
-  private activeView: LabelingView | undefined;
-  readonly diagnostics: vscode.DiagnosticCollection;
-  private annotatorDefault = '';
-
-  constructor(private readonly context: vscode.ExtensionContext, readonly log: Logger, annotatorDefault: string) {
-    this.annotatorDefault = annotatorDefault;
-    this.diagnostics = vscode.languages.createDiagnosticCollection('rpo-labeling');
+  /**
+   * Views of every provider instance (one instance per view type: VS Code routes a provider's
+   * edit events to the documents of the view type it was registered for, so two view types
+   * cannot share one emitter).
+   */
+  private static readonly views = new Set<LabelingView>();
+  private static activeView: LabelingView | undefined;
+  private get views() {
+    return LabelingEditorProvider.views;
   }
+  private get activeView() {
+    return LabelingEditorProvider.activeView;
+  }
+  private set activeView(v: LabelingView | undefined) {
+    LabelingEditorProvider.activeView = v;
+  }
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    readonly log: Logger,
+    private readonly annotatorDefault: string,
+    readonly diagnostics: vscode.DiagnosticCollection,
+  ) {}
 
   settings(): LabelSettings {
     const c = vscode.workspace.getConfiguration('rpo.labeling');
@@ -291,7 +305,6 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
   }
 
   dispose(): void {
-    this.diagnostics.dispose();
     this.changeDocument.dispose();
   }
 }
