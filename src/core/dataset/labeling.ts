@@ -276,19 +276,41 @@ export function serializeLike(value: unknown, like: string): string {
 }
 
 export function serialize(value: unknown, style: JsonStyle): string {
-  let out: string;
-  if (!style.spaced) out = JSON.stringify(value);
-  else out = spacedJson(value);
+  let out = JSON.stringify(value);
+  if (style.spaced) out = spaceSeparators(out);
   if (style.asciiOnly) out = out.replace(/[\u0080-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
   return out;
 }
 
-function spacedJson(value: unknown): string {
-  if (Array.isArray(value)) return '[' + value.map((v) => (v === undefined ? 'null' : spacedJson(v))).join(', ') + ']';
-  if (value !== null && typeof value === 'object') {
-    const parts: string[] = [];
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) parts.push(JSON.stringify(k) + ': ' + spacedJson(v));
-    return '{' + parts.join(', ') + '}';
+/**
+ * Compact JSON to Python's default separators (`", "`, `": "`): one pass that jumps over string
+ * literals with indexOf (the bulk of a record) and adds a space after each `,` and `:` outside
+ * them. About as fast as JSON.stringify itself, unlike a recursive re-serialiser.
+ */
+export function spaceSeparators(json: string): string {
+  const parts: string[] = [];
+  let last = 0;
+  let i = 0;
+  const n = json.length;
+  while (i < n) {
+    const c = json.charCodeAt(i);
+    if (c === 0x22) {
+      let j = json.indexOf('"', i + 1);
+      for (;;) {
+        let k = j - 1;
+        while (json.charCodeAt(k) === 0x5c) k--;
+        if ((j - 1 - k) % 2 === 0) break; // an even number of backslashes: the quote closes
+        j = json.indexOf('"', j + 1);
+      }
+      i = j + 1;
+    } else {
+      if (c === 0x2c || c === 0x3a) {
+        parts.push(json.slice(last, i + 1), ' ');
+        last = i + 1;
+      }
+      i++;
+    }
   }
-  return JSON.stringify(value) ?? 'null';
+  parts.push(json.slice(last));
+  return parts.join('');
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyLabel, detectStyle, displayOrder, LabelError, serialize, type LabelContext, type LabelIntent } from '../../../src/core/dataset/labeling';
+import fc from 'fast-check';
+import { applyLabel, detectStyle, displayOrder, LabelError, serialize, spaceSeparators, type LabelContext, type LabelIntent } from '../../../src/core/dataset/labeling';
 import { labelState, parseText } from '../../../src/core/dataset/formats';
 
 const ctx: LabelContext = { annotator: 'ada', time: '2026-11-26T18:00:00.000Z' };
@@ -137,4 +138,14 @@ test('display order: stable per seed and line, roughly balanced, differs across 
   assert.ok(differ > 60 && differ < 140, `orders differing across seeds: ${differ}/200`);
   assert.equal(displayOrder(parseText('{"prompt":"p","completion":"c"}'), 0, 1), null);
   assert.deepEqual(displayOrder(parseText('{"prompt":"p","responses":["a","b"]}'), 5, 'x')!.slice().sort(), ['responses.0', 'responses.1']);
+});
+
+test('spaceSeparators matches a recursive ", " / ": " serialiser on any JSON value', () => {
+  const spaced = (v: unknown): string => {
+    if (Array.isArray(v)) return '[' + v.map(spaced).join(', ') + ']';
+    if (v !== null && typeof v === 'object') return '{' + Object.entries(v).map(([k, x]) => JSON.stringify(k) + ': ' + spaced(x)).join(', ') + '}';
+    return JSON.stringify(v);
+  };
+  fc.assert(fc.property(fc.jsonValue(), (v) => assert.equal(spaceSeparators(JSON.stringify(v)), spaced(v))), { numRuns: 500 });
+  assert.equal(spaceSeparators('{"a\\\\":"b\\",:","c":[1,2]}'), '{"a\\\\": "b\\",:", "c": [1, 2]}');
 });
