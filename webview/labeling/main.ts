@@ -443,6 +443,12 @@ window.addEventListener('blur', () => send({ type: 'focus', focused: false }));
 
 // ------------------------------------------------------------------ host messages
 
+/** Focuses a vscode-textfield's inner input (the element itself may not delegate focus). */
+function focusField(field: HTMLElement): void {
+  const input = field.shadowRoot?.querySelector('input');
+  (input ?? field).focus();
+}
+
 function painted(what: 'rows' | 'selected' | 'init'): void {
   requestAnimationFrame(() => send({ type: 'painted', what, at: performance.now() }));
 }
@@ -502,10 +508,10 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       break;
     }
     case 'focusNote':
-      if (!noteRow.hidden) (note as HTMLElement).focus();
+      if (!noteRow.hidden) focusField(note);
       break;
     case 'focusSearch':
-      (search as HTMLElement).focus();
+      focusField(search);
       break;
     case 'toggleHelp':
       toggleHelp();

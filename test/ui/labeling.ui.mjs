@@ -1,0 +1,101 @@
+// Labeling editor in the browser: open a .pref.jsonl in the RPO Preference Editor, label records
+// by keyboard (VS Code keybindings from inside the webview), watch the progress move, save, and
+// check the file on disk (only the labeled lines changed). A record whose response holds
+// <img onerror> and <script> shows them as text and runs nothing. Screenshot in test-results/.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const FILE = 'ui-labeling.pref.jsonl';
+const XSS_RESPONSE = 'Here: <img src=x onerror="window.top.postMessage(\'xss\',\'*\');document.title=\'XSS-RAN\'"> and <script>document.title="XSS-RAN"</script> **bold** [link](javascript:alert(1))';
+
+function lines() {
+  const out = [];
+  out.push(JSON.stringify({ prompt: 'Show me HTML', responses: [XSS_RESPONSE, 'A plain answer with `code` and\n\n```python\nprint("hi")\n```'] }));
+  for (let i = 1; i < 8; i++) out.push(JSON.stringify({ prompt: `Question number ${i}?`, responses: [`Left-ish answer ${i}`, `Other answer ${i}`] }));
+  out.push('{"prompt": "broken json"');
+  return out;
+}
+
+export const options = {
+  timeoutMs: 180_000,
+  setup: async (ws) => {
+    fs.writeFileSync(path.join(ws, FILE), lines().join('\n') + '\n');
+    const settingsFile = path.join(ws, '.vscode', 'settings.json');
+    const settings = fs.existsSync(settingsFile) ? JSON.parse(fs.readFileSync(settingsFile, 'utf8')) : {};
+    settings['files.autoSave'] = 'off';
+    settings['rpo.labeling.annotator'] = 'ui-test';
+    fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+    fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+  },
+};
+
+export default async function (h) {
+  const { page, assert } = h;
+  const consoleMessages = [];
+  page.on('console', (m) => consoleMessages.push(m.text()));
+  const before = lines();
+
+  // *.pref.jsonl opens in the RPO Preference Editor by default.
+  await h.openFile(FILE);
+  const wv = h.webview();
+  const progress = wv.locator('#progress-text');
+  await progress.filter({ hasText: '0 / 8 labeled' }).waitFor({ timeout: 30_000 });
+  await wv.locator('.row').first().waitFor();
+  h.log('editor open, rows:', await wv.locator('.row').count());
+
+  // XSS: record 1 is selected first; its markup must show as text.
+  const left = wv.locator('#left, #right');
+  await left.filter({ hasText: '<img src=x onerror=' }).first().waitFor({ timeout: 10_000 });
+  assert.equal(await wv.locator('#detail img').count(), 0, 'no <img> element rendered from dataset text');
+  assert.equal(await wv.locator('#detail script').count(), 0, 'no <script> element rendered from dataset text');
+  assert.equal(await wv.locator('#detail a[href]').count(), 0, 'links are not navigable');
+  assert.ok(await wv.locator('#detail strong', { hasText: 'bold' }).count() >= 1, 'Markdown is rendered');
+  await wv.locator('#detail pre code', { hasText: 'print("hi")' }).first().waitFor();
+  await h.screenshot('xss-record');
+
+  // Keyboard labeling: focus the list inside the webview, then keys go through VS Code keybindings.
+  await wv.locator('#list').click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('1'); // line 1: left better -> next unlabeled
+  await progress.filter({ hasText: '1 / 8 labeled' }).waitFor({ timeout: 15_000 });
+  await page.keyboard.press('2'); // line 2
+  await progress.filter({ hasText: '2 / 8 labeled' }).waitFor({ timeout: 15_000 });
+  await page.keyboard.press('t'); // line 3: tie
+  await progress.filter({ hasText: '3 / 8 labeled (1 tie/skip' }).waitFor({ timeout: 15_000 });
+  await page.keyboard.press('j'); // skip over line 4 without labeling
+  await page.keyboard.press('Shift+1'); // line 5: left slightly better
+  await progress.filter({ hasText: '4 / 8 labeled' }).waitFor({ timeout: 15_000 });
+  const fill = await wv.locator('#progress').getAttribute('aria-valuenow');
+  assert.equal(fill, '4');
+
+  // Typing in the note field must not label: "1" goes into the note.
+  await page.keyboard.press('k'); // back to line 5? (previous record)
+  await page.keyboard.press('m');
+  const note = wv.locator('#note input').first();
+  await note.waitFor();
+  await page.keyboard.type('note 1 2 t');
+  await page.keyboard.press('Enter');
+  await wv.locator('#detail-header').filter({ hasText: /Line \d+/ }).waitFor();
+  await progress.filter({ hasText: '4 / 8 labeled' }).waitFor({ timeout: 5_000 });
+
+  // Help overlay.
+  await wv.locator('#list').click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('Shift+Slash');
+  await wv.locator('#help:not([hidden])').waitFor({ timeout: 10_000 });
+  await h.screenshot('help');
+  await page.keyboard.press('Escape');
+
+  await h.screenshot('labeled');
+  await page.keyboard.press('Control+S');
+  const text = await h.waitForFile(FILE, (t) => t.includes('"annotator":"ui-test"') && t.includes('note 1 2 t'), 20_000);
+  const after = text.slice(0, -1).split('\n');
+  assert.equal(after.length, before.length);
+  const changed = after.map((l, i) => (l !== before[i] ? i : -1)).filter((i) => i >= 0);
+  h.log('changed lines (0-based):', changed.join(','));
+  assert.equal(changed.length, 4, `exactly the 4 labeled lines changed, got ${changed}`);
+  assert.equal(after[8], before[8], 'the invalid line is kept byte for byte');
+  assert.ok(!changed.includes(3), 'the skipped-over record (line 4) is unchanged');
+
+  // Nothing from the dataset ran.
+  assert.ok(!consoleMessages.some((m) => /xss/i.test(m)), 'no script from dataset text ran');
+  assert.notEqual(await page.title(), 'XSS-RAN');
+}
