@@ -149,16 +149,20 @@ export class LineDocument {
 
   /** Replaces whole lines; returns the edit (with inverse data) for the undo stack. */
   applyEdits(replacements: readonly LineReplacement[], label = 'Edit'): LineEdit {
-    const changes: LineChange[] = [];
-    for (const r of replacements) {
+    const afters = replacements.map((r) => {
       this.checkLine(r.line);
       const after = typeof r.text === 'string' ? Buffer.from(r.text, 'utf8') : Buffer.from(r.text);
       if (after.includes(0x0a) || after.includes(0x0d)) throw new Error(`line ${r.line + 1}: a replacement must not contain a line break`);
-      changes.push({ line: r.line, before: this.lineBytes(r.line), after });
-    }
-    const edit: LineEdit = { label, changes };
-    this.redo(edit);
-    return edit;
+      return after;
+    });
+    // Applied one by one so a line replaced twice in one edit undoes to its first state.
+    const changes: LineChange[] = replacements.map((r, k) => {
+      const change = { line: r.line, before: this.lineBytes(r.line), after: afters[k]! };
+      this.setLine(r.line, change.after);
+      return change;
+    });
+    this.version++;
+    return { label, changes };
   }
 
   /** Reverts an edit made by applyEdits (VS Code's undo callback). */

@@ -151,3 +151,14 @@ test('scanLines reads the document\'s current content', async () => {
   doc.applyEdits([{ line: 0, text: applyLabel(doc.lineText(0), { type: 'status', status: 'skip' }, { annotator: 'a', time: 't' }) }]);
   assert.equal(scanLines(doc).stats.byState.skip, 1);
 });
+
+test('one edit replacing the same line twice undoes to the first state', async () => {
+  const doc = await LineDocument.open(file('a\nb\n'));
+  const e = doc.applyEdits([{ line: 0, text: 'x' }, { line: 1, text: 'y' }, { line: 0, text: 'z' }]);
+  assert.equal(doc.toBuffer().toString(), 'z\ny\n');
+  doc.undo(e);
+  assert.equal(doc.toBuffer().toString(), 'a\nb\n');
+  assert.equal(doc.isDirty, false);
+  doc.redo(e);
+  assert.equal(doc.toBuffer().toString(), 'z\ny\n');
+});
