@@ -122,15 +122,18 @@ export class Doctor {
     }
     if (!report || typeof report.ok !== 'boolean') {
       this.log.error(`doctor failed (exit ${result.code}): ${result.stderr.slice(-2000)}`);
-      const choice = await vscode.window.showErrorMessage(
-        `RPO: Python ${describePython(python)} could not run the trainer's environment check. ${result.stderr.split('\n').filter(Boolean).at(-1) ?? ''}`,
-        'Create Environment…',
-        'Set Python Path',
-        'Show Log',
-      );
-      if (choice === 'Create Environment…') await this.createEnvironment(python.command);
-      else if (choice === 'Set Python Path') await vscode.commands.executeCommand('workbench.action.openSettings', SETTINGS.pythonPath);
-      else if (choice === 'Show Log') await vscode.commands.executeCommand('rpo.showLog');
+      void vscode.window
+        .showErrorMessage(
+          `RPO: Python ${describePython(python)} could not run the trainer's environment check. ${result.stderr.split('\n').filter(Boolean).at(-1) ?? ''}`,
+          'Create Environment…',
+          'Set Python Path',
+          'Show Log',
+        )
+        .then((choice) => {
+          if (choice === 'Create Environment…') void this.createEnvironment(python.command);
+          else if (choice === 'Set Python Path') void vscode.commands.executeCommand('workbench.action.openSettings', SETTINGS.pythonPath);
+          else if (choice === 'Show Log') void vscode.commands.executeCommand('rpo.showLog');
+        });
       return undefined;
     }
     const file = path.join(this.context.globalStorageUri.fsPath, 'training-environment.md');
@@ -138,8 +141,9 @@ export class Doctor {
     await fs.promises.writeFile(file, doctorMarkdown(report, describePython(python)));
     await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(file));
     if (!report.ok) {
-      const choice = await vscode.window.showWarningMessage(`RPO: the training environment has ${report.problems.length} problem(s). Create a virtual environment with the trainer's requirements?`, 'Create Environment…');
-      if (choice) await this.createEnvironment(python.command);
+      void vscode.window
+        .showWarningMessage(`RPO: the training environment has ${report.problems.length} problem(s). Create a virtual environment with the trainer's requirements?`, 'Create Environment…')
+        .then((choice) => choice && this.createEnvironment(python.command));
     }
     return report;
   }

@@ -103,9 +103,12 @@ export const trainingFeature: Feature = {
           return run.id;
         } catch (err) {
           const message = err instanceof RunStartError ? err.message : String(err);
-          const choice = await vscode.window.showErrorMessage(`RPO: ${message}`, 'Check Training Environment', 'Show Log');
-          if (choice === 'Check Training Environment') await vscode.commands.executeCommand('rpo.checkTrainingEnvironment');
-          else if (choice === 'Show Log') await vscode.commands.executeCommand('rpo.showLog');
+          log.error(`could not start the run: ${message}`);
+          // Not awaited: the command returns while the message waits for the user.
+          void vscode.window.showErrorMessage(`RPO: ${message}`, 'Check Training Environment', 'Show Log').then((choice) => {
+            if (choice === 'Check Training Environment') void vscode.commands.executeCommand('rpo.checkTrainingEnvironment');
+            else if (choice === 'Show Log') void vscode.commands.executeCommand('rpo.showLog');
+          });
           return undefined;
         }
       }),
@@ -195,7 +198,7 @@ export const trainingFeature: Feature = {
       }),
       vscode.commands.registerCommand('rpo.refreshRuns', () => tree.refresh()),
       // For integration tests: a snapshot of what the window follows. Not contributed to the palette.
-      vscode.commands.registerCommand('rpo.internal.trainingSnapshot', () => ({
+      vscode.commands.registerCommand('_rpo.trainingSnapshot', () => ({
         runs: manager.all().map((r) => ({
           id: r.id,
           runDir: r.runDir,
