@@ -108,9 +108,10 @@ class RunConfig:
         return self.method != "rpo-unpaired"
 
     def to_json(self) -> dict[str, Any]:
+        """The resolved config; valid against the schema (unset optional keys are left out)."""
         out = dataclasses.asdict(self)
         out.pop("base_dir")
-        return out
+        return {k: v for k, v in out.items() if v is not None}
 
 
 def _error_path(error) -> str:

@@ -42,7 +42,11 @@ def load_policy(cfg: RunConfig, precision: str):
                           hint="Check the path (relative to the run config) or the Hub id; the Hub may be unreachable offline.") from None
     model.config.use_cache = False
     if cfg.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        # transformers 5 renamed it activation checkpointing; 4.x has only the old name.
+        if hasattr(model, "activation_checkpointing_enable"):
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if cfg.lora.enabled:
             model.enable_input_require_grads()
     if cfg.lora.enabled:

@@ -115,11 +115,16 @@ def reduce_window(accelerator, window: MetricWindow, names: list[str]) -> tuple[
 
 
 def gather_columns(accelerator, local: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """All ranks' rows concatenated, with gradients through this rank's own rows (the way
-    distributed contrastive losses do it); returns (all rows, offset of the local rows)."""
+    """All ranks' rows concatenated (rank order) and the offset of this rank's rows.
+
+    The gather is differentiable: backward sends each rank the gradient that every rank's loss
+    puts on its rows, so with DDP's gradient averaging the update is exactly the gradient of the
+    mean loss over the global contrast matrix. Ranks may hold different row counts.
+    """
     if accelerator.num_processes == 1:
         return local, 0
     import torch.distributed as dist
+    from torch.distributed.nn.functional import all_gather as all_gather_with_grad
 
     world, rank = accelerator.num_processes, accelerator.process_index
     size = torch.tensor([local.shape[0]], device=local.device)
@@ -127,13 +132,9 @@ def gather_columns(accelerator, local: torch.Tensor) -> tuple[torch.Tensor, int]
     dist.all_gather(sizes, size)
     sizes_l = [int(s.item()) for s in sizes]
     width = max(sizes_l)
-    padded = torch.zeros((width,) + tuple(local.shape[1:]), dtype=local.dtype, device=local.device)
-    padded[:local.shape[0]] = local.detach()
-    parts = [torch.zeros_like(padded) for _ in range(world)]
-    dist.all_gather(parts, padded)
-    pieces = [p[:n] for p, n in zip(parts, sizes_l)]
-    pieces[rank] = local
-    return torch.cat(pieces, dim=0), sum(sizes_l[:rank])
+    pad = local.new_zeros((width - local.shape[0],) + tuple(local.shape[1:]))
+    parts = all_gather_with_grad(torch.cat([local, pad], dim=0).contiguous())
+    return torch.cat([p[:n] for p, n in zip(parts, sizes_l)], dim=0), sum(sizes_l[:rank])
 
 
 # ---------------------------------------------------------------- run folder and checkpoints
@@ -410,6 +411,7 @@ class Run:
             base = 0 if offset_base == "train" else len(self.train_examples)
             emb = self.embeddings[[base + i for i in indices]].to(acc.device)
         global_c = cfg.global_contrast and acc.num_processes > 1 and split == "train"
+        offset = 0
         if "labels" not in batch:
             m = len(examples)
             chosen, rejected = ratios[:m], ratios[m:]
@@ -437,11 +439,24 @@ class Run:
             weights = contrast_weights(rows_emb, cols_emb, cfg.tau)
             c = Contrast(chosen=chosen, rejected=rejected, beta=cfg.beta, weights=weights)
         loss = LOSSES[cfg.method](c)
+        loss_metric = (loss.item(), 1)
+        if c.diagonal is None:
+            # Unpaired: the batch's loss is a mean over chosen x rejected terms, and a batch with
+            # no terms adds nothing to the reported loss.
+            terms = c.chosen.numel() * c.rejected.numel()
+            loss_metric = (loss.item() * terms, terms)
+            if global_c:
+                # Rows differ per rank: scale so that DDP's average over ranks is the mean over
+                # all terms of the global matrix.
+                total = torch.tensor([float(terms)], device=acc.device)
+                total = acc.reduce(total, reduction="sum").item()
+                if total > 0:
+                    loss = loss * (terms * acc.num_processes / total)
         metrics_c = Contrast(chosen=c.chosen, rejected=local_rejected, beta=cfg.beta,
                              diagonal=(torch.arange(len(examples), device=ratios.device) if c.diagonal is not None else None),
                              weights=(weights[:, offset:offset + len(examples)] if (weights is not None and c.diagonal is not None and global_c) else weights))
         metrics = batch_metrics(metrics_c, chosen_logps, rejected_logps)
-        metrics["loss"] = (loss.item(), 1)
+        metrics["loss"] = loss_metric
         return loss, metrics, int(batch["attention_mask"].sum().item())
 
     # -- loop

@@ -1,0 +1,45 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+TRAINER_DIR = Path(__file__).resolve().parents[1]
+REPO = TRAINER_DIR.parent
+sys.path.insert(0, str(TRAINER_DIR))
+
+from rpo_trainer.config import load_schema  # noqa: E402
+from rpo_trainer.testing.tiny_model import make_tiny_model  # noqa: E402
+
+EVENT_VALIDATOR = jsonschema.Draft202012Validator(load_schema("events"), format_checker=jsonschema.FormatChecker())
+
+
+def subprocess_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(TRAINER_DIR) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env["TOKENIZERS_PARALLELISM"] = "false"
+    env["HF_HUB_OFFLINE"] = "1"
+    return env
+
+
+def parse_events(stdout: str) -> list[dict]:
+    events = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    for e in events:
+        errors = sorted(EVENT_VALIDATOR.iter_errors(e), key=str)
+        assert not errors, f"event does not match events.schema.json: {e['type']}: {errors[0].message}"
+    return events
+
+
+def run_trainer(args: list[str], cwd: Path | None = None, timeout: int = 240) -> tuple[int, list[dict], str]:
+    proc = subprocess.run([sys.executable, "-m", "rpo_trainer", *args], capture_output=True, text=True,
+                          env=subprocess_env(), cwd=cwd, timeout=timeout)
+    return proc.returncode, parse_events(proc.stdout), proc.stderr
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "llama")

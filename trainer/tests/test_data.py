@@ -1,0 +1,138 @@
+"""Reading preference files: formats, labels left out, truncation, keys, and errors that name the place."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rpo_trainer.data import Tokenizing, collate, load_dataset, prompt_key, prompt_text, split_eval, unpaired_items
+from rpo_trainer.embeddings import cache_path, model_slug, prompt_embeddings, write_cache
+from rpo_trainer.errors import DataError, EmbeddingsError
+from rpo_trainer.testing.tiny_model import make_tokenizer
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = json.loads((ROOT / "test" / "golden" / "contrast.json").read_text("utf-8"))
+
+
+def write(tmp_path, lines):
+    p = tmp_path / "d.pref.jsonl"
+    p.write_text("".join((json.dumps(x) if not isinstance(x, str) else x) + "\n" for x in lines), "utf-8")
+    return p
+
+
+def label(status=None):
+    return {"annotator": "a", "time": "2026-01-01T00:00:00Z", "status": status, "strength": None, "note": None, "shown": None}
+
+
+@pytest.mark.parametrize("case", GOLDEN["prompt_keys"], ids=lambda c: c["text"][:12] or "empty")
+def test_prompt_keys_match_golden(case):
+    assert prompt_text(case["prompt"]) == case["text"]
+    assert prompt_key(case["prompt"]).hex() == case["sha256"]
+
+
+def test_formats_and_left_out_counts(tmp_path):
+    conv = lambda role, text: [{"role": role, "content": text}]  # noqa: E731
+    p = write(tmp_path, [
+        {"prompt": "p1", "chosen": "a", "rejected": "b"},
+        {"chosen": conv("user", "hi") + conv("assistant", "good"), "rejected": conv("user", "hi") + conv("assistant", "bad")},
+        {"chosen": "\n\nHuman: q\n\nAssistant: yes", "rejected": "\n\nHuman: q\n\nAssistant: no"},
+        {"prompt": "p4", "chosen": "a", "rejected": "b", "rpo_label": label("tie")},
+        {"prompt": "p5", "chosen": "a", "rejected": "b", "rpo_label": label("skip")},
+        {"prompt": "p6", "chosen": "a", "rejected": "b", "rpo_label": label("both_bad")},
+        {"prompt": "p7", "chosen": "a", "rejected": "b", "rpo_label": label("excluded")},
+        {"prompt": "p8", "chosen": "a", "rejected": "b", "rpo_label": label(None), "extra": 1},
+        {"prompt": "p9", "completion": "c", "label": True},
+        {"prompt": "p10", "responses": ["x", "y"]},
+        "",
+    ])
+    ds = load_dataset(p, paired=True)
+    assert ds.lines == 10
+    assert [r.line for r in ds.records] == [1, 2, 3, 8]
+    assert dict(ds.left_out) == {"tie": 1, "skip": 1, "both_bad": 1, "excluded": 1, "unpaired": 1, "unlabeled": 1}
+    conv_rec = ds.records[1]
+    assert conv_rec.conversational and conv_rec.prompt == conv("user", "hi") and conv_rec.chosen == conv("assistant", "good")
+    assert ds.records[2].prompt == "\n\nHuman: q\n\nAssistant:" and ds.records[2].chosen == " yes"
+    unpaired = load_dataset(p, paired=False)
+    items = unpaired_items(unpaired.records)
+    assert [(i.line, i.label) for i in items] == [(1, True), (1, False), (2, True), (2, False), (3, True), (3, False), (8, True), (8, False), (9, True)]
+
+
+def test_eval_split_takes_the_last_records():
+    assert split_eval(list(range(10)), 0.25) == (list(range(7)), [7, 8, 9])
+    assert split_eval(list(range(10)), 0) == (list(range(10)), [])
+
+
+@pytest.mark.parametrize("line, message", [
+    ({"prompt": "p", "chosen": "a"}, 'd.pref.jsonl:2: a paired record needs both "chosen" and "rejected"; "rejected" is missing'),
+    ({"prompt": "p", "chosen": 3, "rejected": "b"}, 'd.pref.jsonl:2: field "chosen" must be a string or a list of messages, found a number'),
+    ({"prompt": "p", "chosen": [{"role": "assistant"}], "rejected": [{"role": "assistant", "content": "x"}]}, 'field "chosen[0].content" must be a string'),
+    ({"prompt": "p", "completion": "c", "label": "yes"}, 'd.pref.jsonl:2: field "label" must be true or false'),
+    ({"question": "p"}, "d.pref.jsonl:2: not a preference record"),
+    ({"prompt": "p", "chosen": "a", "rejected": "b", "rpo_label": {"status": "maybe"}}, 'field "rpo_label.status" must be one of'),
+    ('{"prompt": "p", ', "d.pref.jsonl:2:17: not valid JSON"),
+])
+def test_bad_lines_name_file_line_and_field(tmp_path, line, message):
+    p = write(tmp_path, [{"prompt": "ok", "chosen": "a", "rejected": "b"}, line])
+    with pytest.raises(DataError) as err:
+        load_dataset(p, paired=True)
+    assert message in err.value.message
+
+
+def test_tokenizing_standard_conversational_and_truncation(tmp_path):
+    tok = make_tokenizer()
+    p = write(tmp_path, [
+        {"prompt": "abcdef", "chosen": "xyz", "rejected": "q"},
+        {"prompt": [{"role": "user", "content": "hi"}], "chosen": [{"role": "assistant", "content": "yo"}],
+         "rejected": [{"role": "assistant", "content": "no"}]},
+        {"prompt": "p" * 50, "chosen": "c" * 50, "rejected": "r"},
+    ])
+    recs = load_dataset(p, paired=True).records
+    t = Tokenizing(tok, max_length=40, max_prompt_length=20, mode="truncate", source=str(p))
+    ex = t.encode(recs[0])
+    assert tok.decode(ex.prompt_ids) == "abcdef"
+    assert ex.responses[0][-1] == tok.eos_token_id and tok.decode(ex.responses[0][:-1]) == "xyz"
+    conv = Tokenizing(tok, max_length=80, max_prompt_length=40, mode="truncate", source=str(p)).encode(recs[1])
+    assert tok.decode(conv.prompt_ids) == "<|user|>\nhi<|end|>\n<|assistant|>\n"
+    assert tok.decode(conv.responses[0]) == "yo<|end|>\n"
+    long = t.encode(recs[2])
+    assert long.truncated and len(long.prompt_ids) == 20 and len(long.prompt_ids) + len(long.responses[0]) == 40
+    strict = Tokenizing(tok, max_length=40, max_prompt_length=20, mode="error", source=str(p))
+    with pytest.raises(DataError, match=r"d\.pref\.jsonl:3: the prompt is 50 tokens, longer than max_prompt_length \(20\)"):
+        strict.encode(recs[2])
+    batch = collate([ex, conv], tok.pad_token_id)
+    assert batch["input_ids"].shape[0] == 4
+    assert batch["loss_mask"][0].sum().item() == len(ex.responses[0])
+    assert batch["loss_mask"][2].sum().item() == len(ex.responses[1])
+
+
+def test_conversational_needs_a_chat_template(tmp_path):
+    tok = make_tokenizer()
+    tok.chat_template = None
+    p = write(tmp_path, [{"prompt": [{"role": "user", "content": "hi"}], "chosen": [{"role": "assistant", "content": "a"}],
+                          "rejected": [{"role": "assistant", "content": "b"}]}])
+    rec = load_dataset(p, paired=True).records[0]
+    with pytest.raises(DataError, match="d.pref.jsonl:1: conversational data needs a chat template"):
+        Tokenizing(tok, 64, 32, "truncate", str(p)).encode(rec)
+
+
+def test_embedding_cache_roundtrip_and_missing(tmp_path, monkeypatch):
+    model = "sentence-transformers/all-MiniLM-L6-v2"
+    assert model_slug(model) == "sentence-transformers_all-MiniLM-L6-v2"
+    path = cache_path(tmp_path, model, "q8")
+    assert path.name == "sentence-transformers_all-MiniLM-L6-v2.q8.safetensors"
+    vec = np.arange(4, dtype=np.float32) / 4
+    write_cache(path, {prompt_key("a"): vec}, model, "q8")
+    got, computed = prompt_embeddings([prompt_key("a")], ["a"], str(tmp_path), model, "q8", False, ["f:1"])
+    assert computed == 0 and np.array_equal(got[0], vec)
+    with pytest.raises(EmbeddingsError) as err:
+        prompt_embeddings([prompt_key("a"), prompt_key("b")], ["a", "b"], str(tmp_path), model, "q8", False, ["f:1", "f:7"])
+    assert "1 prompt(s) have no embedding" in err.value.message and "first at f:7" in err.value.message
+    assert "rpo embed" in err.value.hint
+    import rpo_trainer.embeddings as emb
+
+    def no_sentence_transformers(*a, **k):
+        raise ImportError("no sentence_transformers")
+    monkeypatch.setattr(emb, "compute_embeddings", no_sentence_transformers)
+    with pytest.raises(EmbeddingsError, match="sentence-transformers is not installed"):
+        prompt_embeddings([prompt_key("b")], ["b"], str(tmp_path), model, "q8", True, ["f:7"])
