@@ -65,6 +65,8 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$LOCK_HASH" ]; then
 elif [ -d "$ROOT/node_modules" ] && npm_current; then
   echo "$LOCK_HASH" > "$STAMP"
 else
+  exec 8>"${TMPDIR:-/tmp}/rpo-npm.lock"   # the team's npm lock: never two installs in one tree
+  flock 8
   say "npm ci (package-lock.json changed or node_modules missing)"
   # @vscode/ripgrep (inside code-server) downloads rg from GitHub in its postinstall; seed its
   # cache with Debian's rg (same 13.0.0) so the install works without GitHub.
@@ -85,10 +87,10 @@ else
   rm -rf "$RG_TMP"
   npm_current
   echo "$LOCK_HASH" > "$STAMP"
+  flock -u 8
 fi
 
 # ---------------------------------------------------------------- 3. Python venv for the trainer
-rm -f "$ROOT/.rpo-test/python"
 REQS=()
 for f in "$ROOT/trainer/requirements.txt" "$ROOT/trainer/requirements-test.txt"; do [ -f "$f" ] && REQS+=("$f"); done
 if [ "${RPO_SKIP_PYTHON:-}" = 1 ]; then
@@ -101,16 +103,22 @@ else
   HASH=$( { "$PY" -c 'import sys; print(sys.version)'; cat "${REQS[@]}"; } | sha256sum | cut -c1-12)
   VENV="$CACHE/venv-$HASH"
   if [ ! -f "$VENV/.complete" ]; then
-    say "creating $VENV (first time: pip downloads torch and friends, this takes a while)"
-    rm -rf "$VENV"
-    "$PY" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    args=()
-    for f in "${REQS[@]}"; do args+=(-r "$f"); done
-    "$VENV/bin/python" -m pip install --quiet "${args[@]}"
-    touch "$VENV/.complete"
+    # one creator at a time (other clones and engineers run setup.sh too); the others wait
+    exec 9>"$VENV.lock"
+    flock 9
+    if [ ! -f "$VENV/.complete" ]; then
+      say "creating $VENV (first time: pip downloads torch and friends, a few minutes)"
+      rm -rf "$VENV"
+      "$PY" -m venv "$VENV"
+      "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+      args=()
+      for f in "${REQS[@]}"; do args+=(-r "$f"); done
+      "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}"
+      touch "$VENV/.complete"
+    fi
+    flock -u 9
   fi
-  echo "$VENV/bin/python" > "$ROOT/.rpo-test/python"
+  [ "$(cat "$ROOT/.rpo-test/python" 2>/dev/null)" = "$VENV/bin/python" ] || echo "$VENV/bin/python" > "$ROOT/.rpo-test/python"
 fi
 
 # ---------------------------------------------------------------- 4. MiniLM ONNX export (cached)
