@@ -153,7 +153,7 @@ function seriesOptions(def: ChartDef, withOverlay: boolean): uPlot.Series[] {
     points: { show: s.source === 'eval', size: 6 },
     paths: s.source === 'eval' ? () => null : undefined,
   }));
-  if (!withOverlay || !overlay) return [{}, ...own];
+  if (!withOverlay || !overlay) return [{ label: 'step' }, ...own];
   const theirs: uPlot.Series[] = def.series.map((s) => ({
     label: `${s.label} (${overlay!.name})`,
     stroke: color(s.color),
@@ -163,7 +163,7 @@ function seriesOptions(def: ChartDef, withOverlay: boolean): uPlot.Series[] {
     points: { show: s.source === 'eval', size: 5 },
     paths: s.source === 'eval' ? () => null : undefined,
   }));
-  return [{}, ...own, ...theirs];
+  return [{ label: 'step' }, ...own, ...theirs];
 }
 
 function chartWidth(container: HTMLElement): number {
