@@ -47,12 +47,12 @@ export function freePort() {
   });
 }
 
-/** A fresh folder .rpo-test/<kind>-<time>-<pid>-<n>/ with a tmp/ inside. */
+/** A fresh folder .rpo-test/<kind>-<time>-<pid>-<n>/. */
 let runCounter = 0;
 export function makeRunDir(kind) {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const dir = path.join(testRoot, `${kind}-${stamp}-${process.pid}-${runCounter++}`);
-  fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
+  fs.mkdirSync(dir, { recursive: true });
   return dir;
 }
 
@@ -118,7 +118,7 @@ export async function startCodeServer(runDir, { workspaceTrust = false, env = {}
   const dirs = ['user-data', 'extensions', 'xdg-config', 'xdg-data', 'xdg-cache'].map((d) => path.join(runDir, d));
   for (const d of dirs) fs.mkdirSync(d, { recursive: true }); // code-server mkdirs non-recursively
   // A short TMPDIR: VS Code puts IPC sockets there and a socket path may not exceed 107 bytes.
-  dirs.push(fs.mkdtempSync(path.join(fs.existsSync('/tmp') ? '/tmp' : os.tmpdir(), 'rpo-cs-')));
+  dirs.push(shortTmpDir('rpo-cs-'));
   const logFile = path.join(runDir, 'code-server.log');
   const out = fs.openSync(logFile, 'a');
   const args = ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
@@ -133,10 +133,7 @@ export async function startCodeServer(runDir, { workspaceTrust = false, env = {}
   let exited = null;
   child.on('exit', (code, signal) => { exited = code ?? signal; });
   const base = `http://127.0.0.1:${port}`;
-  const stop = () => {
-    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-    setTimeout(() => fs.rmSync(dirs[5], { recursive: true, force: true }), 500).unref();
-  };
+  const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } };
   registerCleanup(stop);
   try {
     await waitUntil(async () => {
@@ -171,6 +168,16 @@ export function findExtensionLog(userDataDir, id, re) {
   return null;
 }
 
+/**
+ * A new folder with a short path (under /tmp), removed when the harness exits: Unix socket paths
+ * (VS Code's IPC, Chromium's singleton socket) may not exceed 107 bytes, and run folders are deep.
+ */
+export function shortTmpDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(fs.existsSync('/tmp') ? '/tmp' : os.tmpdir(), prefix));
+  registerCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** Launches Debian's Chromium (headless) with its profile, XDG and TMPDIR inside `runDir`. */
 export async function launchBrowser(runDir, { headless = process.env.RPO_TEST_HEADED !== '1' } = {}) {
   const { chromium } = require('playwright-core');
@@ -180,7 +187,7 @@ export async function launchBrowser(runDir, { headless = process.env.RPO_TEST_HE
     headless,
     args: chromiumArgs,
     viewport: { width: 1400, height: 900 },
-    env: { ...process.env, TMPDIR: path.join(runDir, 'tmp'), XDG_CONFIG_HOME: path.join(runDir, 'chromium-xdg'), XDG_CACHE_HOME: path.join(runDir, 'chromium-xdg') },
+    env: { ...process.env, TMPDIR: shortTmpDir('rpo-cr-'), XDG_CONFIG_HOME: path.join(runDir, 'chromium-xdg'), XDG_CACHE_HOME: path.join(runDir, 'chromium-xdg') },
   });
   registerCleanup(() => ctx.close().catch(() => {}));
   return ctx;
