@@ -62,14 +62,30 @@ async function load(m: Extract<ToWorker, { type: 'load' }>): Promise<Loaded> {
 async function embed(loaded: Loaded, texts: string[]): Promise<{ vectors: Float32Array; dim: number; truncated: number[]; tokens: number }> {
   const { tokenizer, model, maxTokens } = loaded;
   const inputs = tokenizer(texts, { padding: true, truncation: true, max_length: maxTokens });
+  const ids = (inputs.input_ids as Tensor).data as BigInt64Array;
+  const maskData = (inputs.attention_mask as Tensor).data as BigInt64Array;
+  const width = (inputs.input_ids as Tensor).dims[1] as number;
+  const special = new Set(tokenizer.all_special_ids.map((x) => BigInt(x)));
+  const truncated: number[] = [];
+  for (let i = 0; i < texts.length; i++) {
+    let count = 0;
+    for (let t = 0; t < width; t++) if (maskData[i * width + t]) count++;
+    if (count < maxTokens) continue;
+    // A full-length row may have been cut: count its tokens without truncation to be sure.
+    const full = tokenizer.encode(texts[i] as string);
+    if (full.length <= maxTokens) continue;
+    truncated.push(i);
+    // Transformers.js cuts after adding special tokens, dropping the closing [SEP]; Python
+    // tokenizers (and so sentence-transformers) cut the text and keep it. Put it back.
+    const last = BigInt(full[full.length - 1] as number);
+    if (special.has(last)) ids[i * width + maxTokens - 1] = last;
+  }
   const out = (await model(inputs)) as { last_hidden_state?: Tensor; token_embeddings?: Tensor };
   const hidden = out.last_hidden_state ?? out.token_embeddings;
   if (!hidden) throw new Error(`the model has no last_hidden_state output (outputs: ${Object.keys(out).join(', ')})`);
   const [b, s, h] = hidden.dims as [number, number, number];
   const data = hidden.data as Float32Array;
-  const maskData = (inputs.attention_mask as Tensor).data as BigInt64Array;
   const vectors = new Float32Array(b * h);
-  const truncated: number[] = [];
   let tokens = 0;
   const acc = new Float64Array(h);
   for (let i = 0; i < b; i++) {
@@ -82,8 +98,6 @@ async function embed(loaded: Loaded, texts: string[]): Promise<{ vectors: Float3
       for (let d = 0; d < h; d++) acc[d] = (acc[d] as number) + (data[off + d] as number);
     }
     tokens += count;
-    // A full-length row may have been cut: count its tokens without truncation to be sure.
-    if (count === maxTokens && tokenizer.encode(texts[i] as string).length > maxTokens) truncated.push(i);
     let norm = 0;
     for (let d = 0; d < h; d++) {
       const v = (acc[d] as number) / Math.max(count, 1);
