@@ -162,7 +162,7 @@ export function findExtensionLog(userDataDir, id, re) {
   for (const file of listFiles(logs, (rel) => rel.endsWith('.log'))) {
     const text = fs.readFileSync(file, 'utf8');
     if (file.includes(`${path.sep}${id}${path.sep}`) && re.test(text)) return 'activated';
-    const failed = new RegExp(`Activating extension '?${id.replace('.', '\\.')}'? failed[^\n]*`, 'i').exec(text);
+    const failed = new RegExp(`Activating extension '?${id.replace('.', '\\.')}'? failed[^\n]*(\n[^\n]*){0,2}`, 'i').exec(text);
     if (failed) return new Error(`${failed[0]} (see ${file})`);
   }
   return null;
