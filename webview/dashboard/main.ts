@@ -115,11 +115,57 @@ function column(run: RunData, s: SeriesDef): (number | null)[] {
   return run.evalOnSteps[s.key] ?? new Array<number | null>(run.steps.x.length).fill(null);
 }
 
+/** Bumped when the main run is replaced or the overlay changes: joined tables are rebuilt. */
+let dataVersion = 0;
+
+interface JoinedTable {
+  version: number;
+  /** Main-run points already in the table, and eval points (a new eval may land on an old row). */
+  mainPoints: number;
+  evalPoints: number;
+  table: (number | null)[][];
+}
+const joined = new Map<string, JoinedTable>();
+
+/**
+ * With an overlay the two runs' steps are joined onto one x axis. A full join per frame costs
+ * O(points) per chart; live updates append to the joined table instead (new steps are past the
+ * end, or on a step the overlay already has), and only a reset, an overlay change or a new eval
+ * point rebuild it.
+ */
 function chartData(def: ChartDef): uPlot.AlignedData {
   const mine: uPlot.AlignedData = [main.steps.x, ...def.series.map((s) => column(main, s))];
   if (!overlay) return mine;
+  const cached = joined.get(def.id);
+  const n = main.steps.x.length;
+  if (cached && cached.version === dataVersion && cached.evalPoints === main.evals.x.length && cached.mainPoints <= n) {
+    const t = cached.table;
+    const x = t[0] as number[];
+    const cols = def.series.length;
+    let ok = true;
+    for (let i = cached.mainPoints; i < n && ok; i++) {
+      const step = main.steps.x[i];
+      let row = x.length;
+      if (!x.length || step > x[x.length - 1]) {
+        x.push(step);
+        for (let c = 1; c < t.length; c++) t[c].push(null);
+      } else {
+        row = lowerBound(x, step);
+        if (x[row] !== step) ok = false;
+      }
+      if (ok) for (let c = 0; c < cols; c++) t[1 + c][row] = (mine[1 + c] as (number | null)[])[i];
+    }
+    if (ok) {
+      cached.mainPoints = n;
+      return t as uPlot.AlignedData;
+    }
+  }
   const theirs: uPlot.AlignedData = [overlay.steps.x, ...def.series.map((s) => column(overlay!, s))];
-  return uPlot.join([mine, theirs]);
+  const table = uPlot.join([mine, theirs]) as unknown as (number | null)[][];
+  // uPlot.join returns typed/shared arrays in some versions: own plain copies so they can grow.
+  const owned = table.map((c) => Array.from(c as ArrayLike<number | null>));
+  joined.set(def.id, { version: dataVersion, mainPoints: n, evalPoints: main.evals.x.length, table: owned });
+  return owned as uPlot.AlignedData;
 }
 
 // ---- charts --------------------------------------------------------------------------------
@@ -396,6 +442,7 @@ function applyPending(): void {
     switch (m.type) {
       case 'reset':
         main = runFrom(m.series);
+        dataVersion++;
         summary = m.summary;
         summaryReceivedAt = Date.now();
         chartsChanged = true;
@@ -409,6 +456,7 @@ function applyPending(): void {
         summaryReceivedAt = Date.now();
         break;
       case 'overlay':
+        dataVersion++;
         overlay = m.overlay ? { ...runFrom(m.overlay.series), name: m.overlay.name + (m.overlay.method ? ` · ${m.overlay.method}` : '') } : null;
         chartsChanged = true;
         break;
@@ -420,7 +468,10 @@ function applyPending(): void {
   }
   renderSummary();
   if (chartsChanged) redrawCharts();
-  stats.lastFrameMs = performance.now() - t0;
+  // uPlot draws in a microtask queued by setData: measure after it.
+  queueMicrotask(() => {
+    stats.lastFrameMs = performance.now() - t0;
+  });
   stats.frames++;
   stats.points = main.steps.x.length;
   document.body.dataset.points = String(main.steps.x.length);
