@@ -1,3 +1,4 @@
+/* global document, window, MessageEvent, requestAnimationFrame */
 // Benchmark: the cost of one dashboard update in the real webview bundle (dist/webview/dashboard.js)
 // in Chromium (playwright-core, Debian's /usr/bin/chromium): the charts hold P points per series
 // (default 10,000) and a `delta` message with one new step arrives; we time applying it and redrawing

@@ -1,3 +1,4 @@
+/* global structuredClone, performance */
 // Benchmark: event ingestion in the extension host (the path every trainer stdout line takes):
 // parse (guarded JSON.parse) + validate against events.schema.json (ajv) + reduce into the run
 // state, plus the dashboard delta the host sends every 100 ms. Target: >= 10,000 events/s.
