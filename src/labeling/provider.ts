@@ -6,6 +6,7 @@ import { parseViewMessage, type Filter, type HostMessage, type LabelAction, type
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 import { LabelingDocument } from './document';
 import type { LabelSettings } from './model';
+import { publishLabelingSelection, setLabelingRevealHandler } from './selection';
 
 export const VIEW_TYPE = 'rpo.labelingEditor';
 const FOCUS_CONTEXT = 'rpo.labeling.focused';
@@ -45,6 +46,7 @@ class LabelingView {
     const detail = model.detail(this.selected, this.host.settings().seed);
     const position = await model.position(this.filter, this.query, this.selected);
     this.post({ type: 'selected', detail, position });
+    publishLabelingSelection({ uri: this.document.uri, line: this.selected });
   }
 
   sendCounts(): void {
@@ -245,7 +247,9 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
     this.activeView = view;
     panel.webview.html = webviewHtml(panel.webview, this.context.extensionUri, { view: 'labeling', title: path.basename(document.uri.fsPath), css: true });
     panel.webview.onDidReceiveMessage((m) => view.onMessage(m).catch((err) => this.log.error(err instanceof Error ? err : String(err))));
+    setLabelingRevealHandler((uri, line) => this.reveal(uri, line));
     panel.onDidChangeViewState(() => {
+      if (panel.active) publishLabelingSelection({ uri: document.uri, line: view.selected });
       if (panel.active) this.activeView = view;
       else if (this.activeView === view) this.setFocused(view, false);
     });
@@ -261,6 +265,19 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
   setFocused(view: LabelingView, focused: boolean): void {
     if (focused) this.activeView = view;
     void vscode.commands.executeCommand('setContext', FOCUS_CONTEXT, focused);
+  }
+
+  /** Selects a record (the contrast preview's neighbour list jumps here), opening the file if needed. */
+  async reveal(uri: vscode.Uri, line: number): Promise<void> {
+    let view = [...this.views].find((v) => v.document.uri.toString() === uri.toString());
+    if (!view) {
+      await vscode.commands.executeCommand('vscode.openWith', uri, VIEW_TYPE, vscode.ViewColumn.One);
+      view = [...this.views].find((v) => v.document.uri.toString() === uri.toString());
+      if (!view) return;
+    }
+    view.selected = line;
+    view.panel.reveal(undefined, true);
+    if (view.ready) await view.sendSelected();
   }
 
   /** The view commands act on: the active labeling editor. */
