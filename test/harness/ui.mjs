@@ -121,7 +121,10 @@ function makeHelpers({ page, ws, runDir, name, shotDir, server }) {
   async function openQuickInput(text) {
     for (let attempt = 0; ; attempt++) {
       if (await quickInput.isVisible()) await page.keyboard.press('Escape');
-      await page.locator('.monaco-workbench').click({ position: { x: 700, y: 5 }, force: true }).catch(() => {});
+      if (attempt > 0) {
+        // focus may sit in a webview iframe or a widget that eats F1: move it back to the workbench
+        await page.evaluate(() => { const a = document.activeElement; if (a && a !== document.body && 'blur' in a) a.blur(); }).catch(() => {});
+      }
       await page.keyboard.press('F1');
       try {
         await quickInput.locator('input.input').waitFor({ state: 'visible', timeout: 5000 });
