@@ -119,6 +119,9 @@ export function parseLine(bytes: Uint8Array): ParsedLine {
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     return invalid('bom', 'a byte order mark (U+FEFF) at the start of this line: only the first line of a file may start with one', null, 1);
   }
+  if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
+    return invalid('utf8', 'a UTF-16 byte order mark: this file is UTF-16; JSON Lines files must be UTF-8', null, 1);
+  }
   if (!isUtf8(bytes)) {
     const at = firstInvalidUtf8(bytes);
     return invalid('utf8', `invalid UTF-8 at byte ${at + 1} of the line`, null, at + 1);
@@ -258,7 +261,7 @@ export function classify(object: Record<string, unknown>): PreferenceRecord | In
   const keys = Object.keys(object);
   return bad(
     'shape',
-    `not a preference record: expected {prompt, chosen, rejected}, {prompt, completion, label}, {prompt, completion} or {prompt, responses}; found keys ${keys.length ? keys.slice(0, 8).map((k) => JSON.stringify(k)).join(', ') : '(none)'}`,
+    `not a preference record: expected {prompt, chosen, rejected}, {prompt, completion, label}, {prompt, completion} or {prompt, responses}; found keys ${keys.length ? keys.slice(0, 8).map((k) => JSON.stringify(k.length > 40 ? k.slice(0, 39) + '…' : k)).join(', ') + (keys.length > 8 ? `, … (${keys.length} keys)` : '') : '(none)'}`,
     null,
   );
 }

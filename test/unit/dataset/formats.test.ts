@@ -125,6 +125,15 @@ test('bytes: blank lines, BOM inside, invalid UTF-8 with its position', () => {
   assert.equal(ok.kind, 'paired');
 });
 
+test('UTF-16 files and huge keys get short, clear reasons', () => {
+  const utf16 = parseLine(Buffer.from('\ufeff{"a":1}', 'utf16le'));
+  assert.ok(utf16.kind === 'invalid' && /UTF-16/.test(utf16.reason));
+  const many = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`${'k'.repeat(i === 0 ? 5000 : 1)}${i}`, i]));
+  const r = invalidOf(many);
+  assert.ok(r.reason.length < 400, `reason is ${r.reason.length} characters`);
+  assert.match(r.reason, /… \(12 keys\)$/);
+});
+
 test('a 1 MB line parses', () => {
   const big = 'x'.repeat(1024 * 1024);
   const r = parseLine(Buffer.from(JSON.stringify({ prompt: 'p', chosen: big, rejected: 'b' })));
