@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { LineSplitter, parseEventLine } from '../../../src/core/run/events';
+import { reduceEvents } from '../../../src/core/run/state';
 import { parseEventsText } from '../../../src/core/run/store';
 import { endEvent, errorEvent, startEvent, stepEvent } from '../../builders/events';
 
@@ -96,6 +97,19 @@ for (const name of recorded) {
     const { events, malformed } = parseEventsText(fs.readFileSync(path.join(fixtures, name), 'utf8'));
     assert.deepEqual(malformed, []);
     assert.ok(events.length > 0);
-    assert.equal(events[0].type, 'start');
+    assert.equal(events.at(-1)!.type, 'end', 'a finished stream ends with an end event');
+    // The reduced state matches what the stream says happened.
+    const state = reduceEvents(events);
+    const expected = name.includes('failed') ? 'failed' : name.includes('stopped') ? 'stopped' : 'completed';
+    assert.equal(state.status, expected);
+    if (expected === 'failed') {
+      assert.ok(state.error?.message, 'the trainer error is kept');
+      assert.ok(state.failure?.reason);
+    } else {
+      assert.ok(state.start, 'a run that trained has a start event');
+      assert.equal(state.steps.x.length, events.filter((e) => e.type === 'step').length);
+      assert.ok(state.steps.y.loss.every((v) => v === null || Number.isFinite(v)));
+      assert.ok(state.checkpoints.length > 0);
+    }
   });
 }
