@@ -4,7 +4,9 @@ import type { Logger } from '../core/log';
 import { DashboardFeed } from '../core/run/dashboardFeed';
 import { sliceColumns } from '../core/run/series';
 import type { RunState } from '../core/run/state';
-import { listRuns, loadRun } from '../core/run/store';
+import { parseEventLine } from '../core/run/events';
+import { initialRunState, applyEvent, FINAL_STATUSES } from '../core/run/state';
+import { EVENTS_FILE, EventFileFollower, listRuns, loadRun, settleLiveness } from '../core/run/store';
 import { type HostMessage, parseDashboardMessage } from '../protocol/dashboard';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 import type { LiveRun, RunManager } from './runManager';
@@ -47,6 +49,47 @@ export class DashboardPanel implements vscode.Disposable {
       panel.onDidDispose(() => this.dispose()),
     );
     this.subscribe();
+    this.watchFolder();
+  }
+
+  private folderWatch: { follower: EventFileFollower; timer: NodeJS.Timeout } | undefined;
+
+  /**
+   * A run folder whose trainer runs on this machine but was not started by this window (e.g.
+   * `rpo train` in a terminal): follow its events.jsonl until the process is gone.
+   */
+  private watchFolder(): void {
+    this.stopWatchingFolder();
+    const source = this.source;
+    if (source.kind !== 'folder' || !source.live) return;
+    const state = initialRunState();
+    state.runDir = source.runDir;
+    this.source = { ...source, state };
+    this.feed = new DashboardFeed(state);
+    const follower = new EventFileFollower(path.join(source.runDir, EVENTS_FILE), (line) => {
+      const parsed = parseEventLine(line);
+      if (parsed.kind === 'event') applyEvent(state, parsed.event);
+      else if (parsed.kind === 'malformed') state.malformedLines++;
+      this.scheduleFlush();
+    });
+    follower.start();
+    const timer = setInterval(() => {
+      follower.poll();
+      const { live } = settleLiveness(source.runDir, state);
+      if (!live || FINAL_STATUSES.has(state.status)) {
+        if (this.source.kind === 'folder') this.source.live = false;
+        this.stopWatchingFolder();
+        this.flush();
+      }
+    }, 2000);
+    this.folderWatch = { follower, timer };
+  }
+
+  private stopWatchingFolder(): void {
+    if (!this.folderWatch) return;
+    clearInterval(this.folderWatch.timer);
+    this.folderWatch.follower.stop();
+    this.folderWatch = undefined;
   }
 
   /** The run folder, or the live run's launch id before its folder is known. */
@@ -59,6 +102,7 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   follow(run: LiveRun): void {
+    this.stopWatchingFolder();
     this.source = { kind: 'live', run };
     this.feed = new DashboardFeed(run.state);
     this.panel.title = `Run: ${path.basename(run.runDir ?? run.label)}`;
@@ -164,6 +208,7 @@ export class DashboardPanel implements vscode.Disposable {
 
   dispose(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.stopWatchingFolder();
     this.liveSubscription?.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
     this.onDispose(this);
