@@ -36,6 +36,17 @@ const port = Number(process.env.RPO_PORT ?? (await freePort()));
 const data = path.join(sampleDir, 'code-server');
 const dirs = Object.fromEntries(['user-data', 'extensions', 'xdg-config', 'xdg-data', 'xdg-cache'].map((d) => [d, path.join(data, d)]));
 for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
+// First run: user settings without the welcome walkthrough and without the prompt about the
+// repository around .rpo-sample/ (the sample copy lives inside this clone).
+const userSettings = path.join(dirs['user-data'], 'User', 'settings.json');
+if (!fs.existsSync(userSettings)) {
+  fs.mkdirSync(path.dirname(userSettings), { recursive: true });
+  fs.writeFileSync(userSettings, JSON.stringify({
+    'workbench.startupEditor': 'none',
+    'workbench.welcomePage.walkthroughs.openOnInstall': false,
+    'git.openRepositoryInParentFolders': 'never',
+  }, null, 2) + '\n');
+}
 const server = spawn(codeServerBin, [
   '--auth', 'none', '--bind-addr', `${host}:${port}`, '--disable-telemetry', '--disable-update-check',
   '--disable-getting-started-override', '--user-data-dir', dirs['user-data'], '--extensions-dir', dirs.extensions,
