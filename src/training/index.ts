@@ -73,6 +73,15 @@ export const trainingFeature: Feature = {
     const tree = new RunsTreeProvider(manager, runsDirs);
     const treeView = vscode.window.createTreeView(RUNS_VIEW_ID, { treeDataProvider: tree, showCollapseAll: false });
     const statusBar = new TrainingStatusBar(manager);
+    if (!vscode.workspace.isTrusted) {
+      // Shown above the list even when runs exist (the welcome view only shows when it is empty).
+      treeView.message = 'Restricted Mode: training runs Python code, so starting, stopping and resuming runs is disabled. Trust this workspace to enable them.';
+    }
+    const trustGranted = vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      treeView.message = undefined;
+      manager.reattach(runsDirs());
+      tree.refresh();
+    });
 
     // Notifications when a run ends (only for runs this window follows).
     const endNotices = manager.onDidChange((n) => {
@@ -89,7 +98,8 @@ export const trainingFeature: Feature = {
       }
     });
 
-    const reattached = manager.reattach(runsDirs());
+    // Following a run reads files only, but re-attaching means owning its process: trusted only.
+    const reattached = vscode.workspace.isTrusted ? manager.reattach(runsDirs()) : [];
     if (reattached.length) log.info(`re-attached ${reattached.length} running trainer(s)`);
 
     const commands = [
@@ -225,6 +235,6 @@ export const trainingFeature: Feature = {
     });
 
     // Dispose order: dashboards and views first, then the runs (kept running or stopped per setting).
-    return [...commands, serializer, endNotices, dashboards, treeView, tree, statusBar, helpers, manager];
+    return [...commands, serializer, endNotices, trustGranted, dashboards, treeView, tree, statusBar, helpers, manager];
   },
 };

@@ -1,0 +1,51 @@
+// Workspace trust: in Restricted Mode the training commands are not offered in the palette, the
+// Runs view explains why (with a link to manage trust), and runs in the folder are still listed.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const options = {
+  workspaceTrust: true,
+  waitForActivation: false,
+  setup: async (ws) => {
+    // A finished run in the workspace: listing it runs no code.
+    const run = path.join(ws, '.rpo', 'runs', 'listed-run-20260101-000000');
+    fs.mkdirSync(run, { recursive: true });
+    const repo = path.resolve(new URL('../..', import.meta.url).pathname);
+    fs.copyFileSync(path.join(repo, 'test', 'fixtures', 'events', 'rpo-tiny.events.jsonl'), path.join(run, 'events.jsonl'));
+  },
+};
+
+export default async function (h) {
+  const { page, assert } = h;
+  // The trust prompt: do not trust.
+  const no = page.getByRole('button', { name: /No, I don.t trust the authors/ });
+  await no.waitFor({ timeout: 60_000 });
+  await no.click();
+  await h.waitForActivation();
+
+  await page.locator('.activitybar [aria-label^="RPO Studio"]').first().click();
+  // The finished run is listed, and the explanation shows above it.
+  await page.locator('.pane-body .monaco-list-row', { hasText: 'listed-run' }).first().waitFor({ timeout: 20_000 });
+  await page.getByText('Restricted Mode: training runs Python code', { exact: false }).first().waitFor({ timeout: 20_000 });
+  // Its context menu offers no Stop/Resume (and the palette none of the run commands, below).
+  await page.locator('.pane-body .monaco-list-row', { hasText: 'listed-run' }).first().click({ button: 'right' });
+  const menu = page.locator('.monaco-menu-container, .context-view .monaco-menu').first();
+  await menu.getByText('Open Run Dashboard').waitFor({ timeout: 10_000 });
+  assert.equal(await menu.getByText('Resume Training Run').count(), 0, 'Resume offered in an untrusted workspace');
+  await page.keyboard.press('Escape');
+  await h.screenshot('runs-view-untrusted');
+
+  // The palette does not offer the run commands.
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill('>RPO: Show Log');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Show Log' }).first().waitFor({ timeout: 20_000 });
+  for (const title of ['Start Training Run', 'Check Training Environment', 'Resume Training Run', 'Stop Training Run']) {
+    await input.fill(`>RPO: ${title}`);
+    await page.waitForTimeout(500);
+    const rows = await page.locator('.quick-input-widget .monaco-list-row .label-name', { hasText: title }).count();
+    assert.equal(rows, 0, `"RPO: ${title}" is offered in an untrusted workspace`);
+  }
+  await page.keyboard.press('Escape');
+}
