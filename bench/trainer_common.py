@@ -1,0 +1,159 @@
+"""Shared parts of the trainer benchmarks (bench/trainer_*.py): one model, one dataset, and
+each measured case in its own process (clean GPU memory and accelerate state).
+
+A case prints one JSON line: median step seconds (warm-up steps dropped), samples/s, tokens/s,
+peak GPU memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "trainer"))
+
+SIZES = {
+    # name: (hidden, layers, heads, kv_heads, intermediate, vocab)
+    "tiny": (64, 2, 4, 4, 128, None),
+    "small": (256, 4, 4, 4, 512, None),
+    # Qwen2.5-0.5B's shape: about 494M parameters with its 151936-token vocabulary.
+    "0.5b": (896, 24, 14, 2, 4864, 151936),
+}
+
+
+def build_model(out: Path, size: str) -> Path:
+    from rpo_trainer.testing.tiny_model import make_tiny_model
+
+    if (out / "config.json").exists():
+        return out
+    hidden, layers, heads, kv, inter, vocab = SIZES[size]
+    return make_tiny_model(out, arch="llama", seed=0, hidden_size=hidden, layers=layers, heads=heads, kv_heads=kv,
+                           intermediate_size=inter, vocab_size=vocab, max_positions=2048)
+
+
+def build_data(root: Path, n: int, prompt_chars: int, response_chars: int) -> Path:
+    """n paired records of fixed lengths (the byte tokenizer: one token per ASCII character)."""
+    import random
+
+    from rpo_trainer.testing.toy import TOPICS, write_jsonl, write_toy_cache
+
+    rng = random.Random(0)
+    words = ["alpha", "beta", "gamma", "delta", "omega", "river", "stone", "light", "cloud", "seven"]
+
+    def text(k: int, head: str) -> str:
+        s = head
+        while len(s) < k:
+            s += " " + rng.choice(words)
+        return s[:k]
+
+    records = [{"prompt": text(prompt_chars, f"{TOPICS[i % 4]} {i}:"), "chosen": text(response_chars, "Sure"),
+                "rejected": text(response_chars, "No")} for i in range(n)]
+    path = write_jsonl(root / "data.pref.jsonl", records)
+    write_toy_cache(root / ".rpo" / "embeddings", records)
+    return path
+
+
+def _cuda():
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def run_ours(args: dict) -> dict:
+    import io
+
+    import torch
+
+    from rpo_trainer.config import config_from_dict
+    from rpo_trainer.events import EventWriter
+    from rpo_trainer.train import Run, StopFlag
+
+    cfg = config_from_dict({
+        "model": args["model"], "dataset": args["data"], "method": args["method"], "batch_size": args["batch"],
+        "max_steps": args["steps"], "learning_rate": 1e-6, "optimizer": "adamw", "max_length": args["max_length"],
+        "max_prompt_length": args["max_length"] // 2, "precision": args["precision"], "device": args["device"],
+        "output_dir": str(Path(args["workdir"]) / "runs"), "seed": 1, "max_grad_norm": 1.0,
+        "gradient_checkpointing": args.get("gradient_checkpointing", False)}, Path(args["data"]).parent)
+    out = io.StringIO()
+    if _cuda():
+        torch.cuda.reset_peak_memory_stats()
+    Run(cfg, EventWriter(stream=out), StopFlag()).run()
+    steps = [json.loads(x) for x in out.getvalue().splitlines() if '"type": "step"' in x]
+    secs = [s["samples_per_second"] and (args["batch"] / s["samples_per_second"]) for s in steps]
+    tokens = [s["tokens_per_second"] * d for s, d in zip(steps, secs)]
+    return _summary(secs, tokens, args)
+
+
+def run_trl(args: dict) -> dict:
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from trl import DPOConfig, DPOTrainer
+
+    records = [json.loads(x) for x in Path(args["data"]).read_text().splitlines()]
+    tok = AutoTokenizer.from_pretrained(args["model"])
+    model = AutoModelForCausalLM.from_pretrained(args["model"], dtype=torch.float32)
+    times: list[float] = []
+
+    class Timer(TrainerCallback):
+        def on_step_begin(self, *a, **k):
+            if _cuda():
+                torch.cuda.synchronize()
+            self.t = time.perf_counter()
+
+        def on_step_end(self, *a, **k):
+            if _cuda():
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - self.t)
+
+    conf = DPOConfig(output_dir=str(Path(args["workdir"]) / "trl"), per_device_train_batch_size=args["batch"],
+                     max_steps=args["steps"], learning_rate=1e-6, optim="adamw_torch", beta=0.1, loss_type=["sigmoid"],
+                     max_length=args["max_length"], bf16=args["precision"] == "bf16", use_cpu=args["device"] == "cpu",
+                     report_to="none", save_strategy="no", logging_steps=1000, seed=1, max_grad_norm=1.0,
+                     dataloader_num_workers=0, gradient_checkpointing=args.get("gradient_checkpointing", False),
+                     lr_scheduler_type="constant")
+    if _cuda():
+        torch.cuda.reset_peak_memory_stats()
+    trainer = DPOTrainer(model=model, args=conf, train_dataset=Dataset.from_list(records), processing_class=tok,
+                         callbacks=[Timer()])
+    trainer.train()
+    return _summary(times, None, args)
+
+
+def _summary(secs: list[float], tokens: list[float] | None, args: dict) -> dict:
+    import torch
+
+    warm = args.get("warmup", 2)
+    body = secs[warm:] or secs
+    med = statistics.median(body)
+    # Other processes share the CPU: the fastest step is the least disturbed estimate, the
+    # median the typical one; both are reported.
+    out = {"step_seconds": med, "best_step_seconds": min(body), "samples_per_second": args["batch"] / med,
+           "best_samples_per_second": args["batch"] / min(body), "steps_timed": len(body)}
+    if tokens:
+        out["tokens_per_step"] = statistics.median(tokens[warm:] or tokens)
+    out["peak_memory_bytes"] = int(torch.cuda.max_memory_allocated()) if _cuda() else None
+    return out
+
+
+def measure(case: dict, timeout: int = 900) -> dict:
+    """Run one case in a fresh Python process; return its summary."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "trainer"), TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1")
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), json.dumps(case)], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("{\"result\"")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"case {case['kind']}/{case.get('method')} failed:\n{proc.stderr[-4000:]}")
+    return json.loads(lines[-1])["result"]
+
+
+if __name__ == "__main__":
+    case = json.loads(sys.argv[1])
+    result = run_trl(case) if case["kind"] == "trl" else run_ours(case)
+    print(json.dumps({"result": result}), flush=True)
