@@ -1,0 +1,83 @@
+// "RPO: Start Training Run…" through its quick picks on the open preference file: model (typed
+// folder path), method, settings, start. The config is saved under .rpo/configs/, the real trainer
+// runs on CPU to completion, and the dashboard overlays another run ("Compare with Run…").
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const repo = path.resolve(new URL('../..', import.meta.url).pathname);
+let model = '';
+
+function python() {
+  if (process.env.RPO_TEST_PYTHON) return process.env.RPO_TEST_PYTHON;
+  const file = path.join(repo, '.rpo-test', 'python');
+  const p = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
+  return p && fs.existsSync(p) ? p : '/root/.cache/rpo-bootstrap/venv/bin/python';
+}
+
+export const options = {
+  timeoutMs: 300_000,
+  setup: async (ws) => {
+    const py = python();
+    model = path.join(ws, '..', 'tiny-model');
+    execFileSync(py, ['-m', 'rpo_trainer.testing.tiny_model', model], { env: { ...process.env, PYTHONPATH: path.join(repo, 'trainer') }, stdio: 'pipe' });
+    fs.copyFileSync(path.join(repo, 'test', 'fixtures', 'training', 'tiny.pref.jsonl'), path.join(ws, 'tiny.pref.jsonl'));
+    // A finished run to compare with.
+    const other = path.join(ws, '.rpo', 'runs', 'recorded-rpo-20260101-000000');
+    fs.mkdirSync(other, { recursive: true });
+    fs.copyFileSync(path.join(repo, 'test', 'fixtures', 'events', 'rpo-tiny.events.jsonl'), path.join(other, 'events.jsonl'));
+    for (const scope of ['User', 'Machine']) {
+      const settings = path.join(ws, '..', 'user-data', scope, 'settings.json');
+      fs.mkdirSync(path.dirname(settings), { recursive: true });
+      const current = fs.existsSync(settings) ? JSON.parse(fs.readFileSync(settings, 'utf8') || '{}') : {};
+      fs.writeFileSync(settings, JSON.stringify({ ...current, 'rpo.python.path': py }, null, 2));
+    }
+  },
+};
+
+export default async function (h) {
+  const { page, assert } = h;
+  await h.openWith('tiny.pref.jsonl');
+  await h.runCommand('RPO: Start Training Run…');
+  await h.pickQuickItem('tiny.pref.jsonl', { timeoutMs: 20_000 });
+
+  // 1/3 model: type the local folder (a typed value becomes the first item).
+  const input = page.locator('.quick-input-widget input.input');
+  await page.locator('.quick-input-widget', { hasText: 'base model' }).waitFor({ timeout: 10_000 });
+  await input.fill(model);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Hub id or path' }).first().waitFor();
+  await page.keyboard.press('Enter');
+
+  // 2/3 method: the description says which RPO this is.
+  await page.locator('.quick-input-widget', { hasText: 'method' }).waitFor({ timeout: 10_000 });
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Yin et al' }).first().waitFor();
+  await h.screenshot('method-pick');
+  await h.pickQuickItem('dpo');
+
+  // 3/3 settings: change epochs to 2, then start.
+  await page.locator('.quick-input-widget', { hasText: 'settings' }).waitFor({ timeout: 10_000 });
+  await h.pickQuickItem('epochs: 1');
+  await input.fill('2');
+  await page.keyboard.press('Enter');
+  await h.pickQuickItem('Start training', { timeoutMs: 10_000 });
+
+  const configs = path.join(h.workspace, '.rpo', 'configs');
+  await h.waitUntil(() => fs.existsSync(configs) && fs.readdirSync(configs).some((f) => f.endsWith('.rpo.json')), { timeoutMs: 10_000, what: 'the saved run config' });
+  const file = fs.readdirSync(configs).find((f) => f.endsWith('.rpo.json'));
+  const config = JSON.parse(fs.readFileSync(path.join(configs, file), 'utf8'));
+  assert.equal(config.method, 'dpo');
+  assert.equal(config.epochs, 2);
+  assert.equal(path.resolve(configs, config.dataset), path.join(h.workspace, 'tiny.pref.jsonl'));
+
+  const wv = h.webview();
+  await page.locator('iframe.webview.ready >> visible=true').first().waitFor({ timeout: 60_000 });
+  await wv.locator('.badge', { hasText: 'Completed' }).waitFor({ timeout: 240_000 });
+  const step = (await wv.locator('dd[data-fact="Step"]').textContent()) ?? '';
+  assert.match(step, /^16 \/ 16/, '32 records, batch 4, 2 epochs = 16 steps');
+
+  await wv.locator('#compare').click();
+  await h.pickQuickItem('recorded-rpo-20260101-000000', { timeoutMs: 15_000 });
+  await wv.locator('.u-legend', { hasText: 'recorded-rpo' }).first().waitFor({ timeout: 15_000 });
+  assert.ok(await wv.locator('#clear-compare').isVisible(), 'Clear Comparison shows with an overlay');
+  await h.screenshot('dashboard-overlay');
+}
