@@ -1,0 +1,289 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { type ContrastSettings, DEFAULT_SETTINGS } from '../core/contrast/preview';
+import type { Logger } from '../core/log';
+import { type Precision, EmbeddingCache, cacheFileName, workspaceCacheDir } from '../embeddings/cache';
+import { readDatasetPrompts } from '../embeddings/datasetPrompts';
+import { embedPrompts } from '../embeddings/embedPrompts';
+import { Embedder } from '../embeddings/embedder';
+import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, resolveModel } from '../embeddings/model';
+import { textKey } from '../core/contrast/nodePromptKey';
+import type { Feature } from '../extension';
+import { currentLabelingSelection, onDidChangeLabelingSelection, revealInLabelingEditor } from '../labeling/selection';
+import { type HostMessage, type PreviewState, parseViewMessage } from '../protocol/preview';
+import { webviewHtml, webviewOptions } from '../webviewHtml';
+import { PreviewSession } from './session';
+
+/**
+ * Feature "preview": RPO: Show Contrast Preview. A webview beside the labeling editor that
+ * follows its selected record: the record's nearest prompts, one minibatch formed exactly as
+ * the trainer forms it (heatmap), effective beta, off-diagonal mass and the nearest-neighbour
+ * histogram. Embedding runs a model, so it needs workspace trust; untrusted, the preview uses
+ * what the cache already has.
+ */
+
+const VIEW_TYPE = 'rpo.contrastPreview';
+
+export const SETTINGS = {
+  model: 'rpo.embeddings.model',
+  precision: 'rpo.embeddings.precision',
+  topK: 'rpo.preview.topK',
+} as const;
+
+function config() {
+  const c = vscode.workspace.getConfiguration();
+  return {
+    model: (c.get<string>(SETTINGS.model) ?? '').trim() || DEFAULT_MODEL,
+    precision: (c.get<string>(SETTINGS.precision) === 'fp32' ? 'fp32' : c.get<string>(SETTINGS.precision) === 'q8' ? 'q8' : DEFAULT_PRECISION) as Precision,
+    topK: Math.max(1, Math.min(100, c.get<number>(SETTINGS.topK) ?? 10)),
+  };
+}
+
+class PreviewPanel {
+  private session: PreviewSession | undefined;
+  private file: vscode.Uri | undefined;
+  private line = 0;
+  private batchIndex = 0;
+  private ready = false;
+  private loadToken = 0;
+  private state: PreviewState = emptyState();
+  readonly timings: { ms: number; m: number }[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(readonly panel: vscode.WebviewPanel, private readonly context: vscode.ExtensionContext, private readonly log: Logger, onDispose: () => void) {
+    panel.webview.options = webviewOptions(context.extensionUri);
+    panel.webview.html = webviewHtml(panel.webview, context.extensionUri, { view: 'preview', title: 'RPO Contrast Preview', css: true });
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m) => this.onMessage(m).catch((err) => this.log.error(err instanceof Error ? err : String(err)))),
+      onDidChangeLabelingSelection((s) => this.follow(s.uri, s.line)),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.file && void this.load(this.file)),
+      panel.onDidDispose(() => {
+        for (const d of this.disposables) d.dispose();
+        onDispose();
+      }),
+    );
+  }
+
+  follow(uri: vscode.Uri, line: number): void {
+    if (!this.file || this.file.toString() !== uri.toString()) {
+      this.file = uri;
+      this.line = line;
+      void this.load(uri);
+      return;
+    }
+    this.line = line;
+    if (this.session) this.post({ type: 'neighbours', neighbours: this.session.neighbours(line, config().topK) });
+  }
+
+  private post(m: HostMessage): void {
+    if (this.ready) void this.panel.webview.postMessage(m);
+  }
+
+  private setState(patch: Partial<PreviewState>): void {
+    this.state = { ...this.state, ...patch };
+    this.post({ type: 'state', state: this.state });
+  }
+
+  async load(uri: vscode.Uri): Promise<void> {
+    const token = ++this.loadToken;
+    const fileName = path.basename(uri.fsPath);
+    this.session = undefined;
+    this.setState({ ...emptyState(), status: 'loading', message: `Reading ${fileName}…`, fileName });
+    try {
+      const data = await readDatasetPrompts(uri.fsPath);
+      const { settings, source } = await runConfigSettings(uri);
+      const cfg = config();
+      const root = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? path.dirname(uri.fsPath);
+      const model = resolveModel(cfg.model, vscode.Uri.joinPath(this.context.globalStorageUri, 'models').fsPath, root);
+      const cacheFile = cacheFileName(workspaceCacheDir(root), model.name, cfg.precision);
+      const identity = { model: model.name, precision: cfg.precision, maxTokens: DEFAULT_MAX_TOKENS };
+      const texts = data.prompts.map((p) => p.text);
+      let vectors: Float32Array;
+      let dim: number;
+      if (!vscode.workspace.isTrusted) {
+        // Untrusted: no model runs. Use the cache if it already covers every prompt.
+        const { cache } = EmbeddingCache.load(cacheFile, identity);
+        const rows = texts.map((t) => cache.row(textKey(t)));
+        const missing = rows.filter((r) => r < 0).length;
+        if (token !== this.loadToken) return;
+        if (missing || !cache.size) {
+          this.setState({ status: 'untrusted', message: `${missing} of ${texts.length} prompts have no embedding in ${path.relative(root, cacheFile)}. Embedding runs a model: trust this workspace to compute them.`, fileName });
+          return;
+        }
+        dim = cache.dim;
+        vectors = new Float32Array(rows.length * dim);
+        rows.forEach((r, i) => vectors.set(cache.vector(r), i * dim));
+      } else {
+        if (token !== this.loadToken) return;
+        this.setState({ status: 'embedding', message: `Embedding prompts with ${model.name} (${cfg.precision})…`, fileName });
+        const result = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `RPO: embedding the prompts of ${fileName}`, cancellable: true },
+          async (progress, cancel) => {
+            const abort = new AbortController();
+            cancel.onCancellationRequested(() => abort.abort());
+            let last = 0;
+            return embedPrompts({
+              texts, cacheFile, identity, signal: abort.signal, log: this.log,
+              startEmbedder: (signal) => {
+                progress.report({ message: `loading ${model.name}` });
+                return Embedder.start({
+                  model, precision: cfg.precision, maxTokens: DEFAULT_MAX_TOKENS,
+                  onDownload: (f, loaded, total) => progress.report({ message: `downloading ${f} (${(loaded / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB)` }),
+                }, signal);
+              },
+              onProgress: (done, total) => {
+                const pct = total ? (100 * done) / total : 100;
+                progress.report({ increment: pct - last, message: `${done} of ${total} prompts` });
+                last = pct;
+              },
+            });
+          },
+        );
+        if (result.cacheWarning) void vscode.window.showWarningMessage(`RPO: ${result.cacheWarning}`);
+        if (result.truncated.length) this.log.info(`${result.truncated.length} prompts of ${fileName} were longer than ${result.maxTokens} tokens and were cut`);
+        if (result.cancelled) {
+          if (token === this.loadToken) this.setState({ status: 'error', message: `Embedding cancelled (${result.embedded} new prompts saved to the cache). Run "RPO: Show Contrast Preview" again to continue.`, fileName });
+          return;
+        }
+        vectors = result.vectors;
+        dim = result.dim;
+      }
+      if (token !== this.loadToken) return;
+      this.session = new PreviewSession(data, vectors, dim, settings);
+      this.batchIndex = 0;
+      this.pushAll(source, fileName);
+    } catch (err) {
+      if (token !== this.loadToken) return;
+      const message = err instanceof Error ? err.message : String(err);
+      this.log.error(`contrast preview of ${uri.fsPath}: ${message}`);
+      this.setState({ status: 'error', message, fileName });
+    }
+  }
+
+  private pushAll(settingsSource: string, fileName: string): void {
+    const s = this.session;
+    if (!s) return;
+    const batch = s.batch(this.batchIndex);
+    this.setState({
+      status: 'ready', message: '', fileName, settings: s.view(), settingsSource, usable: s.usable, train: s.trainCount,
+      warnings: s.warnings(batch), batch, histogram: s.histogram, neighbours: s.neighbours(this.line, config().topK),
+    });
+  }
+
+  private pushBatch(): void {
+    const s = this.session;
+    if (!s) return;
+    const batch = s.batch(this.batchIndex);
+    this.state = { ...this.state, batch, settings: s.view(), warnings: s.warnings(batch), train: s.trainCount };
+    this.post({ type: 'batch', batch, settings: s.view(), warnings: s.warnings(batch) });
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const m = parseViewMessage(raw);
+    if (typeof m === 'string') {
+      this.log.warn(`ignored a message from the contrast preview: ${m}`);
+      return;
+    }
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.post({ type: 'state', state: this.state });
+        break;
+      case 'settings':
+        if (!this.session) return;
+        this.session.update(m.settings);
+        this.batchIndex = Math.min(this.batchIndex, Math.max(0, this.session.batchCount() - 1));
+        this.pushBatch();
+        break;
+      case 'resample': {
+        if (!this.session) return;
+        const n = this.session.batchCount();
+        if (n > 1) {
+          let k = this.batchIndex;
+          while (k === this.batchIndex) k = Math.floor(Math.random() * n);
+          this.batchIndex = k;
+        }
+        this.pushBatch();
+        break;
+      }
+      case 'reveal':
+        if (this.file) await revealInLabelingEditor(this.file, m.line);
+        break;
+      case 'embed':
+        if (this.file) await this.load(this.file);
+        break;
+      case 'timing':
+        this.timings.push({ ms: m.ms, m: m.m });
+        if (this.timings.length > 200) this.timings.shift();
+        break;
+      default: {
+        const never: never = m;
+        void never;
+      }
+    }
+  }
+
+  testState(): unknown {
+    return { file: this.file?.toString(), line: this.line, status: this.state.status, message: this.state.message, batch: this.state.batch, neighbours: this.state.neighbours, timings: this.timings, settings: this.session?.view() };
+  }
+}
+
+function emptyState(): PreviewState {
+  const { mode, tau, beta, batchSize, numProcesses, globalContrast, similarityBatching, seed, epoch } = DEFAULT_SETTINGS;
+  return {
+    status: 'idle', message: 'Select a record in the RPO Preference Editor.', fileName: '',
+    settings: { mode, tau, beta, batchSize, numProcesses, globalContrast, similarityBatching, seed, epoch },
+    settingsSource: 'defaults', usable: 0, train: 0, warnings: [], batch: null, histogram: null, neighbours: null,
+  };
+}
+
+/** Settings from the first workspace run config (`*.rpo.json`) whose dataset is this file. */
+async function runConfigSettings(uri: vscode.Uri): Promise<{ settings: ContrastSettings; source: string }> {
+  const configs = await vscode.workspace.findFiles('**/*.rpo.json', '**/node_modules/**', 50);
+  for (const c of configs) {
+    try {
+      const cfg = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(c)).toString('utf8')) as Record<string, unknown>;
+      if (typeof cfg.dataset !== 'string' || path.resolve(path.dirname(c.fsPath), cfg.dataset) !== uri.fsPath) continue;
+      const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v : d);
+      const d = DEFAULT_SETTINGS;
+      return {
+        source: `run config ${vscode.workspace.asRelativePath(c)}`,
+        settings: {
+          mode: cfg.method === 'rpo-unpaired' ? 'unpaired' : 'paired',
+          tau: num(cfg.tau, d.tau), beta: num(cfg.beta, d.beta),
+          batchSize: Math.max(1, Math.floor(num(cfg.batch_size, d.batchSize))),
+          numProcesses: Math.max(1, Math.floor(num(cfg.num_processes, d.numProcesses))),
+          globalContrast: cfg.global_contrast === true, similarityBatching: cfg.similarity_batching === true,
+          seed: Math.max(0, Math.floor(num(cfg.seed, d.seed))), epoch: 0,
+          evalSplit: cfg.eval_dataset ? 0 : Math.max(0, Math.min(0.99, num(cfg.eval_split, 0))),
+        },
+      };
+    } catch {
+      // a config that does not parse is reported by the schema validation, not here
+    }
+  }
+  return { settings: { ...DEFAULT_SETTINGS }, source: 'defaults (no run config uses this file)' };
+}
+
+export const previewFeature: Feature = {
+  id: 'preview',
+  register({ context, log }) {
+    let panel: PreviewPanel | undefined;
+    const show = () => {
+      if (panel) {
+        panel.panel.reveal(vscode.ViewColumn.Beside, true);
+      } else {
+        const wp = vscode.window.createWebviewPanel(VIEW_TYPE, 'RPO Contrast Preview', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { ...webviewOptions(context.extensionUri), retainContextWhenHidden: true });
+        panel = new PreviewPanel(wp, context, log, () => { panel = undefined; });
+      }
+      const sel = currentLabelingSelection();
+      if (sel) panel.follow(sel.uri, sel.line);
+      else void vscode.window.showInformationMessage('RPO: open a preference file in the RPO Preference Editor; the preview follows its selected record.');
+    };
+    return [
+      vscode.commands.registerCommand('rpo.showContrastPreview', show),
+      // Not in the palette: integration and UI tests read the preview's state.
+      vscode.commands.registerCommand('_rpo.preview.testState', () => panel?.testState()),
+    ];
+  },
+};
