@@ -1,0 +1,59 @@
+// Window reload during a run: the trainer keeps running (detached, output to files); after the
+// reload the extension re-attaches, the status bar shows its progress again and VS Code restores
+// the dashboard panel, which follows the run to "Completed" with its whole history.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const repo = path.resolve(new URL('../..', import.meta.url).pathname);
+
+function python() {
+  if (process.env.RPO_TEST_PYTHON) return process.env.RPO_TEST_PYTHON;
+  const file = path.join(repo, '.rpo-test', 'python');
+  const p = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
+  return p && fs.existsSync(p) ? p : '/root/.cache/rpo-bootstrap/venv/bin/python';
+}
+
+export const options = {
+  timeoutMs: 300_000,
+  setup: async (ws) => {
+    const py = python();
+    const model = path.join(ws, '..', 'tiny-model');
+    execFileSync(py, ['-m', 'rpo_trainer.testing.tiny_model', model], { env: { ...process.env, PYTHONPATH: path.join(repo, 'trainer') }, stdio: 'pipe' });
+    fs.copyFileSync(path.join(repo, 'test', 'fixtures', 'training', 'tiny.pref.jsonl'), path.join(ws, 'tiny.pref.jsonl'));
+    const config = JSON.parse(fs.readFileSync(path.join(repo, 'test', 'fixtures', 'training', 'tiny-dpo.rpo.json'), 'utf8'));
+    delete config.$schema;
+    Object.assign(config, { name: 'reload', model, max_steps: 60 });
+    fs.writeFileSync(path.join(ws, 'reload.rpo.json'), JSON.stringify(config, null, 2));
+    for (const scope of ['User', 'Machine']) {
+      const settings = path.join(ws, '..', 'user-data', scope, 'settings.json');
+      fs.mkdirSync(path.dirname(settings), { recursive: true });
+      const current = fs.existsSync(settings) ? JSON.parse(fs.readFileSync(settings, 'utf8') || '{}') : {};
+      fs.writeFileSync(settings, JSON.stringify({ ...current, 'rpo.python.path': py }, null, 2));
+    }
+  },
+};
+
+export default async function (h) {
+  const { page, assert } = h;
+  await h.runCommand('RPO: Start Training Run…');
+  await h.pickQuickItem('reload.rpo.json', { timeoutMs: 30_000 });
+  const points = async () => Number((await h.webview().locator('body').getAttribute('data-points', { timeout: 5000 }).catch(() => '0')) ?? '0');
+  await page.locator('iframe.webview.ready >> visible=true').first().waitFor({ timeout: 60_000 });
+  await h.waitUntil(async () => (await points()) >= 3, { timeoutMs: 120_000, what: '3 points before the reload' });
+  const launch = fs.readdirSync(path.join(h.workspace, '.rpo', 'runs', '.launches'))[0];
+  const { pid } = JSON.parse(fs.readFileSync(path.join(h.workspace, '.rpo', 'runs', '.launches', launch, 'launch.json'), 'utf8'));
+
+  await h.runCommand('Developer: Reload Window');
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  // The trainer survived the reload.
+  process.kill(pid, 0);
+  await page.locator('.statusbar-item', { hasText: /RPO \d+\/60/ }).first().waitFor({ timeout: 60_000 });
+  await page.locator('iframe.webview.ready >> visible=true').first().waitFor({ timeout: 60_000 });
+  await h.waitUntil(async () => (await points()) > 3, { timeoutMs: 60_000, what: 'the restored dashboard to show points' });
+  await h.screenshot('after-reload');
+  await h.webview().locator('.badge', { hasText: 'Completed' }).waitFor({ timeout: 180_000 });
+  assert.equal(await points(), 60, 'the restored dashboard holds every step, before and after the reload');
+  assert.match(h.extensionLog(), /re-attached to the running trainer/);
+  await h.screenshot('completed-after-reload');
+}
