@@ -129,10 +129,10 @@ export class EmbeddingCache {
    * does not parse, or was made by another model, precision or token limit: an empty cache and
    * a warning (the caller logs it); the next save replaces the file.
    */
-  static load(file: string, identity: CacheIdentity): { cache: EmbeddingCache; warning?: string } {
+  static async load(file: string, identity: CacheIdentity): Promise<{ cache: EmbeddingCache; warning?: string }> {
     let buf: Buffer;
     try {
-      buf = fs.readFileSync(file);
+      buf = await fs.promises.readFile(file); // off the event loop: caches reach hundreds of MB
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { cache: new EmbeddingCache(identity, 0) };
       throw err;
@@ -158,12 +158,17 @@ export class EmbeddingCache {
       const n = keys.shape[0] as number;
       const dim = emb.shape[1] as number;
       if (m.dim !== String(dim)) throw new SafetensorsError(`${file}: metadata dim ${m.dim} but embeddings have ${dim} columns`);
-      const cache = new EmbeddingCache(identity, dim, n);
-      cache.keys.set(keys.data);
-      // copy: the file buffer's F32 data may be unaligned for a Float32Array view
-      new Uint8Array(cache.vectors.buffer).set(emb.data);
+      const cache = new EmbeddingCache(identity, dim, 0);
+      // Views into the file buffer, no copy (our writer aligns the data; copy if another did not).
+      // put() copies into new arrays when the cache grows.
+      cache.keys = keys.data;
+      cache.vectors = emb.data.byteOffset % 4 === 0
+        ? new Float32Array(emb.data.buffer, emb.data.byteOffset, n * dim)
+        : new Float32Array(new Uint8Array(emb.data).buffer);
+      const keyBuf = Buffer.from(keys.data.buffer, keys.data.byteOffset, keys.data.byteLength);
       for (let r = 0; r < n; r++) {
-        const h = Buffer.from(cache.keys.buffer, r * KEY_BYTES, KEY_BYTES).toString('hex');
+        if (r % 16384 === 16383) await new Promise<void>((resolve) => setImmediate(resolve)); // keep the host responsive
+        const h = keyBuf.toString('hex', r * KEY_BYTES, (r + 1) * KEY_BYTES);
         if (cache.index.has(h)) throw new SafetensorsError(`${file}: key of row ${r} repeats row ${cache.index.get(h)}`);
         cache.index.set(h, r);
       }

@@ -1,6 +1,6 @@
 import type { Logger } from '../core/log';
-import { textKey } from '../core/contrast/nodePromptKey';
-import { type CacheIdentity, EmbeddingCache, hex } from './cache';
+import { textKey, textKeyHex } from '../core/contrast/nodePromptKey';
+import { type CacheIdentity, EmbeddingCache } from './cache';
 import { CancelledError, type Embedder } from './embedder';
 
 /**
@@ -53,11 +53,11 @@ export async function embedPrompts(o: EmbedPromptsOptions): Promise<EmbedPrompts
   const empty: number[] = [];
   for (let i = 0; i < o.texts.length; i++) {
     const t = o.texts[i] as string;
-    keys[i] = textKey(t).toString('hex');
+    keys[i] = textKeyHex(t);
     if (!t.trim()) empty.push(i);
     if (i % 4096 === 4095) await tick();
   }
-  const { cache, warning } = EmbeddingCache.load(o.cacheFile, o.identity);
+  const { cache, warning } = await EmbeddingCache.load(o.cacheFile, o.identity);
   if (warning) o.log?.warn(warning);
   // distinct missing keys -> first text index
   const missing = new Map<string, number>();
@@ -133,7 +133,7 @@ async function embedMissing(o: EmbedPromptsOptions, cache: EmbeddingCache, todo:
   }
   // every text with a truncated key (duplicates share it)
   if (result.truncated.length) {
-    const cut = new Set(result.truncated.map((i) => hex(textKey(o.texts[i] as string))));
-    result.truncated = o.texts.flatMap((t, i) => (cut.has(hex(textKey(t))) ? [i] : []));
+    const cut = new Set(result.truncated.map((i) => textKeyHex(o.texts[i] as string)));
+    result.truncated = o.texts.flatMap((t, i) => (cut.has(textKeyHex(t)) ? [i] : []));
   }
 }

@@ -102,7 +102,7 @@ class PreviewPanel {
       let dim: number;
       if (!vscode.workspace.isTrusted) {
         // Untrusted: no model runs. Use the cache if it already covers every prompt.
-        const { cache } = EmbeddingCache.load(cacheFile, identity);
+        const { cache } = await EmbeddingCache.load(cacheFile, identity);
         const rows = texts.map((t) => cache.row(textKey(t)));
         const missing = rows.filter((r) => r < 0).length;
         if (token !== this.loadToken) return;

@@ -31,7 +31,7 @@ test('safetensors: header padded to 8 bytes, offsets contiguous, round trip', ()
   assert.throws(() => parseSafetensors(Buffer.from('garbage!garbage'), 'g'), /g: header length/);
 });
 
-test('cache: put, save, load gives the same vectors; rows unique by key', () => {
+test('cache: put, save, load gives the same vectors; rows unique by key', async () => {
   const dir = tmp();
   const file = path.join(dir, 'c.safetensors');
   const cache = new EmbeddingCache(identity, 0);
@@ -40,7 +40,7 @@ test('cache: put, save, load gives the same vectors; rows unique by key', () => 
   cache.put(textKey('a'), [0.8, 0.6, 0]); // replaces
   assert.equal(cache.size, 2);
   cache.save(file);
-  const { cache: back, warning } = EmbeddingCache.load(file, identity);
+  const { cache: back, warning } = await EmbeddingCache.load(file, identity);
   assert.equal(warning, undefined);
   assert.equal(back.size, 2);
   assert.equal(back.dim, 3);
@@ -48,23 +48,23 @@ test('cache: put, save, load gives the same vectors; rows unique by key', () => 
   assert.equal(fs.readdirSync(dir).length, 1, 'no temp file left behind');
 });
 
-test('cache: a corrupt file, a wrong model or precision: empty cache with a warning naming the file', () => {
+test('cache: a corrupt file, a wrong model or precision: empty cache with a warning naming the file', async () => {
   const dir = tmp();
   const file = path.join(dir, 'c.safetensors');
   fs.writeFileSync(file, Buffer.from([8, 0, 0, 0, 0, 0, 0, 0, 123, 34, 120, 34]));
-  let r = EmbeddingCache.load(file, identity);
+  let r = await EmbeddingCache.load(file, identity);
   assert.equal(r.cache.size, 0);
   assert.match(r.warning ?? '', /embedding cache is corrupt, rebuilding it: .*c\.safetensors/);
   const cache = new EmbeddingCache(identity, 0);
   cache.put(textKey('a'), [1, 0]);
   cache.save(file);
-  r = EmbeddingCache.load(file, { ...identity, precision: 'fp32' });
+  r = await EmbeddingCache.load(file, { ...identity, precision: 'fp32' });
   assert.equal(r.cache.size, 0);
   assert.match(r.warning ?? '', /another precision \(q8\); rebuilding/);
   // truncated data section
   const bytes = fs.readFileSync(file);
   fs.writeFileSync(file, bytes.subarray(0, bytes.length - 5));
-  assert.match(EmbeddingCache.load(file, identity).warning ?? '', /corrupt/);
+  assert.match((await EmbeddingCache.load(file, identity)).warning ?? '', /corrupt/);
   // missing file: silently empty
-  assert.deepEqual(EmbeddingCache.load(path.join(dir, 'none'), identity).warning, undefined);
+  assert.deepEqual((await EmbeddingCache.load(path.join(dir, 'none'), identity)).warning, undefined);
 });

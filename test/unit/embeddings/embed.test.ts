@@ -40,7 +40,7 @@ test('embeds through the cache: normalised vectors, duplicates once, second run 
   assert.deepEqual(r2.vectors, r1.vectors);
   const r3 = await embedPrompts({ texts: [...texts.slice(0, 3), 'What is DPO?'], cacheFile, identity, startEmbedder: start });
   assert.equal(r3.embedded, 1);
-  assert.equal(EmbeddingCache.load(cacheFile, identity).cache.size, 4);
+  assert.equal((await EmbeddingCache.load(cacheFile, identity)).cache.size, 4);
 });
 
 test('a prompt over the token limit is cut and reported; batch order does not change vectors', async () => {
@@ -68,12 +68,12 @@ test('cancelling leaves a valid cache with the finished batches; the next run co
     onProgress: (done) => { if (done >= 32) abort.abort(); },
   });
   assert.equal(r.cancelled, true);
-  const partial = EmbeddingCache.load(cacheFile, identity);
+  const partial = await EmbeddingCache.load(cacheFile, identity);
   assert.equal(partial.warning, undefined);
   assert.ok(partial.cache.size >= 32 && partial.cache.size < 400, `partial cache has ${partial.cache.size} rows`);
   const done = await embedPrompts({ texts, cacheFile, identity, startEmbedder: start, batchSize: 64 });
   assert.equal(done.embedded, 400 - partial.cache.size);
-  assert.equal(EmbeddingCache.load(cacheFile, identity).cache.size, 400);
+  assert.equal((await EmbeddingCache.load(cacheFile, identity)).cache.size, 400);
 });
 
 test('a corrupt cache is rebuilt with a warning', async () => {
@@ -85,7 +85,7 @@ test('a corrupt cache is rebuilt with a warning', async () => {
   const r = await embedPrompts({ texts: ['a', 'b'], cacheFile, identity, startEmbedder: start, log });
   assert.equal(r.embedded, 2);
   assert.match(warnings.join('\n'), /corrupt, rebuilding/);
-  assert.equal(EmbeddingCache.load(cacheFile, identity).cache.size, 2);
+  assert.equal((await EmbeddingCache.load(cacheFile, identity)).cache.size, 2);
 });
 
 test('a model folder missing a file: the message names it', () => {
