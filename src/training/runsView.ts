@@ -28,7 +28,7 @@ export class RunItem extends vscode.TreeItem {
     // contextValue drives the context menu: e.g. "rpoRun.live" or "rpoRun.resumable".
     this.contextValue = ['rpoRun', canStop ? 'live' : '', canResume ? 'resumable' : ''].filter(Boolean).join('.');
     this.command = { command: 'rpo.openRunDashboard', title: 'Open Run Dashboard', arguments: [s.runDir] };
-    this.accessibilityInformation = { label: `${s.name}, ${statusText(s.status)}, ${this.description}` };
+    this.accessibilityInformation = { label: `${s.name}: ${this.description}` };
   }
 }
 

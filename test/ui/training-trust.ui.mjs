@@ -12,6 +12,9 @@ export const options = {
     fs.mkdirSync(run, { recursive: true });
     const repo = path.resolve(new URL('../..', import.meta.url).pathname);
     fs.copyFileSync(path.join(repo, 'test', 'fixtures', 'events', 'rpo-tiny.events.jsonl'), path.join(run, 'events.jsonl'));
+    const failed = path.join(ws, '.rpo', 'runs', 'failed-run-20260101-000000');
+    fs.mkdirSync(failed, { recursive: true });
+    fs.copyFileSync(path.join(repo, 'test', 'fixtures', 'events', 'rpo-tiny-failed.events.jsonl'), path.join(failed, 'events.jsonl'));
   },
 };
 
@@ -48,4 +51,18 @@ export default async function (h) {
     assert.equal(rows, 0, `"RPO: ${title}" is offered in an untrusted workspace`);
   }
   await page.keyboard.press('Escape');
+
+  // Reading a finished run needs no trust: a failed run's dashboard shows the trainer's error and hint.
+  // Move away from the tree first: the previous row's hover would cover this one.
+  await page.mouse.move(900, 700);
+  await page.locator('.monaco-hover').first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
+  await page.locator('.pane-body .monaco-list-row', { hasText: 'failed-run' }).first().click({ position: { x: 40, y: 8 } });
+  const wv = h.webview();
+  await page.locator('iframe.webview.ready >> visible=true').first().waitFor({ timeout: 30_000 });
+  const panel = wv.locator('.error-panel');
+  await panel.locator('h2', { hasText: 'Run failed (data)' }).waitFor({ timeout: 20_000 });
+  assert.match((await panel.textContent()) ?? '', /max_prompt_length/);
+  assert.match((await panel.locator('.hint').textContent()) ?? '', /^Hint: /);
+  assert.equal(await wv.locator('#resume').isVisible(), false, 'nothing to resume');
+  await h.screenshot('failed-run-dashboard');
 }

@@ -389,6 +389,8 @@ function renderSummary(): void {
   FACTS.forEach(([, get], i) => (factValues[i].textContent = get(s)));
   renderError(s);
   renderCheckpoints(s);
+  // A run that failed before its first step has nothing to chart.
+  chartsEl.hidden = s.status === 'failed' && main.steps.x.length === 0 && overlay === null;
 }
 
 function renderError(s: DashboardSummary): void {
