@@ -123,7 +123,7 @@ function makeHelpers({ page, ws, runDir, name, shotDir, server }) {
       if (await quickInput.isVisible()) await page.keyboard.press('Escape');
       if (attempt > 0) {
         // focus may sit in a webview iframe or a widget that eats F1: move it back to the workbench
-        await page.evaluate(() => { const a = document.activeElement; if (a && a !== document.body && 'blur' in a) a.blur(); }).catch(() => {});
+        await page.evaluate(() => { const a = globalThis.document.activeElement; if (a && a !== globalThis.document.body && 'blur' in a) a.blur(); }).catch(() => {});
       }
       await page.keyboard.press('F1');
       try {
