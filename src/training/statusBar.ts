@@ -8,6 +8,7 @@ export class TrainingStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('rpo.training', vscode.StatusBarAlignment.Left, 10);
   private readonly subscription: vscode.Disposable;
   private timer: NodeJS.Timeout | undefined;
+  private hideTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly manager: RunManager) {
     this.item.name = 'RPO Training Run';
@@ -33,6 +34,8 @@ export class TrainingStatusBar implements vscode.Disposable {
     this.item.command = { command: 'rpo.openRunDashboard', title: 'Open Run Dashboard', arguments: [run.runDir ?? run.id] };
     this.item.accessibilityInformation = { label: `RPO training run ${s.status}, step ${s.step} of ${s.totalSteps}` };
     this.item.show();
+    // A finished run stays visible for a minute, then the item hides.
+    if (FINAL_STATUSES.has(s.status) && !run.proc.running && !this.hideTimer) this.hideTimer = setTimeout(() => { this.hideTimer = undefined; this.update(); }, 61_000);
   }
 
   /** Text shown now (integration tests read it). */
@@ -42,6 +45,7 @@ export class TrainingStatusBar implements vscode.Disposable {
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.hideTimer) clearTimeout(this.hideTimer);
     this.subscription.dispose();
     this.item.dispose();
   }

@@ -113,7 +113,8 @@ export class TrainerProcess {
       startedAt: new Date().toISOString(),
       argv: options.argv,
       configPath: options.configPath ?? null,
-      runDir: null,
+      // A resumed run's folder is known from the start (a second Resume finds it running).
+      runDir: options.resumeRunDir ?? null,
       resumeRunDir: options.resumeRunDir ?? null,
       stdoutPath,
       stderrPath,
@@ -251,8 +252,9 @@ export class TrainerProcess {
     const wasStopping = this.state.status === 'stopping';
     applyEvent(this.state, event);
     if (wasStopping && !FINAL_STATUSES.has(this.state.status)) this.state.status = 'stopping';
-    if (event.type === 'start' && event.time >= this.launch.startedAt) this.launchStarted = true;
-    if (event.type === 'start' && this.launch.runDir !== event.run_dir) {
+    // This launch's own start (a resumed run's events file also holds the earlier launches').
+    if (event.type === 'start' && event.time >= this.launch.startedAt && !this.launchStarted) {
+      this.launchStarted = true;
       this.launch.runDir = event.run_dir;
       this.saveLaunch();
       try {

@@ -262,6 +262,7 @@ export class EventFileFollower {
   private timer: NodeJS.Timeout | undefined;
   private readonly splitter = new LineSplitter();
   private readonly decoder = new TextDecoder('utf-8');
+  private buffer: Buffer | undefined;
 
   constructor(
     private readonly file: string,
@@ -284,7 +285,7 @@ export class EventFileFollower {
     }
     let total = 0;
     try {
-      const buf = Buffer.alloc(1 << 20);
+      const buf = (this.buffer ??= Buffer.allocUnsafe(1 << 16));
       for (;;) {
         const n = fs.readSync(fd, buf, 0, buf.length, this.offset);
         if (n <= 0) break;
