@@ -4,7 +4,9 @@
 // binaries of its target only (~40 MB unpacked instead of ~210 MB) and codicons for the webviews.
 // .vscodeignore is the allowlist of shipped files. After packaging, the VSIX is checked: it must
 // hold the entry points and no sources, tests or source maps.
-// Usage: node scripts/package.mjs [--target linux-x64|linux-arm64|darwin-x64|darwin-arm64|win32-x64|win32-arm64|all]
+// Usage: node scripts/package.mjs [--target linux-x64|linux-arm64|darwin-x64|darwin-arm64|win32-x64|win32-arm64|all] [--smoke]
+//   For this machine's target it also runs the unpacked VSIX (rpo --version, the onnxruntime binding);
+//   --smoke installs it into a fresh code-server and waits until it activates with every feature.
 //        default target: this machine's platform. Output: rpo-studio-<target>-<version>.vsix
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +16,7 @@ import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const ALL = ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64', 'win32-x64', 'win32-arm64'];
-const { values } = parseArgs({ options: { target: { type: 'string' }, 'skip-build': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { target: { type: 'string' }, 'skip-build': { type: 'boolean' }, smoke: { type: 'boolean' } } });
 const here = `${process.platform}-${process.arch}`;
 const targets = values.target === 'all' ? ALL : [values.target ?? here];
 for (const t of targets) if (!ALL.includes(t)) { console.error(`unknown target '${t}'; one of ${ALL.join(', ')}, all`); process.exit(2); }
@@ -56,6 +58,15 @@ try {
       failed = true;
       console.error(`${path.basename(out)} is not clean:\n${problems.map((p) => '  ' + p).join('\n')}`);
     }
+    if (target === here) {
+      try {
+        runFromVsix(out);
+        if (values.smoke) await smokeTest(out);
+      } catch (e) {
+        failed = true;
+        console.error(`${path.basename(out)} does not run: ${e.message}`);
+      }
+    }
   }
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -86,4 +97,43 @@ function check(vsix, plat, arch) {
   console.log(`  ${files.length} files, ${(unpacked / 1024 / 1024).toFixed(1)} MiB unpacked; largest:`);
   for (const [f, n] of [...entries].sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`    ${(n / 1024 / 1024).toFixed(1).padStart(6)} MiB  ${f}`);
   return problems;
+}
+
+/** Unpacks the VSIX and runs what it ships: the CLI, and the onnxruntime native binding. */
+function runFromVsix(vsix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpo-vsix-'));
+  try {
+    execFileSync('python3', ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', vsix, dir]);
+    const ext = path.join(dir, 'extension');
+    const version = execFileSync(process.execPath, [path.join(ext, pkg.bin.rpo), '--version'], { encoding: 'utf8' }).trim();
+    if (version !== pkg.version) throw new Error(`rpo --version from the VSIX printed '${version}'`);
+    const ort = execFileSync(process.execPath, ['-e', `const o = require(${JSON.stringify(path.join(ext, 'node_modules', 'onnxruntime-node'))}); process.stdout.write(typeof o.InferenceSession.create)`], { encoding: 'utf8' });
+    if (ort !== 'function') throw new Error('onnxruntime-node from the VSIX did not load');
+    console.log(`  runs: rpo --version = ${version}; onnxruntime-node native binding loads`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** --smoke: installs the VSIX into a fresh code-server and waits until the extension activates. */
+async function smokeTest(vsix) {
+  const { codeServerBin, copyWorkspace, launchBrowser, makeRunDir, startCodeServer, waitUntil } = await import('../test/harness/lib.mjs');
+  const runDir = makeRunDir('package');
+  fs.mkdirSync(path.join(runDir, 'extensions'), { recursive: true });
+  execFileSync(codeServerBin, ['--user-data-dir', path.join(runDir, 'user-data'), '--extensions-dir', path.join(runDir, 'extensions'), '--install-extension', vsix], { stdio: 'ignore' });
+  const ws = copyWorkspace(runDir);
+  const server = await startCodeServer(runDir);
+  const ctx = await launchBrowser(runDir);
+  try {
+    const t0 = Date.now();
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    await page.goto(server.urlFor(ws));
+    const id = `${pkg.publisher}.${pkg.name}`;
+    const r = await waitUntil(() => server.extensionLog(id, /activated \((\d+)\/\1 features\)/), { timeoutMs: 90_000, what: `the installed VSIX to activate (logs: ${runDir})` });
+    if (r instanceof Error) throw r;
+    console.log(`  smoke: installed into code-server, activated with every feature in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  } finally {
+    await ctx.close().catch(() => {});
+    server.stop();
+  }
 }
