@@ -145,6 +145,10 @@ def _summary(secs: list[float], tokens: list[float] | None, args: dict) -> dict:
 def measure(case: dict, timeout: int = 900) -> dict:
     """Run one case in a fresh Python process; return its summary."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "trainer"), TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1")
+    if case.get("threads"):
+        # On a shared CPU, OpenMP threads that spin-wait for each other slow down many times
+        # over when other processes take the cores; one thread per case measures more steadily.
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(case["threads"])
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), json.dumps(case)], capture_output=True, text=True,
                           env=env, timeout=timeout)
     lines = [x for x in proc.stdout.splitlines() if x.startswith("{\"result\"")]

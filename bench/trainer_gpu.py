@@ -77,22 +77,19 @@ def main() -> int:
 
 
 def _param_count(model_dir: Path) -> int:
-    cfg = json.loads((model_dir / "config.json").read_text())
+    """Parameters stored in the model's safetensors files (tied embeddings counted once)."""
     from safetensors import safe_open
 
     n = 0
     for f in model_dir.glob("*.safetensors"):
         with safe_open(str(f), "pt") as st:
             for k in st.keys():
-                n += st.get_slice(k).get_shape() and _prod(st.get_slice(k).get_shape())
-    return n or cfg.get("num_parameters", 0)
-
-
-def _prod(shape) -> int:
-    out = 1
-    for s in shape:
-        out *= s
-    return out
+                shape = st.get_slice(k).get_shape()
+                size = 1
+                for d in shape:
+                    size *= d
+                n += size
+    return n
 
 
 def _device_line(device: str) -> None:

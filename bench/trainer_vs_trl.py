@@ -16,16 +16,17 @@ from trainer_common import build_data, build_model, measure
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", default="small", choices=["tiny", "small"])
-    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads per case (0: torch's default)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         model = build_model(root / "model", a.size)
         data = build_data(root / "ws", n=a.batch * a.steps, prompt_chars=64, response_chars=64)
         common = {"model": str(model), "data": str(data), "batch": a.batch, "steps": a.steps, "max_length": 256,
-                  "precision": "fp32", "device": "cpu", "workdir": tmp}
+                  "precision": "fp32", "device": "cpu", "workdir": tmp, "threads": a.threads}
         runs = {"trl": [], "ours": [], "rpo": []}
         best = {"trl": [], "ours": [], "rpo": []}
         for _ in range(a.repeats):
@@ -35,7 +36,7 @@ def main() -> None:
                 runs[key].append(r["samples_per_second"])
                 best[key].append(r["best_samples_per_second"])
         med = {k: statistics.median(v) for k, v in runs.items()}
-        print(f"model {a.size}, batch {a.batch} pairs, {a.steps} steps x {a.repeats} repeats, CPU fp32, AdamW")
+        print(f"model {a.size}, batch {a.batch} pairs, {a.steps} steps x {a.repeats} repeats, CPU fp32, {a.threads or 'default'} thread(s), AdamW")
         print(f"TRL DPOTrainer: {med['trl']:.2f} samples/s (runs: {', '.join(f'{x:.2f}' for x in runs['trl'])})")
         print(f"rpo_trainer dpo: {med['ours']:.2f} samples/s (runs: {', '.join(f'{x:.2f}' for x in runs['ours'])})")
         print(f"rpo_trainer rpo: {med['rpo']:.2f} samples/s (runs: {', '.join(f'{x:.2f}' for x in runs['rpo'])})")

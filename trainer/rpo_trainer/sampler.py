@@ -57,34 +57,44 @@ def random_batches(n: int, seed: int, epoch: int, global_batch: int) -> list[lis
     return [order[k * global_batch:(k + 1) * global_batch] for k in range(n // global_batch)]
 
 
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    s = 0.0
-    for x, y in zip(a, b):
-        s += x * y
-    return s
-
-
 def similarity_batches(embeddings: Sequence[Sequence[float]], seed: int, epoch: int,
                        global_batch: int) -> list[list[int]]:
     """Greedy similarity-aware batches (contract section 5), then shuffled in batch order.
 
-    embeddings[i] is record i's cached (L2-normalised, fp32) prompt vector as Python floats;
-    the cosine is their float64 dot in dimension order, as in the contract.
+    embeddings[i] is record i's cached (L2-normalised, fp32) prompt vector. The cosine is the
+    float64 dot summed in dimension order, as in the contract: elementwise products, then a
+    sequential cumulative sum (numpy's cumsum adds left to right, unlike its pairwise sum), so
+    the ranking and its ties match the TypeScript preview bit for bit.
     """
-    n = len(embeddings)
+    import numpy as np
+
+    vectors = np.asarray(embeddings, dtype=np.float64)
+    n = len(vectors)
     order = epoch_order(n, seed, epoch)
-    vectors = [list(map(float, v)) for v in embeddings]
-    remaining = list(order)
+    window = SIMILARITY_WINDOW * global_batch
+    taken = np.zeros(n, dtype=bool)
     built: list[list[int]] = []
-    while remaining:
-        anchor = remaining[0]
-        candidates = remaining[1:1 + SIMILARITY_WINDOW * global_batch]
-        va = vectors[anchor]
-        ranked = sorted(range(len(candidates)), key=lambda pos: (-_dot(va, vectors[candidates[pos]]), pos))
-        batch = [anchor] + [candidates[pos] for pos in ranked[:global_batch - 1]]
+    cursor = 0  # position in `order` of the first item not yet taken
+    while cursor < n:
+        anchor = order[cursor]
+        taken[anchor] = True
+        candidates: list[int] = []
+        pos = cursor + 1
+        while pos < n and len(candidates) < window:
+            item = order[pos]
+            if not taken[item]:
+                candidates.append(item)
+            pos += 1
+        batch = [anchor]
+        if candidates and global_batch > 1:
+            cos = np.cumsum(vectors[candidates] * vectors[anchor], axis=1)[:, -1] if vectors.shape[1] else np.zeros(len(candidates))
+            ranked = np.lexsort((np.arange(len(candidates)), -cos))[:global_batch - 1]
+            batch += [candidates[k] for k in ranked]
+        for item in batch:
+            taken[item] = True
         built.append(batch)
-        taken = set(batch)
-        remaining = [i for i in remaining if i not in taken]
+        while cursor < n and taken[order[cursor]]:
+            cursor += 1
     kept = built if n < global_batch else [b for b in built if len(b) == global_batch]
     batch_order = shuffle(range(len(kept)), Mulberry32(seed + epoch + BATCH_ORDER_SALT))
     return [kept[k] for k in batch_order]

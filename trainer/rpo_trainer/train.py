@@ -327,7 +327,7 @@ class Run:
         world = acc.num_processes
         self.sampler = EpochSampler(
             n=len(self.train_examples), seed=cfg.seed, batch_size=cfg.batch_size, num_processes=world,
-            embeddings=(self.embeddings[:len(self.train_examples)].double().tolist() if cfg.similarity_batching else None))
+            embeddings=(self.embeddings[:len(self.train_examples)].numpy() if cfg.similarity_batching else None))
         if len(self.train_examples) < self.sampler.global_batch:
             if world > 1:
                 raise DataError(f"{cfg.dataset}: {len(self.train_examples)} training records, fewer than one global batch "
@@ -547,36 +547,14 @@ class Run:
                         "precision": self.precision, "num_processes": acc.num_processes}
             (self.run_dir / "run.json").write_text(json.dumps(run_info, indent=1) + "\n", "utf-8")
 
-        accum = cfg.gradient_accumulation_steps
-        nb = self.batches_per_epoch
         self.model.train()
         window = MetricWindow()
         t_loop = time.perf_counter()
         steps_here = 0
-        last_grad_norm = None
-        params = [p for p in self.model.parameters() if p.requires_grad]
         while self.step < self.total_steps:
             if self._stop_requested():
                 return self._stopped()
-            for micro in range(accum):
-                t = self.step * accum + micro
-                epoch, k = divmod(t, nb)
-                idx = self.sampler.rank_batch(epoch, k, acc.process_index)
-                examples = [self.train_examples[i] for i in idx]
-                sync = acc.no_sync(self.model) if micro < accum - 1 else _null()
-                with sync:
-                    loss, metrics, tokens = self._loss(examples, idx, "train")
-                    acc.backward(loss / accum)
-                window.add(metrics)
-                window.tokens += tokens
-                window.samples += len(examples)
-            max_norm = cfg.max_grad_norm if cfg.max_grad_norm > 0 else float("inf")
-            norm = acc.clip_grad_norm_(params, max_norm)
-            last_grad_norm = float(norm) if norm is not None else None
-            self.optimizer.step()
-            self.scheduler.step()
-            self.optimizer.zero_grad(set_to_none=True)
-            self.step += 1
+            last_grad_norm, lr_used = self.train_step(window)
             steps_here += 1
             if self.step % cfg.logging_steps == 0 or self.step == self.total_steps:
                 values, tokens, samples = reduce_window(acc, window, self._metric_names())
@@ -585,7 +563,7 @@ class Run:
                 eta = elapsed / steps_here * (self.total_steps - self.step)
                 self.events.emit(
                     "step", step=self.step, total_steps=self.total_steps, epoch=self.epoch(), metrics=values,
-                    learning_rate=self.scheduler.get_last_lr()[0] if self.step < self.total_steps else self.optimizer.param_groups[0]["lr"],
+                    learning_rate=lr_used,
                     grad_norm=last_grad_norm, tokens_per_second=round(tokens / dt, 3), samples_per_second=round(samples / dt, 3),
                     elapsed_seconds=round(time.perf_counter() - self.started, 3), eta_seconds=round(eta, 3), memory=self._memory())
                 window = MetricWindow()
@@ -596,6 +574,30 @@ class Run:
         self._evaluate()
         self._finish()
         return "completed"
+
+    def train_step(self, window: MetricWindow) -> tuple[float | None, float]:
+        """One optimizer step over gradient_accumulation_steps micro-batches of the contract's
+        order; adds to the metric window; returns (grad norm before clipping, learning rate used)."""
+        cfg, acc = self.cfg, self.acc
+        accum = cfg.gradient_accumulation_steps
+        for micro in range(accum):
+            epoch, k = divmod(self.step * accum + micro, self.batches_per_epoch)
+            idx = self.sampler.rank_batch(epoch, k, acc.process_index)
+            examples = [self.train_examples[i] for i in idx]
+            with acc.no_sync(self.model) if micro < accum - 1 else _null():
+                loss, metrics, tokens = self._loss(examples, idx, "train")
+                acc.backward(loss / accum)
+            window.add(metrics)
+            window.tokens += tokens
+            window.samples += len(examples)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        norm = acc.clip_grad_norm_(params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else float("inf"))
+        lr_used = self.optimizer.param_groups[0]["lr"]
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        return (float(norm) if norm is not None else None), lr_used
 
     def _stop_requested(self) -> bool:
         flag = torch.tensor([1.0 if self.stop.requested else 0.0], device=self.acc.device)
