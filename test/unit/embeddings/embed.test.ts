@@ -97,4 +97,8 @@ test('a model folder missing a file: the message names it', () => {
   assert.throws(() => checkModelFolder(path.join(root, 'test/fixtures/models/tiny-bert-q8'), 'fp32'), /missing onnx\/model\.onnx \(precision fp32; use --precision q8/);
   assert.deepEqual(resolveModel('sentence-transformers/all-MiniLM-L6-v2', '/c'), { kind: 'hub', id: 'Xenova/all-MiniLM-L6-v2', name: 'sentence-transformers/all-MiniLM-L6-v2', cacheDir: '/c' });
   assert.throws(() => resolveModel('not a model id!', '/c'), /neither a model folder nor/);
+  // a folder that declares the Hub model it holds names the cache after it (the trainer's id)
+  assert.equal(resolveModel(dir, '/c').name, path.basename(dir));
+  fs.writeFileSync(path.join(dir, 'rpo-model.json'), JSON.stringify({ model_id: 'sentence-transformers/all-MiniLM-L6-v2' }));
+  assert.deepEqual(resolveModel(dir, '/c'), { kind: 'folder', dir, name: 'sentence-transformers/all-MiniLM-L6-v2' });
 });
