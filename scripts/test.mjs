@@ -12,6 +12,7 @@
 // Ends with one line per layer and `N passed, N failed`; exits non-zero on any failure.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { listFiles, makeRunDir, matchesFilter, pruneOldRuns, repoRoot } from '../test/harness/lib.mjs';
@@ -57,7 +58,8 @@ const runners = {
     const files = listFiles(path.join(repoRoot, 'test', 'unit'), (rel) => rel.endsWith('.test.ts')).filter((f) => matchesFilter(f, filter));
     if (!files.length) return { passed: 0, failed: 0, failures: [], note: 'no unit test files' };
     const tap = path.join(makeRunDir('unit'), 'unit.tap');
-    const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
+    // files run in parallel (many wait on child processes); node's default is one at a time on 2 cores (measured here: 153 s at 1, 119 s at 4)
+    const args = ['--import', 'tsx', '--test', `--test-concurrency=${Math.max(4, os.availableParallelism())}`, '--test-reporter=spec', '--test-reporter-destination=stdout',
       '--test-reporter=tap', `--test-reporter-destination=${tap}`];
     if (grep) args.push(`--test-name-pattern=${grep}`);
     const status = run(process.execPath, [...args, ...files]);
