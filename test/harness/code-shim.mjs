@@ -27,15 +27,19 @@ try {
   ctx = await launchBrowser(runDir);
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   const consoleLog = fs.createWriteStream(path.join(runDir, 'browser-console.log'));
+  let onCrash = () => {};
   page.on('console', async (m) => {
     const text = await consoleText(m);
     consoleLog.write(text + '\n');
     if (!consoleNoise.test(text)) console.log(text);
+    // the workbench never reports an exit code when the extension host dies: fail fast instead
+    if (/Extension host .*terminated unexpectedly/i.test(text)) onCrash();
   });
   page.on('pageerror', (e) => consoleLog.write(`pageerror: ${e.message}\n`));
   const payload = [...devPaths.map((d) => ['extensionDevelopmentPath', d]), ...(testsPath ? [['extensionTestsPath', testsPath]] : [])];
   code = await new Promise((resolve) => {
     const timer = setTimeout(() => { console.error(`[shim] no result after ${timeoutMs} ms`); resolve(124); }, timeoutMs);
+    onCrash = () => setTimeout(() => { clearTimeout(timer); console.error('[shim] the extension host crashed'); resolve(1); }, 3000);
     page.exposeFunction('codeAutomationExit', (c) => { clearTimeout(timer); resolve(c); })
       .then(() => page.goto(server.urlFor(folder, payload)))
       .catch((e) => { clearTimeout(timer); console.error(`[shim] ${e.message}`); resolve(1); });

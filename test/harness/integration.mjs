@@ -6,7 +6,7 @@
 // tests (tests/), a fresh copy of sample-workspace/ (ws/) and code-server's data.
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildExtensionInto, copyWorkspace, listFiles, makeRunDir, matchesFilter, repoRoot, require } from './lib.mjs';
+import { buildExtensionInto, copyWorkspace, listFiles, makeRunDir, matchesFilter, repoRoot, require, tidyRun } from './lib.mjs';
 
 /**
  * Runs the integration tests whose file path matches `filter` (substring or /regex/) and whose
@@ -75,5 +75,6 @@ export async function runIntegration({ filter, grep, timeoutMs } = {}) {
     results.failed = 1;
     results.failures.push({ title: 'integration run', error: exitError.message });
   }
+  tidyRun(runDir, results.failed === 0);
   return { ...results, runDir };
 }

@@ -69,6 +69,17 @@ export function pruneOldRuns(maxAgeHours = 12) {
   }
 }
 
+/**
+ * After a passing run, drops the bulky parts of its folder (workspace copy, browser profile,
+ * build, bundled tests) and keeps the logs. A failing run keeps everything for inspection.
+ */
+export function tidyRun(runDir, passed) {
+  if (!passed || !runDir || process.env.RPO_TEST_KEEP === '1') return;
+  for (const name of ['ws', 'chromium-profile', 'ext', 'tests', 'extensions', 'xdg-data', 'xdg-cache']) {
+    fs.rmSync(path.join(runDir, name), { recursive: true, force: true });
+  }
+}
+
 /** Copies sample-workspace/ to <runDir>/<name> and returns the absolute path. */
 export function copyWorkspace(runDir, name = 'ws') {
   const ws = path.join(runDir, name);

@@ -29,7 +29,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   buildExtensionInto, consoleText, copyWorkspace, launchBrowser, listFiles, makeRunDir,
-  matchesFilter, repoRoot, resultsDir, startCodeServer, waitUntil,
+  matchesFilter, repoRoot, resultsDir, startCodeServer, tidyRun, waitUntil,
 } from './lib.mjs';
 
 const extensionId = (() => { const p = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')); return `${p.publisher}.${p.name}`; })();
@@ -57,6 +57,7 @@ export async function runUi({ filter, grep } = {}) {
     }
     results.tests.push({ name, seconds: (Date.now() - t0) / 1000 });
   }
+  tidyRun(buildDir, true);
   return results;
 }
 
@@ -109,6 +110,7 @@ async function runOne(file, name, ext) {
     await ctx?.close().catch(() => {});
     server.stop();
   }
+  tidyRun(runDir, true); // reached only when the test passed
 }
 
 function makeHelpers({ page, ws, runDir, name, shotDir, server }) {
