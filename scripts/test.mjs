@@ -93,8 +93,8 @@ const runners = {
     }
     const junit = path.join(makeRunDir('python'), 'pytest.xml');
     const args = ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=${junit}`, 'tests'];
-    if (filter) args.push('-k', filter);
-    if (grep) args.push('-k', grep);
+    const k = [filter, grep].filter(Boolean);
+    if (k.length) args.push('-k', k.map((x) => `(${x})`).join(' and '));
     const env = { ...process.env, PYTHONPATH: [path.join(repoRoot, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter), PYTHONDONTWRITEBYTECODE: '1' };
     const status = run(python, args, { cwd: path.join(repoRoot, 'trainer'), env });
     const xml = fs.existsSync(junit) ? fs.readFileSync(junit, 'utf8') : '';
