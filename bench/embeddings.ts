@@ -1,7 +1,7 @@
 /**
  * Embedding and contrast-preview benchmarks. Prints measured figures and ratios; asserts nothing.
  *
- *   node --import tsx bench/embeddings.ts [--prompts 512] [--batch 32] [--skip-speed] [--skip-stall]
+ *   node --import tsx bench/embeddings.ts [--prompts 256] [--rounds 3] [--batch 32] [--skip-speed] [--skip-stall]
  *
  * 1. Prompts/s of our embedder (Transformers.js on onnxruntime-node, worker thread), q8 and fp32,
  *    against Python sentence-transformers (PyTorch CPU) with the same all-MiniLM-L6-v2 weights, the
@@ -16,7 +16,8 @@
  * 5. Longest event-loop stall of the host during a 10,000-prompt embed (tiny-bert fixture model,
  *    whose fast batches make the host's share of the work the largest).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import readline from 'node:readline';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,9 +32,10 @@ import { Embedder } from '../src/embeddings/embedder';
 import { defaultModelsDir, resolveModel } from '../src/embeddings/model';
 
 const root = path.resolve(__dirname, '..');
-const { values } = parseArgs({ options: { prompts: { type: 'string', default: '512' }, batch: { type: 'string', default: '32' }, 'skip-speed': { type: 'boolean' }, 'skip-stall': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { prompts: { type: 'string', default: '256' }, rounds: { type: 'string', default: '3' }, batch: { type: 'string', default: '32' }, 'skip-speed': { type: 'boolean' }, 'skip-stall': { type: 'boolean' } } });
 const N = Number(values.prompts);
 const BATCH = Number(values.batch);
+const ROUNDS = Number(values.rounds);
 const HH = fs.existsSync('/work/shared/datasets/hh-rlhf-harmless-test/test.jsonl') ? '/work/shared/datasets/hh-rlhf-harmless-test/test.jsonl' : path.join(root, 'test/fixtures/embeddings/hh-150.jsonl');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rpo-bench-'));
 const median = (xs: number[]) => { const s = xs.slice().sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
@@ -52,13 +54,9 @@ async function hhPrompts(): Promise<string[]> {
   return [...new Set(data.prompts.map((p) => p.text))];
 }
 
-async function oursSpeed(texts: string[], precision: 'q8' | 'fp32'): Promise<{ seconds: number; vectors: Float32Array; load: number }> {
-  const t0 = performance.now();
-  const e = await Embedder.start({ model: resolveModel(path.join(defaultModelsDir(), 'all-MiniLM-L6-v2'), '/none'), precision, maxTokens: 256 });
-  const load = (performance.now() - t0) / 1000;
-  // the same order as embedPrompts and sentence-transformers: longest first
+/** Embeds `texts` longest first in batches (as embedPrompts and sentence-transformers do). */
+async function oursRound(e: Embedder, texts: string[]): Promise<{ seconds: number; vectors: Float32Array }> {
   const order = texts.map((_, i) => i).sort((a, b) => texts[b]!.length - texts[a]!.length);
-  await e.embed(order.slice(0, BATCH).map((i) => texts[i]!)); // warm-up, like the Python side
   const vectors = new Float32Array(texts.length * e.dim);
   const t1 = performance.now();
   const batches: Promise<void>[] = [];
@@ -67,42 +65,86 @@ async function oursSpeed(texts: string[], precision: 'q8' | 'fp32'): Promise<{ s
     batches.push(e.embed(idx.map((i) => texts[i]!)).then((r) => idx.forEach((i, j) => vectors.set(r.vectors.subarray(j * r.dim, (j + 1) * r.dim), i * r.dim))));
   }
   await Promise.all(batches);
-  const seconds = (performance.now() - t1) / 1000;
-  await e.dispose();
-  return { seconds, vectors, load };
+  return { seconds: (performance.now() - t1) / 1000, vectors };
+}
+
+/** sentence-transformers in one long-lived Python process: one request per line. */
+function startSt(py: string) {
+  const child = spawn(py, [path.join(root, 'bench/st_embed.py')], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const rl = readline.createInterface({ input: child.stdout! });
+  const waiting: ((line: string) => void)[] = [];
+  rl.on('line', (l) => waiting.shift()?.(l));
+  return {
+    round(texts: string[], vectors: boolean): Promise<{ seconds: number; vectors?: number[][]; torch_threads: number; versions: Record<string, string> }> {
+      return new Promise((resolve) => {
+        waiting.push((l) => resolve(JSON.parse(l)));
+        child.stdin!.write(JSON.stringify({ texts, batch_size: BATCH, vectors }) + '\n');
+      });
+    },
+    stop: () => child.stdin!.end(),
+  };
 }
 
 async function speed(): Promise<void> {
-  line(`\n## 1. Embedding speed: ${N} distinct HH prompts (${path.basename(HH)}), batch ${BATCH}, ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`);
+  line(`\n## 1. Embedding speed: ${N} distinct HH prompts (${path.basename(HH)}), batch ${BATCH}, ${ROUNDS} interleaved rounds, ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`);
   const modelDir = path.join(defaultModelsDir(), 'all-MiniLM-L6-v2');
   if (!fs.existsSync(path.join(modelDir, 'onnx/model.onnx'))) return line(`skipped: no MiniLM export at ${modelDir} (python scripts/export-minilm.py)`);
   const py = python();
   if (!py) return line('skipped: no Python with sentence-transformers (RPO_TEST_PYTHON or .rpo-test/python)');
   const texts = (await hhPrompts()).slice(0, N);
-  const q8 = await oursSpeed(texts, 'q8');
-  const fp32 = await oursSpeed(texts, 'fp32');
-  const st = JSON.parse(execFileSync(py, [path.join(root, 'bench/st_embed.py')], { input: JSON.stringify({ texts, batch_size: BATCH, vectors: true }), maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'ignore'] }).toString()) as { seconds: number; vectors: number[][]; torch_threads: number; versions: Record<string, string> };
+  const model = resolveModel(modelDir, '/none');
+  const engines = {
+    q8: await Embedder.start({ model, precision: 'q8', maxTokens: 256 }),
+    fp32: await Embedder.start({ model, precision: 'fp32', maxTokens: 256 }),
+  };
+  for (const e of Object.values(engines)) await e.embed(texts.slice(0, BATCH)); // warm-up, like the Python side
+  const st = startSt(py);
+  const seconds: Record<'q8' | 'fp32' | 'st', number[]> = { q8: [], fp32: [], st: [] };
+  const vectors: Partial<Record<'q8' | 'fp32', Float32Array>> = {};
+  let ref: number[][] | undefined;
+  let stInfo = '';
+  // Rotate the order each round so that a change in machine load hits every engine alike.
+  const orders: ('q8' | 'fp32' | 'st')[][] = [['q8', 'fp32', 'st'], ['st', 'q8', 'fp32'], ['fp32', 'st', 'q8']];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const name of orders[r % 3]!) {
+      if (name === 'st') {
+        const out = await st.round(texts, !ref);
+        if (out.vectors) ref = out.vectors;
+        seconds.st.push(out.seconds);
+        stInfo = `sentence-transformers ${out.versions.sentence_transformers} (torch ${out.versions.torch}, ${out.torch_threads} threads)`;
+      } else {
+        const out = await oursRound(engines[name], texts);
+        vectors[name] ??= out.vectors;
+        seconds[name].push(out.seconds);
+      }
+    }
+  }
+  st.stop();
+  for (const e of Object.values(engines)) await e.dispose();
   const rate = (s: number) => texts.length / s;
-  line(`sentence-transformers ${st.versions.sentence_transformers} (torch ${st.versions.torch}, ${st.torch_threads} threads): ${rate(st.seconds).toFixed(1)} prompts/s`);
-  for (const [name, r] of [['q8', q8], ['fp32', fp32]] as const) {
+  const perRound = (xs: number[]) => xs.map((x) => rate(x).toFixed(1)).join(', ');
+  line(`${stInfo}: median ${rate(median(seconds.st)).toFixed(1)} prompts/s (rounds: ${perRound(seconds.st)})`);
+  for (const name of ['q8', 'fp32'] as const) {
+    const v = vectors[name]!;
     let worstVec = 0;
     let worstPair = 0;
     let sumPair = 0;
     let pairs = 0;
-    const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => { let s = 0; for (let d = 0; d < 384; d++) s += a[d]! * b[d]!; return s; };
+    const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => { let x = 0; for (let d = 0; d < 384; d++) x += a[d]! * b[d]!; return x; };
     const m = Math.min(texts.length, 200);
     for (let i = 0; i < m; i++) {
-      const oi = r.vectors.subarray(i * 384, (i + 1) * 384);
-      worstVec = Math.max(worstVec, 1 - dot(oi, st.vectors[i]!));
+      const oi = v.subarray(i * 384, (i + 1) * 384);
+      worstVec = Math.max(worstVec, 1 - dot(oi, ref![i]!));
       for (let j = i + 1; j < m; j++) {
-        const d = Math.abs(dot(oi, r.vectors.subarray(j * 384, (j + 1) * 384)) - dot(st.vectors[i]!, st.vectors[j]!));
+        const d = Math.abs(dot(oi, v.subarray(j * 384, (j + 1) * 384)) - dot(ref![i]!, ref![j]!));
         worstPair = Math.max(worstPair, d);
         sumPair += d;
         pairs++;
       }
     }
-    line(`ours ${name.padEnd(4)}: ${rate(r.seconds).toFixed(1)} prompts/s = ${(st.seconds / r.seconds).toFixed(2)}x sentence-transformers (model load ${r.load.toFixed(2)} s); ` +
-      `cosine agreement over ${pairs} prompt pairs: max |diff| ${worstPair.toExponential(2)}, mean ${(sumPair / pairs).toExponential(2)}; min cos(ours_i, st_i) ${(1 - worstVec).toFixed(6)}`);
+    const ratios = seconds[name].map((x, r) => seconds.st[r]! / x);
+    line(`ours ${name.padEnd(4)}: median ${rate(median(seconds[name])).toFixed(1)} prompts/s = ${(median(seconds.st) / median(seconds[name])).toFixed(2)}x sentence-transformers ` +
+      `(same-round ratios ${ratios.map((x) => x.toFixed(2)).join(', ')}); cosine agreement over ${pairs} prompt pairs: max |diff| ${worstPair.toExponential(2)}, mean ${(sumPair / pairs).toExponential(2)}; min cos(ours_i, st_i) ${(1 - worstVec).toFixed(6)}`);
   }
 }
 

@@ -201,13 +201,18 @@ function renderNumbers(): void {
   numbers.dataset.effectiveBeta = weights && settings.mode === 'paired' && weights.rows ? String(effectiveBeta(weights, settings.beta).reduce((a, b) => a + b, 0) / weights.rows) : '';
 }
 
+/** Prompts often start with blank lines (HH transcripts): one line of text for the list. */
+function oneLine(text: string): string {
+  return text.trim().replace(/\s+/g, ' ');
+}
+
 function renderNeighbours(): void {
   nbList.replaceChildren();
   if (!neighbours || !settings) {
     nbPrompt.textContent = state?.status === 'ready' ? 'The selected record has no prompt.' : '';
     return;
   }
-  nbPrompt.textContent = `Line ${neighbours.line + 1}: ${neighbours.prompt}`;
+  nbPrompt.textContent = `Line ${neighbours.line + 1}: ${neighbours.prompt.trim()}`;
   const m = Math.max(2, groupSize());
   const tau = settings.tau;
   const self = Math.exp(1 / tau);
@@ -217,7 +222,7 @@ function renderNeighbours(): void {
     const w = e / (self + e + others);
     const li = el('li');
     const b = el('button', { type: 'button', class: 'neighbour', title: `Select line ${n.line + 1} in the editor` });
-    b.append(el('span', { class: 'cos' }, `cos ${fmt(n.cosine)}`), el('span', { class: 'w' }, `w ${fmt(w)}`), el('span', { class: 'line' }, `line ${n.line + 1}`), el('span', { class: 'prompt' }, n.prompt));
+    b.append(el('span', { class: 'cos' }, `cos ${fmt(n.cosine)}`), el('span', { class: 'w' }, `w ${fmt(w)}`), el('span', { class: 'line' }, `line ${n.line + 1}`), el('span', { class: 'prompt', title: n.prompt }, oneLine(n.prompt)));
     b.addEventListener('click', () => post({ type: 'reveal', line: n.line }));
     li.append(b);
     nbList.append(li);
