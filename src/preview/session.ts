@@ -1,5 +1,5 @@
 import { type ContrastSettings, DEFAULT_SETTINGS, batchView, neighbourHistogram, planFor, trainCount } from '../core/contrast/preview';
-import { topK } from '../core/contrast/topk';
+import { TopKIndex } from '../core/contrast/topkIndex';
 import type { EpochPlan } from '../core/contrast/sampler';
 import { type ContrastData, joinContrastData } from '../embeddings/contrastData';
 import type { DatasetPrompts } from '../embeddings/datasetPrompts';
@@ -17,6 +17,7 @@ export class PreviewSession {
   private readonly lineToPrompt = new Map<number, number>();
   private readonly distinctOfText = new Map<string, number>();
   private readonly meanVector: Float64Array;
+  private readonly index: TopKIndex;
   readonly histogram: HistogramPayload;
 
   constructor(
@@ -31,6 +32,7 @@ export class PreviewSession {
     this.meanVector = new Float64Array(dim);
     const nDistinct = this.contrast.distinctLines.length;
     for (let i = 0; i < nDistinct; i++) for (let d = 0; d < dim; d++) this.meanVector[d]! += this.contrast.distinctVectors[i * dim + d]! / nDistinct;
+    this.index = TopKIndex.create(this.contrast.distinctVectors, dim);
     const h = neighbourHistogram(this.contrast.distinctVectors, dim);
     this.histogram = { counts: h.counts, lo: h.lo, hi: h.hi, sampled: h.sampled, total: h.total, mean: h.mean, median: h.median };
     this.train = trainCount(this.contrast.usable.length, settings.evalSplit);
@@ -95,7 +97,7 @@ export class PreviewSession {
     const text = this.data.prompts[p]!.text;
     const self = this.distinctOfText.get(text);
     const q = this.promptVectors.subarray(p * this.dim, (p + 1) * this.dim);
-    const hits = topK(this.contrast.distinctVectors, this.dim, q, k, { exclude: (i) => i === self });
+    const hits = this.index.query(q, k, { exclude: (i) => i === self });
     let mean = 0;
     for (let d = 0; d < this.dim; d++) mean += q[d]! * this.meanVector[d]!;
     return {

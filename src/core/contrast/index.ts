@@ -4,5 +4,6 @@ export * from './losses';
 export * from './prng';
 export * from './sampler';
 export * from './topk';
+export * from './topkIndex';
 export * from './promptText';
 export * from './preview';

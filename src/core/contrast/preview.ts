@@ -1,7 +1,7 @@
 import { type EpochPlan, planEpoch } from './sampler';
 import { type Matrix, effectiveBeta, histogram, matrix, offDiagonalMass, softmaxRows } from './weights';
 import { mulberry32, range, shuffle } from './prng';
-import { topK } from './topk';
+import { TopKIndex } from './topkIndex';
 
 /**
  * What the weight preview and `rpo weights` show: one minibatch formed exactly as the trainer
@@ -124,8 +124,9 @@ export function neighbourHistogram(vectors: Float32Array, dim: number, bins = 20
   const maxSample = Math.max(1, Math.floor(budget / Math.max(1, total * dim)));
   const sample = total <= maxSample ? range(total) : shuffle(range(total), mulberry32(seed)).slice(0, maxSample);
   const values: number[] = [];
+  const index = TopKIndex.create(vectors, dim);
   for (const row of sample) {
-    const hit = topK(vectors, dim, vectors.subarray(row * dim, (row + 1) * dim), 1, { exclude: (i) => i === row });
+    const hit = index.query(vectors.subarray(row * dim, (row + 1) * dim), 1, { exclude: (i) => i === row });
     if (hit.length) values.push(hit[0]!.cosine);
   }
   const sorted = values.slice().sort((a, b) => a - b);

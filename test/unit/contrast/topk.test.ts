@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { topK, nearestNeighbourCosines, planEpoch, softmaxRows, cosineMatrix, histogram, mulberry32 } from '../../../src/core/contrast';
+import { topK, TopKIndex, nearestNeighbourCosines, planEpoch, softmaxRows, cosineMatrix, histogram, mulberry32 } from '../../../src/core/contrast';
 
 function randomUnitVectors(n: number, dim: number, seed: number): Float32Array {
   const rng = mulberry32(seed);
@@ -70,4 +70,23 @@ test('bad input: temperature and batch size are checked', () => {
   // a zero vector (e.g. an embedding never filled) gives cosine 0, not NaN
   const w = softmaxRows(cosineMatrix([[0, 0], [1, 0]]), 0.5);
   assert.ok(Array.from(w.data).every(Number.isFinite));
+});
+
+test('TopKIndex (WebAssembly SIMD) ranks like the scalar topK; falls back for dims not a multiple of 8', () => {
+  const dim = 384;
+  const v = randomUnitVectors(3000, dim, 11);
+  const index = TopKIndex.create(v, dim);
+  assert.equal(index.accelerated, true, 'Node 20 has WebAssembly SIMD');
+  for (const row of [0, 17, 2999]) {
+    const q = v.subarray(row * dim, (row + 1) * dim);
+    const fast = index.query(q, 20, { exclude: (i) => i === row });
+    const slow = topK(v, dim, q, 20, { exclude: (i) => i === row });
+    assert.deepEqual(fast.map((h) => h.index), slow.map((h) => h.index));
+    fast.forEach((h, r) => assert.ok(Math.abs(h.cosine - slow[r]!.cosine) < 1e-5, `f32 accumulation within 1e-5: ${h.cosine} vs ${slow[r]!.cosine}`));
+  }
+  assert.equal(index.query(v.subarray(0, dim), 5000).length, 3000);
+  const odd = TopKIndex.create(randomUnitVectors(50, 6, 3), 6);
+  assert.equal(odd.accelerated, false);
+  assert.equal(odd.query([1, 0, 0, 0, 0, 0], 3).length, 3);
+  assert.throws(() => index.query([1, 2, 3], 1), /query has 3 dims/);
 });
