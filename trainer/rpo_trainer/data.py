@@ -294,9 +294,12 @@ class Tokenizing:
 
 
 def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded sequences: paired -> all chosen then all rejected (2B rows); unpaired -> B rows.
+    """Left-padded sequences: paired -> all chosen then all rejected (2B rows); unpaired -> B rows.
 
-    `loss_mask[b, t]` is 1 where token t is a response token (its log-prob counts).
+    Left padding puts every response at the end of its row, so the model only needs logits for
+    the last (longest response + 1) positions (`logits_to_keep`). `position_ids` count from 0 at
+    each row's first real token, so the padding changes nothing. `loss_mask[b, t]` is 1 where
+    token t is a response token (its log-prob counts).
     """
     seqs, masks = [], []
     paired = examples and examples[0].label is None
@@ -310,11 +313,14 @@ def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
     input_ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
     attention = torch.zeros((len(seqs), width), dtype=torch.long)
     loss_mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    position_ids = torch.zeros((len(seqs), width), dtype=torch.long)
     for i, (s, m) in enumerate(zip(seqs, masks)):
-        input_ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
-        attention[i, :len(s)] = 1
-        loss_mask[i, :len(m)] = torch.tensor(m, dtype=torch.long)
-    batch = {"input_ids": input_ids, "attention_mask": attention, "loss_mask": loss_mask}
+        start = width - len(s)
+        input_ids[i, start:] = torch.tensor(s, dtype=torch.long)
+        attention[i, start:] = 1
+        loss_mask[i, start:] = torch.tensor(m, dtype=torch.long)
+        position_ids[i, start:] = torch.arange(len(s))
+    batch = {"input_ids": input_ids, "attention_mask": attention, "loss_mask": loss_mask, "position_ids": position_ids}
     if not paired:
         batch["labels"] = torch.tensor([bool(ex.label) for ex in examples], dtype=torch.bool)
     return batch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 from typing import Any
 
 import torch
@@ -81,13 +82,42 @@ def reference_context(policy) -> Any:
     return contextlib.nullcontext()
 
 
-def sequence_logps(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, loss_mask: torch.Tensor) -> torch.Tensor:
-    """Sum of log p(token) over response tokens, per row: [R]. Log-softmax in fp32 one row at a
-    time, so a large vocabulary does not need an [R, L, V] fp32 copy."""
-    logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
+def _accepts_logits_to_keep(model) -> bool:
+    inner = model
+    while hasattr(inner, "module"):  # DDP and similar wrappers
+        inner = inner.module
+    if hasattr(inner, "get_base_model"):  # peft
+        inner = inner.get_base_model()
+    cached = getattr(inner, "_rpo_logits_to_keep", None)
+    if cached is None:
+        cached = "logits_to_keep" in inspect.signature(inner.forward).parameters
+        try:
+            inner._rpo_logits_to_keep = cached
+        except AttributeError:
+            pass
+    return cached
+
+
+def sequence_logps(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Sum of log p(token) over response tokens, per row: [R].
+
+    Rows are left-padded (data.collate), so responses end every row: only the last
+    (longest response + 1) positions need logits, which skips the vocabulary projection of
+    the prompts. Log-softmax runs in fp32 one row at a time, so a large vocabulary needs no
+    [R, L, V] fp32 copy.
+    """
+    input_ids, loss_mask = batch["input_ids"], batch["loss_mask"]
+    width = input_ids.shape[1]
+    keep = min(width, int(loss_mask.sum(dim=1).max().item()) + 1)
+    kwargs = {"input_ids": input_ids, "attention_mask": batch["attention_mask"], "use_cache": False}
+    if "position_ids" in batch:
+        kwargs["position_ids"] = batch["position_ids"]
+    if _accepts_logits_to_keep(model):
+        kwargs["logits_to_keep"] = keep
+    logits = model(**kwargs).logits[:, -keep:]
     logits = logits[:, :-1]
-    targets = input_ids[:, 1:]
-    mask = loss_mask[:, 1:].to(torch.float32)
+    targets = input_ids[:, width - keep + 1:]
+    mask = loss_mask[:, width - keep + 1:].to(torch.float32)
     out = []
     for r in range(logits.shape[0]):
         row = logits[r].float()

@@ -375,9 +375,9 @@ class Run:
             return torch.stack([r[0] for r in rows]).to(self.acc.device)
         with torch.no_grad(), self.acc.autocast():
             if self.ref_model is not None:
-                return sequence_logps(self.ref_model, batch["input_ids"], batch["attention_mask"], batch["loss_mask"])
+                return sequence_logps(self.ref_model, batch)
             with reference_context(self.model):
-                return sequence_logps(self.model, batch["input_ids"], batch["attention_mask"], batch["loss_mask"])
+                return sequence_logps(self.model, batch)
 
     def _precompute_reference(self) -> None:
         """One pass with the reference (the untrained policy, adapter off for LoRA)."""
@@ -391,7 +391,7 @@ class Run:
                 chunk = examples[start:start + bs]
                 batch = self._batch(chunk)
                 with torch.no_grad(), self.acc.autocast(), reference_context(self.model):
-                    logps = sequence_logps(self.model, batch["input_ids"], batch["attention_mask"], batch["loss_mask"]).float().cpu()
+                    logps = sequence_logps(self.model, batch).float().cpu()
                 n = len(chunk)
                 for i in range(n):
                     cache[(split, start + i)] = torch.stack([logps[i], logps[n + i]]) if "labels" not in batch else logps[i:i + 1]
@@ -402,7 +402,7 @@ class Run:
         cfg, acc = self.cfg, self.acc
         batch = self._batch(examples)
         with acc.autocast():
-            policy = sequence_logps(self.model, batch["input_ids"], batch["attention_mask"], batch["loss_mask"])
+            policy = sequence_logps(self.model, batch)
         ref = self._reference_logps(batch, [(split, i) for i in indices] if self.ref_cache is not None else None)
         ratios = policy.float() - ref.float()
         offset_base = split if split == "eval" else "train"
