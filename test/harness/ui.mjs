@@ -157,11 +157,14 @@ function makeHelpers({ page, ws, runDir, name, shotDir, server }) {
       for (;;) {
         await openQuickInput('>' + title);
         const row = rowFor(title);
-        try { await row.waitFor({ timeout: 3000 }); } catch (e) {
-          if (Date.now() > deadline) throw new Error(`command '${title}' not found in the palette: ${e.message}`);
+        try {
+          await row.waitFor({ timeout: 3000 });
+          // short click timeout: if the palette closes under us (focus moved), open it again
+          await row.click({ timeout: 3000 });
+        } catch (e) {
+          if (Date.now() > deadline) throw new Error(`command '${title}' could not be run from the palette: ${e.message}`);
           continue;
         }
-        await row.click();
         await quickInput.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {});
         return;
       }
@@ -177,11 +180,13 @@ function makeHelpers({ page, ws, runDir, name, shotDir, server }) {
       for (;;) {
         await openQuickInput(relPath);
         const row = quickRows.filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRe(base)}\\s*$`) }) }).first();
-        try { await row.waitFor({ timeout: 5000 }); } catch (e) {
-          if (Date.now() > deadline) throw new Error(`file '${relPath}' not found by Quick Open: ${e.message}`);
+        try {
+          await row.waitFor({ timeout: 5000 });
+          await row.click({ timeout: 3000 });
+        } catch (e) {
+          if (Date.now() > deadline) throw new Error(`file '${relPath}' could not be opened by Quick Open: ${e.message}`);
           continue;
         }
-        await row.click();
         await page.locator('.tabs-container .tab.active', { hasText: base }).waitFor({ timeout: 15_000 });
         return;
       }
