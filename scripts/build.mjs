@@ -94,7 +94,9 @@ function printSizes(metafiles) {
   for (const meta of metafiles) {
     for (const [file, info] of Object.entries(meta.outputs)) {
       if (file.endsWith('.map')) continue;
-      rows.push([path.relative(root, path.resolve(root, file)), info.bytes]);
+      const abs = path.resolve(root, file);
+      const rel = path.relative(root, abs);
+      rows.push([rel.startsWith('..') ? abs : rel, info.bytes]);
     }
   }
   rows.sort((a, b) => a[0].localeCompare(b[0]));
