@@ -98,7 +98,9 @@ def run_trl(args: dict) -> dict:
 
     records = [json.loads(x) for x in Path(args["data"]).read_text().splitlines()]
     tok = AutoTokenizer.from_pretrained(args["model"])
-    model = AutoModelForCausalLM.from_pretrained(args["model"], dtype=torch.float32)
+    from rpo_trainer.modeling import dtype_kwarg
+
+    model = AutoModelForCausalLM.from_pretrained(args["model"], **dtype_kwarg(torch.float32))
     times: list[float] = []
 
     class Timer(TrainerCallback):
@@ -113,7 +115,7 @@ def run_trl(args: dict) -> dict:
             times.append(time.perf_counter() - self.t)
 
     conf = DPOConfig(output_dir=str(Path(args["workdir"]) / "trl"), per_device_train_batch_size=args["batch"],
-                     max_steps=args["steps"], learning_rate=1e-6, optim="adamw_torch", beta=0.1, loss_type=["sigmoid"],
+                     max_steps=args["steps"], learning_rate=1e-6, optim="adamw_torch", beta=0.1, loss_type="sigmoid",
                      max_length=args["max_length"], bf16=args["precision"] == "bf16", use_cpu=args["device"] == "cpu",
                      report_to="none", save_strategy="no", logging_steps=1000, seed=1, max_grad_norm=1.0,
                      dataloader_num_workers=0, gradient_checkpointing=args.get("gradient_checkpointing", False),

@@ -14,6 +14,14 @@ from .errors import ConfigError, EnvironmentProblem
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 
 
+def dtype_kwarg(dtype: torch.dtype) -> dict:
+    """transformers >= 4.56 calls it `dtype`; older versions only know `torch_dtype`."""
+    import transformers
+
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
+
+
 def load_tokenizer(cfg: RunConfig):
     from transformers import AutoTokenizer
 
@@ -37,7 +45,7 @@ def load_policy(cfg: RunConfig, precision: str):
 
     dtype = DTYPES[precision] if cfg.lora.enabled else torch.float32
     try:
-        model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=dtype, trust_remote_code=cfg.trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(cfg.model, **dtype_kwarg(dtype), trust_remote_code=cfg.trust_remote_code)
     except (OSError, ValueError) as e:
         raise ConfigError(f"model: cannot load {cfg.model!r}: {e}",
                           hint="Check the path (relative to the run config) or the Hub id; the Hub may be unreachable offline.") from None
@@ -65,7 +73,7 @@ def load_reference(cfg: RunConfig, precision: str):
     """Full fine-tuning: a frozen copy in the compute precision. LoRA needs none (adapter disabled)."""
     from transformers import AutoModelForCausalLM
 
-    ref = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=DTYPES[precision], trust_remote_code=cfg.trust_remote_code)
+    ref = AutoModelForCausalLM.from_pretrained(cfg.model, **dtype_kwarg(DTYPES[precision]), trust_remote_code=cfg.trust_remote_code)
     ref.config.use_cache = False
     ref.eval()
     ref.requires_grad_(False)

@@ -114,7 +114,9 @@ def make_tiny_model(out_dir: str | Path, arch: str = "llama", seed: int = 0, hid
         eos_token_id=tokenizer.eos_token_id,
     )
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(config, dtype=getattr(torch, dtype))
+    from ..modeling import dtype_kwarg
+
+    model = AutoModelForCausalLM.from_config(config, **dtype_kwarg(getattr(torch, dtype)))
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
