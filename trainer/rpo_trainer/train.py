@@ -182,7 +182,13 @@ def save_checkpoint(accelerator, path: Path, model, optimizer, scheduler, state:
         tmp.mkdir(parents=True)
     accelerator.wait_for_everyone()
     torch.save(rng_state(), tmp / f"rng_{accelerator.process_index}.pt")
-    if accelerator.is_main_process:
+    if sharded(accelerator):
+        # FSDP / DeepSpeed shard parameters and optimizer state: accelerate saves its own way.
+        accelerator.save_state(str(tmp / "accelerate"))
+        if accelerator.is_main_process:
+            torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+            (tmp / "trainer_state.json").write_text(json.dumps(state, indent=1), "utf-8")
+    elif accelerator.is_main_process:
         save_file(trainable_state(accelerator.unwrap_model(model)), str(tmp / "trainable.safetensors"))
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
@@ -197,6 +203,13 @@ def save_checkpoint(accelerator, path: Path, model, optimizer, scheduler, state:
 def load_checkpoint(accelerator, path: Path, model, optimizer, scheduler) -> dict:
     from safetensors.torch import load_file
 
+    if (path / "accelerate").is_dir():
+        accelerator.load_state(str(path / "accelerate"))
+        scheduler.load_state_dict(torch.load(path / "scheduler.pt", map_location="cpu", weights_only=False))
+        rng_file = path / f"rng_{accelerator.process_index}.pt"
+        if rng_file.exists():
+            set_rng_state(torch.load(rng_file, map_location="cpu", weights_only=False))
+        return json.loads((path / "trainer_state.json").read_text("utf-8"))
     weights = load_file(str(path / "trainable.safetensors"))
     unwrapped = accelerator.unwrap_model(model)
     params = dict(unwrapped.named_parameters())
@@ -212,6 +225,13 @@ def load_checkpoint(accelerator, path: Path, model, optimizer, scheduler) -> dic
     if rng_file.exists():
         set_rng_state(torch.load(rng_file, map_location="cpu", weights_only=False))
     return json.loads((path / "trainer_state.json").read_text("utf-8"))
+
+
+def sharded(accelerator) -> bool:
+    """FSDP or DeepSpeed: parameters are sharded across ranks (not tested on this project's CI)."""
+    from accelerate.utils import DistributedType
+
+    return accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
@@ -305,6 +325,9 @@ class Run:
         tok_eval = Tokenizing(self.tokenizer, cfg.max_length, cfg.max_prompt_length, cfg.truncation, cfg.eval_dataset or cfg.dataset)
         self.eval_examples: list[Example] = [tok_eval.encode(r) for r in evals]
         self.truncated = sum(e.truncated for e in self.train_examples + self.eval_examples)
+        if self.truncated:
+            self.events.log("warning", f"{self.truncated} record(s) were truncated to max_prompt_length {cfg.max_prompt_length} / "
+                                       f"max_length {cfg.max_length}")
         if cfg.paired:
             empty = [e for e in self.train_examples if not e.responses[0] or not e.responses[1]]
         else:
@@ -617,9 +640,14 @@ class Run:
         acc = self.acc
         acc.wait_for_everyone()
         self.final_dir = self.run_dir / "final"
+        if sharded(acc):
+            # Gathers the full state dict from the shards (accelerate's documented way).
+            state_dict = acc.get_state_dict(self.model)
+            acc.unwrap_model(self.model).save_pretrained(self.final_dir, state_dict=state_dict, is_main_process=acc.is_main_process,
+                                                         save_function=acc.save, safe_serialization=True)
+        elif acc.is_main_process:
+            acc.unwrap_model(self.model).save_pretrained(self.final_dir, safe_serialization=True)
         if acc.is_main_process:
-            model = acc.unwrap_model(self.model)
-            model.save_pretrained(self.final_dir, safe_serialization=True)
             self.tokenizer.save_pretrained(self.final_dir)
             (self.final_dir / "README.md").write_text(model_card(self.cfg, self.step, self.dataset_info.sha256), "utf-8")
         acc.wait_for_everyone()
