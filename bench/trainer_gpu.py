@@ -53,7 +53,7 @@ def main() -> int:
                 rows.append((label, r, None))
             except Exception as e:  # keep the other rows
                 rows.append((label, None, str(e).strip().splitlines()[-1][:160] if str(e).strip() else type(e).__name__))
-    print(f"\nmodel: llama-shaped {a.size}, {params / 1e6:.0f}M parameters (random weights), full fine-tuning, "
+    print(f"\nmodel: llama-shaped {a.size}, {params / 1e6:.1f}M parameters (random weights), full fine-tuning, "
           f"{a.precision}, AdamW, {a.device}; batch {a.batch} pairs, prompt {a.prompt_tokens} + response "
           f"{a.response_tokens} tokens, {a.steps} steps (median after warm-up); setup {setup:.0f} s, total {time.perf_counter() - t0:.0f} s")
     _device_line(a.device)
