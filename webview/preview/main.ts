@@ -132,6 +132,24 @@ function update(): void {
   post({ type: 'timing', what: 'update', ms, m: cosine?.rows ?? 0 });
 }
 
+/** Theme colours, re-read only when VS Code changes the theme (it swaps the body's classes). */
+let palette: { key: string; bg: number[]; fg: number[]; diag: string; focus: string } | undefined;
+function colours() {
+  const key = document.body.className;
+  if (!palette || palette.key !== key) {
+    palette = {
+      key,
+      bg: cssColor('--vscode-editor-background', '#1e1e1e'),
+      fg: cssColor('--vscode-charts-blue', '#3794ff'),
+      diag: cssString('--vscode-charts-orange', '#d18616'),
+      focus: cssString('--vscode-focusBorder', '#007fd4'),
+    };
+  }
+  return palette;
+}
+
+const pixels = document.createElement('canvas');
+
 function draw(): void {
   if (!cosine || !weights) return;
   const ctx = canvas.getContext('2d');
@@ -141,30 +159,39 @@ function draw(): void {
   const size = Math.max(160, Math.min(560, matrixSection.clientWidth - 8 || 480));
   const cell = Math.max(2, Math.floor(size / Math.max(rows, cols)));
   const dpr = window.devicePixelRatio || 1;
-  canvas.width = cols * cell * dpr;
-  canvas.height = rows * cell * dpr;
-  canvas.style.width = `${cols * cell}px`;
-  canvas.style.height = `${rows * cell}px`;
+  if (canvas.width !== Math.round(cols * cell * dpr) || canvas.height !== Math.round(rows * cell * dpr)) {
+    canvas.width = Math.round(cols * cell * dpr);
+    canvas.height = Math.round(rows * cell * dpr);
+    canvas.style.width = `${cols * cell}px`;
+    canvas.style.height = `${rows * cell}px`;
+  }
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  const [br, bg, bb] = cssColor('--vscode-editor-background', '#1e1e1e');
-  const [fr, fg, fb] = cssColor('--vscode-charts-blue', '#3794ff');
-  const [dr, dg, db] = cssColor('--vscode-charts-orange', '#d18616');
+  const { bg, fg, diag, focus } = colours();
   let max = 0;
   for (let k = 0; k < weights.data.length; k++) max = Math.max(max, weights.data[k]!);
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) {
-      const a = max > 0 ? weights.data[i * cols + j]! / max : 0;
-      ctx.fillStyle = `rgb(${Math.round(br + (fr - br) * a)},${Math.round(bg + (fg - bg) * a)},${Math.round(bb + (fb - bb) * a)})`;
-      ctx.fillRect(j * cell, i * cell, cell, cell);
-    }
+  // One pixel per cell, scaled up without smoothing: one putImageData instead of rows*cols fills.
+  pixels.width = cols;
+  pixels.height = rows;
+  const pctx = pixels.getContext('2d');
+  if (!pctx) return;
+  const img = pctx.createImageData(cols, rows);
+  for (let k = 0; k < rows * cols; k++) {
+    const a = max > 0 ? weights.data[k]! / max : 0;
+    img.data[4 * k] = bg[0]! + (fg[0]! - bg[0]!) * a;
+    img.data[4 * k + 1] = bg[1]! + (fg[1]! - bg[1]!) * a;
+    img.data[4 * k + 2] = bg[2]! + (fg[2]! - bg[2]!) * a;
+    img.data[4 * k + 3] = 255;
   }
+  pctx.putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(pixels, 0, 0, cols * cell, rows * cell);
   if (settings?.mode === 'paired' && cell >= 4) {
-    ctx.strokeStyle = `rgb(${dr},${dg},${db})`;
+    ctx.strokeStyle = diag;
     ctx.lineWidth = 1;
     for (let i = 0; i < Math.min(rows, cols); i++) ctx.strokeRect(i * cell + 0.5, i * cell + 0.5, cell - 1, cell - 1);
   }
   if (hover) {
-    ctx.strokeStyle = cssString('--vscode-focusBorder', '#007fd4');
+    ctx.strokeStyle = focus;
     ctx.lineWidth = 2;
     ctx.strokeRect(hover.j * cell + 1, hover.i * cell + 1, cell - 2, cell - 2);
   }
