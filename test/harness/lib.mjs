@@ -128,6 +128,18 @@ export async function startCodeServer(runDir, { workspaceTrust = false, env = {}
   const port = await freePort();
   const dirs = ['user-data', 'extensions', 'xdg-config', 'xdg-data', 'xdg-cache'].map((d) => path.join(runDir, d));
   for (const d of dirs) fs.mkdirSync(d, { recursive: true }); // code-server mkdirs non-recursively
+  // User settings: no welcome walkthrough (it opens a moment after start and steals focus, e.g.
+  // from an open Command Palette), no prompt about a git repository around the workspace.
+  const userSettings = path.join(dirs[0], 'User', 'settings.json');
+  if (!fs.existsSync(userSettings)) {
+    fs.mkdirSync(path.dirname(userSettings), { recursive: true });
+    fs.writeFileSync(userSettings, JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'workbench.welcomePage.walkthroughs.openOnInstall': false,
+      'git.openRepositoryInParentFolders': 'never',
+      'telemetry.telemetryLevel': 'off',
+    }, null, 2) + '\n');
+  }
   // A short TMPDIR: VS Code puts IPC sockets there and a socket path may not exceed 107 bytes.
   dirs.push(shortTmpDir('rpo-cs-'));
   const logFile = path.join(runDir, 'code-server.log');
