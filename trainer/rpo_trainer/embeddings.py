@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Sequence
@@ -11,13 +12,27 @@ import numpy as np
 from .errors import EmbeddingsError
 
 
-def model_slug(model: str) -> str:
-    """Model id or folder name with every character outside [A-Za-z0-9._-] replaced by '_'."""
-    name = model
+def cache_model_name(model: str) -> str:
+    """The `model` a cache is named after: the Hub id, or for a local folder the id in its
+    `rpo-model.json` (`{"model_id": ...}`, written by scripts/export-minilm.py), else the folder
+    name (docs/contracts.md, changelog)."""
     p = Path(model)
+    if p.is_dir():
+        try:
+            declared = json.loads((p / "rpo-model.json").read_text("utf-8")).get("model_id")
+            if isinstance(declared, str) and declared:
+                return declared
+        except (OSError, ValueError, AttributeError):
+            pass
+        return p.name
     if p.is_absolute() or model.startswith("."):
-        name = p.name
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+        return p.name
+    return model
+
+
+def model_slug(model: str) -> str:
+    """The cache model name with every character outside [A-Za-z0-9._-] replaced by '_'."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", cache_model_name(model))
 
 
 def cache_path(cache_dir: str | Path, model: str, precision: str) -> Path:
@@ -68,6 +83,12 @@ def prompt_embeddings(keys: Sequence[bytes], texts: Sequence[str], cache_dir: st
                f"{path} with model {model} ({precision}).")
         if not compute_missing:
             raise EmbeddingsError(f"{len(unique)} prompt(s) have no embedding in {path}, first at {where[missing[0]]}", hint=how)
+        if precision != "fp32":
+            # sentence-transformers computes fp32 vectors; mixing them into q8 ones would make
+            # training weights differ from the preview's (cosines differ by up to ~0.09).
+            raise EmbeddingsError(
+                f"{len(unique)} prompt(s) have no embedding in {path}, first at {where[missing[0]]}; the trainer computes "
+                f"missing embeddings only for the fp32 cache (sentence-transformers), not for {precision}", hint=how)
         try:
             vectors = compute_embeddings(model, list(unique.values()))
         except ImportError:

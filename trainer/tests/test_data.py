@@ -129,13 +129,20 @@ def test_embedding_cache_roundtrip_and_missing(tmp_path, monkeypatch):
         prompt_embeddings([prompt_key("a"), prompt_key("b")], ["a", "b"], str(tmp_path), model, "q8", False, ["f:1", "f:7"])
     assert "1 prompt(s) have no embedding" in err.value.message and "first at f:7" in err.value.message
     assert "rpo embed" in err.value.hint
+    with pytest.raises(EmbeddingsError, match="computes missing embeddings only for the fp32 cache"):
+        prompt_embeddings([prompt_key("b")], ["b"], str(tmp_path), model, "q8", True, ["f:7"])
+    local = tmp_path / "exported"
+    local.mkdir()
+    assert model_slug(str(local)) == "exported"
+    (local / "rpo-model.json").write_text(json.dumps({"model_id": model}))
+    assert model_slug(str(local)) == "sentence-transformers_all-MiniLM-L6-v2"
     import rpo_trainer.embeddings as emb
 
     def no_sentence_transformers(*a, **k):
         raise ImportError("no sentence_transformers")
     monkeypatch.setattr(emb, "compute_embeddings", no_sentence_transformers)
     with pytest.raises(EmbeddingsError, match="sentence-transformers is not installed"):
-        prompt_embeddings([prompt_key("b")], ["b"], str(tmp_path), model, "q8", True, ["f:7"])
+        prompt_embeddings([prompt_key("b")], ["b"], str(tmp_path), model, "fp32", True, ["f:7"])
 
 
 def test_missing_embeddings_are_computed_with_sentence_transformers(tmp_path):
