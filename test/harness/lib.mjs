@@ -121,11 +121,14 @@ export function buildExtensionInto(runDir, { production = false } = {}) {
 
 /**
  * Starts code-server on a free port with user data, extensions, XDG folders and TMPDIR inside
- * `runDir`, in its own process group. Returns { port, base, urlFor(folder, payload), stop(), logFile }.
+ * `runDir`, in its own process group. Returns { port, base, urlFor(folder, payload), stop(), logFile,
+ * child, userDataDir, extensionLog(id, re) }. Also used by `npm start` (scripts/run-sample.mjs)
+ * with a persistent folder, workspace trust on, `host` and `port`.
  * `workspaceTrust: true` leaves workspace trust on (for tests about trust).
  */
-export async function startCodeServer(runDir, { workspaceTrust = false, env = {} } = {}) {
-  const port = await freePort();
+export async function startCodeServer(runDir, { workspaceTrust = false, env = {}, host = '127.0.0.1', port } = {}) {
+  port ??= await freePort();
+  const connectHost = host === '0.0.0.0' ? '127.0.0.1' : host;
   const dirs = ['user-data', 'extensions', 'xdg-config', 'xdg-data', 'xdg-cache'].map((d) => path.join(runDir, d));
   for (const d of dirs) fs.mkdirSync(d, { recursive: true }); // code-server mkdirs non-recursively
   // User settings: no welcome walkthrough (it opens a moment after start and steals focus, e.g.
@@ -144,7 +147,7 @@ export async function startCodeServer(runDir, { workspaceTrust = false, env = {}
   dirs.push(shortTmpDir('rpo-cs-'));
   const logFile = path.join(runDir, 'code-server.log');
   const out = fs.openSync(logFile, 'a');
-  const args = ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
+  const args = ['--auth', 'none', '--bind-addr', `${host}:${port}`, '--disable-telemetry', '--disable-update-check',
     '--disable-getting-started-override', '--user-data-dir', dirs[0], '--extensions-dir', dirs[1], '--config', path.join(runDir, 'code-server.yaml')];
   if (!workspaceTrust) args.push('--disable-workspace-trust');
   const child = spawn(codeServerBin, args, {
@@ -155,7 +158,7 @@ export async function startCodeServer(runDir, { workspaceTrust = false, env = {}
   fs.closeSync(out);
   let exited = null;
   child.on('exit', (code, signal) => { exited = code ?? signal; });
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${connectHost}:${port}`;
   const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } };
   registerCleanup(stop);
   try {
@@ -164,14 +167,14 @@ export async function startCodeServer(runDir, { workspaceTrust = false, env = {}
       try { return (await fetch(`${base}/healthz`)).ok; } catch { return false; }
     }, { timeoutMs: 60_000, what: `code-server on port ${port} (log: ${logFile})` });
   } catch (e) { stop(); throw e; }
-  const remote = (p) => `vscode-remote://127.0.0.1:${port}${path.resolve(p)}`;
+  const remote = (p) => `vscode-remote://${connectHost}:${port}${path.resolve(p)}`;
   /** URL that opens `folder` with the payload entries, e.g. [['extensionDevelopmentPath', dir]]. */
   const urlFor = (folder, payload = []) => {
     const params = [folder ? `folder=${encodeURIComponent(path.resolve(folder))}` : 'ew=true'];
     if (payload.length) params.push(`payload=${encodeURIComponent(JSON.stringify(payload.map(([k, v]) => [k, remote(v)])))}`);
     return `${base}/?${params.join('&')}`;
   };
-  return { port, base, urlFor, stop, logFile, pid: child.pid, userDataDir: dirs[0], extensionLog: (id, re) => findExtensionLog(dirs[0], id, re) };
+  return { port, base, urlFor, stop, logFile, child, userDataDir: dirs[0], extensionLog: (id, re) => findExtensionLog(dirs[0], id, re) };
 }
 
 /**
