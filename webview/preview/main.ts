@@ -41,7 +41,9 @@ const header = el('header');
 const title = el('h1', {}, 'RPO Contrast Preview');
 const status = el('p', { id: 'status', role: 'status', 'aria-live': 'polite' });
 const source = el('p', { id: 'source', class: 'muted' });
-header.append(title, status, source);
+const retry = el('button', { id: 'retry', type: 'button', hidden: '' }, 'Embed again');
+retry.addEventListener('click', () => post({ type: 'embed' }));
+header.append(title, status, retry, source);
 
 const controls = el('section', { id: 'controls', 'aria-label': 'Batch settings' });
 const tauInput = el('input', { id: 'tau', type: 'range', min: String(TAU_RANGE.min), max: String(TAU_RANGE.max), step: String(TAU_RANGE.step), 'aria-label': 'Temperature tau' });
@@ -319,6 +321,7 @@ function renderState(): void {
   if (!state) return;
   status.textContent = state.status === 'ready' ? `${state.fileName}` : state.message;
   status.dataset.status = state.status;
+  retry.hidden = state.status !== 'error';
   source.textContent = state.status === 'ready' ? `Settings from ${state.settingsSource}. β = ${state.settings.beta}.` : '';
   renderWarnings(state.warnings);
   renderHistogram();
