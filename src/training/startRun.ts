@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { writeFileAtomic } from '../core/run/atomic';
 import { defaultModel } from './settings';
 
 /** Methods offered when starting a run, with what they are. */
@@ -183,6 +184,7 @@ async function buildConfig(dataset: vscode.Uri): Promise<ChosenConfig | undefine
     precision: knobs.precision,
     output_dir: path.relative(configsDir, path.join(root, '.rpo', 'runs')),
   };
-  await fs.promises.writeFile(configPath, JSON.stringify(config, null, 2) + '\n');
+  // Atomic: the file is picked up by globs (and tests) as soon as its name exists.
+  await writeFileAtomic(configPath, JSON.stringify(config, null, 2) + '\n');
   return { configPath, folder };
 }

@@ -62,9 +62,18 @@ export default async function (h) {
   await h.pickQuickItem('Start training', { timeoutMs: 10_000 });
 
   const configs = path.join(h.workspace, '.rpo', 'configs');
-  await h.waitUntil(() => fs.existsSync(configs) && fs.readdirSync(configs).some((f) => f.endsWith('.rpo.json')), { timeoutMs: 10_000, what: 'the saved run config' });
-  const file = fs.readdirSync(configs).find((f) => f.endsWith('.rpo.json'));
-  const config = JSON.parse(fs.readFileSync(path.join(configs, file), 'utf8'));
+  // The extension writes the config atomically (temporary file + rename); still, wait until it
+  // parses rather than until its name shows, so the test never reads a file being written.
+  const config = await h.waitUntil(() => {
+    const file = fs.existsSync(configs) && fs.readdirSync(configs).find((f) => f.endsWith('.rpo.json'));
+    if (!file) return undefined;
+    try {
+      return JSON.parse(fs.readFileSync(path.join(configs, file), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }, { timeoutMs: 10_000, what: 'the saved run config to parse' });
+  assert.deepEqual(fs.readdirSync(configs).filter((f) => f.endsWith('.tmp')), [], 'a temporary file was left next to the config');
   assert.equal(config.method, 'dpo');
   assert.equal(config.epochs, 2);
   assert.equal(path.resolve(configs, config.dataset), path.join(h.workspace, 'tiny.pref.jsonl'));

@@ -142,6 +142,21 @@ def gather_columns(accelerator, local: torch.Tensor) -> tuple[torch.Tensor, int]
 
 # ---------------------------------------------------------------- run folder and checkpoints
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Writes a run-folder file that others read while the run goes on (config.json, run.json):
+    to a temporary file next to it, then renamed over it, so a reader never sees it half written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def make_run_dir(cfg: RunConfig) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     root = Path(cfg.output_dir)
@@ -296,7 +311,7 @@ class Run:
         if acc.is_main_process:
             (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
             self.events.attach(self.run_dir / "events.jsonl")
-            (self.run_dir / "config.json").write_text(json.dumps(resolved_config(cfg), indent=1) + "\n", "utf-8")
+            write_text_atomic(self.run_dir / "config.json", json.dumps(resolved_config(cfg), indent=1) + "\n")
         acc.wait_for_everyone()
 
         self.tokenizer = load_tokenizer(cfg)
@@ -571,7 +586,7 @@ class Run:
             run_info = {"seed": cfg.seed, "dataset": cfg.dataset, "dataset_sha256": ds.sha256,
                         "eval_dataset_sha256": self.eval_sha, "versions": package_versions(), "argv": sys.argv,
                         "precision": self.precision, "num_processes": acc.num_processes}
-            (self.run_dir / "run.json").write_text(json.dumps(run_info, indent=1) + "\n", "utf-8")
+            write_text_atomic(self.run_dir / "run.json", json.dumps(run_info, indent=1) + "\n")
 
         self.model.train()
         window = MetricWindow()
@@ -649,7 +664,7 @@ class Run:
             acc.unwrap_model(self.model).save_pretrained(self.final_dir, safe_serialization=True)
         if acc.is_main_process:
             self.tokenizer.save_pretrained(self.final_dir)
-            (self.final_dir / "README.md").write_text(model_card(self.cfg, self.step, self.dataset_info.sha256), "utf-8")
+            write_text_atomic(self.final_dir / "README.md", model_card(self.cfg, self.step, self.dataset_info.sha256))
         acc.wait_for_everyone()
         self.events.emit("checkpoint", step=self.step, total_steps=self.total_steps, epoch=self.epoch(),
                          path=str(self.final_dir.resolve()), reason="final")

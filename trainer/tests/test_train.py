@@ -18,7 +18,7 @@ from rpo_trainer.errors import DataError, EmbeddingsError
 from rpo_trainer.events import EventWriter
 from rpo_trainer.testing.tiny_model import make_tiny_model
 from rpo_trainer.testing.toy import toy_workspace, write_jsonl
-from rpo_trainer.train import Run, StopFlag
+from rpo_trainer.train import Run, StopFlag, write_text_atomic
 
 
 def steps(events):
@@ -54,6 +54,8 @@ def test_toy_task_learns_and_writes_the_run_folder(tmp_path, tiny_model):
     assert (final / "tokenizer.json").exists()
     before, after = load_file(str(tiny_model / "model.safetensors")), load_file(str(final / "model.safetensors"))
     assert any(not torch.equal(before[k], after[k]) for k in before)
+    leftovers = [p.name for p in run_dir.rglob("*.tmp")]
+    assert not leftovers, f"temporary files left in the run folder: {leftovers}"
 
 
 def test_stop_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_model):
@@ -201,3 +203,20 @@ def test_cuda_out_of_memory_becomes_an_error_event_with_a_hint(tmp_path, tiny_mo
     error = events[-2]
     assert error["error_type"] == "out_of_memory" and "gradient_checkpointing" in error["hint"] and "batch_size" in error["hint"]
     assert error["step"] == 0 and events[-1]["status"] == "failed"
+
+
+def test_run_folder_files_are_replaced_atomically(tmp_path):
+    """config.json / run.json are read by the extension while the trainer runs: a reader sees the
+    old or the new content, never a truncated file."""
+    target = tmp_path / "config.json"
+    write_text_atomic(target, '{"a": 1}\n')
+    inode = target.stat().st_ino
+    write_text_atomic(target, '{"a": 2}\n')
+    assert json.loads(target.read_text()) == {"a": 2}
+    assert target.stat().st_ino != inode, "replaced by a rename, not rewritten in place"
+    # A write that fails (here: the target is a folder) raises and leaves no temporary file behind.
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "x").write_text("x")
+    with pytest.raises(OSError):
+        write_text_atomic(tmp_path / "taken", "{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "taken"], "the temporary file is removed"

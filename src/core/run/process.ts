@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeFileAtomicSync } from './atomic';
 import { parseEventLine, type TrainerEvent } from './events';
 import { FINAL_STATUSES, type RunState, applyEvent, initialRunState, markProcessGone } from './state';
 import { EVENTS_FILE, EventFileFollower, type ProcessRecord, isTrainerAlive, readTail, writeProcessRecord } from './store';
@@ -311,8 +312,7 @@ export class TrainerProcess {
   }
 
   private saveLaunch(): void {
-    fs.writeFileSync(this.launchFile + '.tmp', JSON.stringify(this.launch, null, 2) + '\n');
-    fs.renameSync(this.launchFile + '.tmp', this.launchFile);
+    writeFileAtomicSync(this.launchFile, JSON.stringify(this.launch, null, 2) + '\n');
   }
 }
 

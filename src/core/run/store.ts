@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeFileAtomicSync } from './atomic';
 import { LineSplitter, parseEventLine, type TrainerEvent } from './events';
 import { FINAL_STATUSES, type RunState, type RunStatus, applyEvent, initialRunState, markProcessGone } from './state';
 
@@ -68,9 +69,7 @@ export function readProcessRecord(runDir: string): ProcessRecord | undefined {
 }
 
 export function writeProcessRecord(runDir: string, record: ProcessRecord): void {
-  const file = path.join(runDir, PROCESS_FILE);
-  fs.writeFileSync(file + '.tmp', JSON.stringify(record, null, 2) + '\n');
-  fs.renameSync(file + '.tmp', file);
+  writeFileAtomicSync(path.join(runDir, PROCESS_FILE), JSON.stringify(record, null, 2) + '\n');
 }
 
 /**
