@@ -5,7 +5,8 @@ import { LineDocument, type DocumentBackup, type LineEdit } from '../core/datase
 import { addToStats, emptyStats, fileVerdict, lineCode, mergeStats, stateOfCode, type DatasetStats, type FileVerdict } from '../core/dataset/stats';
 import type { Counts, Filter, LabelAction, NavAction, RecordDetail, RowSummary } from '../protocol/labeling';
 import { recordDetail, rowSummary, statusOfState } from './recordView';
-import { scanAll, searchLines, type InvalidLine, type ScanReply, type ScanRequest } from './scanWork';
+import { LineSet } from './lineSet';
+import { bytesMatch, scanAll, searchLines, variants, type InvalidLine, type ScanReply, type ScanRequest } from './scanWork';
 
 /**
  * The labeling editor's model, without vscode: the core's LineDocument (the file's bytes, line
@@ -15,6 +16,8 @@ import { scanAll, searchLines, type InvalidLine, type ScanReply, type ScanReques
  *   that parses the whole file over the document's shared bytes;
  * - counts (labeled / total, per annotator), invalid lines (for the Problems panel);
  * - filtered lists and host-side search, answered as windows of rows for the virtual list.
+ *   Each filter (and each filter within the current search) is a LineSet over the codes: a
+ *   label, undo or redo updates it in O(changed lines), never by rebuilding a list of records.
  */
 
 export const UNSCANNED = 255;
@@ -30,6 +33,49 @@ export interface LabelSettings {
 }
 
 type Listener = (what: 'edit' | 'scan' | 'reload') => void;
+
+/** An ordered list of lines the view reads by position (a filter, a search, or every line). */
+export interface LineList {
+  readonly length: number;
+  /** The line at position p (0 <= p < length). */
+  at(p: number): number;
+  /** Position of `line`, -1 when it is not in the list. */
+  positionOf(line: number): number;
+  /** Number of listed lines < line. */
+  lowerBound(line: number): number;
+  /** Up to `count` lines from position p on. */
+  slice(p: number, count: number): number[];
+}
+
+/** Every line 0..n-1. */
+class AllLines implements LineList {
+  constructor(readonly length: number) {}
+  at(p: number): number {
+    return p;
+  }
+  positionOf(line: number): number {
+    return line >= 0 && line < this.length ? line : -1;
+  }
+  lowerBound(line: number): number {
+    return Math.max(0, Math.min(line, this.length));
+  }
+  slice(p: number, count: number): number[] {
+    const out: number[] = [];
+    for (let i = Math.max(p, 0); i < Math.min(p + count, this.length); i++) out.push(i);
+    return out;
+  }
+}
+
+type ListFilter = Exclude<Filter, 'all'>;
+const LIST_FILTERS: readonly ListFilter[] = ['unlabeled', 'labeled', 'tieSkip', 'invalid'];
+
+/** Current search: a hit byte per line plus a LineSet per filter within it (built on demand). */
+interface SearchState {
+  query: string;
+  needles: Buffer[];
+  hit: Uint8Array;
+  sets: Map<Filter, LineSet>;
+}
 
 function isTieSkip(state: string): boolean {
   return state === 'tie' || state === 'skip' || state === 'both_bad' || state === 'excluded';
@@ -103,8 +149,12 @@ export class LabelingModel {
   private worker: Worker | undefined;
   /** Invalid lines reported so far (capped by the worker), by line. */
   readonly invalid = new Map<number, InvalidLine>();
-  private filterCache = new Map<Filter, Uint32Array>();
-  private searchCache: { query: string; lines: Uint32Array } | undefined;
+  /** One LineSet per filter over `codes` (unscanned lines match none). */
+  private filterSets = new Map<ListFilter, LineSet>();
+  private searchState: SearchState | undefined;
+  private searchInFlight = new Map<string, Promise<SearchState | undefined>>();
+  /** Bumped whenever the set of invalid lines changes (the Problems panel republishes then). */
+  invalidVersion = 0;
   private searchPending = new Map<number, (lines: Uint32Array) => void>();
   private searchSeq = 0;
   private listeners = new Set<Listener>();
@@ -157,8 +207,10 @@ export class LabelingModel {
     this.stats = emptyStats();
     this.scanned = 0;
     this.invalid.clear();
-    this.filterCache.clear();
-    this.searchCache = undefined;
+    this.invalidVersion++;
+    this.filterSets = new Map(LIST_FILTERS.map((f) => [f, new LineSet(this.lineCount, this.filterPredicate(f))]));
+    this.searchState = undefined;
+    this.searchInFlight.clear();
     this.scanDone = new Promise((resolve) => (this.resolveScan = resolve));
     if (this.lineCount === 0) {
       this.resolveScan();
@@ -234,6 +286,7 @@ export class LabelingModel {
     this.codes.set(codes, from);
     const parts = [this.stats, stats];
     for (const x of invalid) this.invalid.set(x.line, x);
+    if (invalid.length) this.invalidVersion++;
     for (const line of this.doc.editedLineNumbers()) {
       if (line < from || line >= to) continue;
       const original = parseLine(this.doc.lineIndex.content(line));
@@ -244,12 +297,20 @@ export class LabelingModel {
     }
     this.stats = mergeStats(parts);
     this.scanned += to - from;
-    this.filterCache.clear();
+    for (const set of this.filterSets.values()) set.recount(from, to);
+    if (this.searchState) for (const [f, set] of this.searchState.sets) if (f !== 'all') set.recount(from, to);
   }
 
   private updateInvalid(line: number, rec: ParsedLine): void {
+    const had = this.invalid.has(line);
     if (rec.kind === 'invalid') this.invalid.set(line, { line, reason: rec.reason, column: rec.column });
     else this.invalid.delete(line);
+    if (had || rec.kind === 'invalid') this.invalidVersion++;
+  }
+
+  private filterPredicate(filter: ListFilter): (line: number) => boolean {
+    const table = FILTER_TABLES[filter];
+    return (line) => table[this.codes[line]!] === 1;
   }
 
   // ---------------------------------------------------------------- reading
@@ -266,94 +327,90 @@ export class LabelingModel {
     return recordDetail(line, this.parse(line), seed, () => this.doc.lineText(line));
   }
 
-  private filterList(filter: Filter): Uint32Array | null {
-    if (filter === 'all') return null;
-    let list = this.filterCache.get(filter);
-    if (list) return list;
-    const codes = this.codes;
-    const out = new Uint32Array(codes.length);
-    let n = 0;
-    for (let i = 0; i < codes.length; i++) {
-      const c = codes[i]!;
-      if (c !== UNSCANNED && matchesFilter(filter, c)) out[n++] = i;
+  /** The current search (worker over the loaded bytes, corrected for edited lines), shared by concurrent callers. */
+  private async searchFor(query: string): Promise<SearchState | undefined> {
+    if (this.searchState?.query === query) return this.searchState;
+    const pending = this.searchInFlight.get(query);
+    if (pending) return pending;
+    const run = (async () => {
+      const generation = this.generation;
+      let lines: Uint32Array;
+      if (this.worker || this.options.workerPath) {
+        const id = ++this.searchSeq;
+        lines = await new Promise<Uint32Array>((resolve) => {
+          this.searchPending.set(id, resolve);
+          this.ensureWorker().postMessage({ type: 'search', generation, id, query, data: this.doc.lineIndex.toShared() } satisfies ScanRequest);
+        });
+      } else {
+        lines = searchLines(this.doc.lineIndex, query);
+      }
+      if (generation !== this.generation) return undefined;
+      const hit = new Uint8Array(this.lineCount);
+      for (const line of lines) hit[line] = 1;
+      const needles = variants(query);
+      for (const line of this.doc.editedLineNumbers()) hit[line] = bytesMatch(this.doc.lineBytes(line), needles) ? 1 : 0;
+      const state: SearchState = { query, needles, hit, sets: new Map() };
+      this.searchState = state;
+      return state;
+    })();
+    this.searchInFlight.set(query, run);
+    try {
+      return await run;
+    } finally {
+      this.searchInFlight.delete(query);
     }
-    list = out.slice(0, n);
-    this.filterCache.set(filter, list);
-    return list;
   }
 
   /** Lines matching the search (worker), corrected for edited lines. */
   async search(query: string): Promise<Uint32Array> {
-    if (this.searchCache?.query === query) return this.searchCache.lines;
-    const generation = this.generation;
-    let lines: Uint32Array;
-    if (this.worker || this.options.workerPath) {
-      const id = ++this.searchSeq;
-      lines = await new Promise<Uint32Array>((resolve) => {
-        this.searchPending.set(id, resolve);
-        this.ensureWorker().postMessage({ type: 'search', generation, id, query, data: this.doc.lineIndex.toShared() } satisfies ScanRequest);
-      });
-    } else {
-      lines = searchLines(this.doc.lineIndex, query);
-    }
-    const edited = this.doc.editedLineNumbers();
-    if (edited.length) {
-      const set = new Set(lines);
-      const q = query.toLowerCase();
-      for (const line of edited) {
-        if (this.doc.lineText(line).toLowerCase().includes(q)) set.add(line);
-        else set.delete(line);
-      }
-      lines = Uint32Array.from([...set].sort((a, b) => a - b));
-    }
-    if (generation === this.generation) this.searchCache = { query, lines };
-    return lines;
+    if (!query) return new Uint32Array(0);
+    const list = await this.list('all', query);
+    return Uint32Array.from(list.slice(0, list.length));
   }
 
-  /** The lines of a filter + search, or null for "every line". */
+  /** The ordered lines of a filter + search: what the virtual list shows. */
+  async list(filter: Filter, query: string): Promise<LineList> {
+    if (!query) return filter === 'all' ? new AllLines(this.lineCount) : this.filterSets.get(filter)!;
+    const state = await this.searchFor(query);
+    if (!state) return new AllLines(0); // superseded by a reload
+    let set = state.sets.get(filter);
+    if (!set) {
+      const hit = state.hit;
+      const table = filter === 'all' ? undefined : FILTER_TABLES[filter];
+      set = LineSet.build(this.lineCount, table ? (line) => hit[line] === 1 && table[this.codes[line]!] === 1 : (line) => hit[line] === 1);
+      state.sets.set(filter, set);
+    }
+    return set;
+  }
+
+  /** The lines of a filter + search, or null for "every line" (materialised: tests and small files). */
   async matching(filter: Filter, query: string): Promise<Uint32Array | null> {
-    const list = this.filterList(filter);
-    if (!query) return list;
-    const found = await this.search(query);
-    if (!list) return found;
-    return found.filter((line) => matchesFilter(filter, this.codes[line]!));
+    if (filter === 'all' && !query) return null;
+    const list = await this.list(filter, query);
+    return Uint32Array.from(list.slice(0, list.length));
   }
 
   async rows(filter: Filter, query: string, start: number, count: number): Promise<{ matching: number; rows: RowSummary[] }> {
-    const list = await this.matching(filter, query);
-    const total = list ? list.length : this.lineCount;
-    const rows: RowSummary[] = [];
-    for (let p = start; p < Math.min(start + count, total); p++) rows.push(this.row(list ? list[p]! : p));
-    return { matching: total, rows };
+    const list = await this.list(filter, query);
+    return { matching: list.length, rows: list.slice(start, count).map((line) => this.row(line)) };
   }
 
   /** Position of `line` in the filtered list; -1 when it is not in it. */
   async position(filter: Filter, query: string, line: number): Promise<number> {
-    const list = await this.matching(filter, query);
-    if (!list) return line < this.lineCount ? line : -1;
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = list[mid]!;
-      if (v === line) return mid;
-      if (v < line) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
+    return (await this.list(filter, query)).positionOf(line);
   }
 
   /** Where a navigation action goes from `line` within the current list. */
   async navigate(action: NavAction, filter: Filter, query: string, line: number, page = 20): Promise<number> {
     if (action === 'nextUnlabeled') return this.nextUnlabeled(line);
-    const list = await this.matching(filter, query);
-    const total = list ? list.length : this.lineCount;
+    const list = await this.list(filter, query);
+    const total = list.length;
     if (total === 0) return line;
-    const at = (p: number) => (list ? list[p]! : p);
-    let pos = await this.position(filter, query, line);
+    const at = (p: number) => list.at(p);
+    let pos = list.positionOf(line);
     if (pos < 0) {
       // Not in the list (filtered out after a label): continue from the next list entry after it.
-      pos = lowerBound(list, line, total) - (action === 'next' || action === 'pageDown' ? 1 : 0);
+      pos = list.lowerBound(line) - (action === 'next' || action === 'pageDown' ? 1 : 0);
     }
     switch (action) {
       case 'next': return at(Math.min(pos + 1, total - 1));
@@ -367,6 +424,13 @@ export class LabelingModel {
 
   /** The next line awaiting a decision after `line` (wrapping), or `line` when none. */
   nextUnlabeled(line: number): number {
+    if (this.scanned >= this.lineCount) {
+      // Scanned: the unlabeled set answers in O(log n).
+      const set = this.filterSets.get('unlabeled')!;
+      if (set.length === 0) return line;
+      const after = set.lowerBound(line + 1);
+      return set.at(after < set.length ? after : 0);
+    }
     const codes = this.codes;
     const n = codes.length;
     for (let k = 1; k <= n; k++) {
@@ -416,20 +480,39 @@ export class LabelingModel {
     this.afterChange(before);
   }
 
+  /**
+   * Brings codes, counts, filter sets and the current search up to date for the changed lines
+   * only: O(changed lines x log(lines)), whatever the size of the file.
+   */
   private afterChange(changes: { line: number; before: ParsedLine }[]): void {
     const parts = [this.stats];
+    const search = this.searchState;
     for (const { line, before } of changes) {
       const after = this.parse(line);
+      const oldCode = this.codes[line]!;
+      const oldHit = search ? search.hit[line] === 1 : false;
+      if (search) {
+        const newHit = bytesMatch(this.doc.lineBytes(line), search.needles);
+        search.hit[line] = newHit ? 1 : 0;
+        // Unscanned lines match no filter yet; 'all' within a search needs only the hit.
+        if (oldCode === UNSCANNED) search.sets.get('all')?.update(line, oldHit, newHit);
+      }
       // Unscanned lines: the worker's batch will account for them (it corrects edited lines).
-      if (this.codes[line] === UNSCANNED) continue;
+      if (oldCode === UNSCANNED) continue;
       parts.push(negate(statsOf(before)), statsOf(after));
       const code = lineCode(after);
-      if (code !== this.codes[line]) this.filterCache.clear();
       this.codes[line] = code;
+      for (const [f, set] of this.filterSets) set.update(line, FILTER_TABLES[f][oldCode] === 1, FILTER_TABLES[f][code] === 1);
+      if (search) {
+        const newHit = search.hit[line] === 1;
+        for (const [f, set] of search.sets) {
+          const table = f === 'all' ? undefined : FILTER_TABLES[f];
+          set.update(line, oldHit && (!table || table[oldCode] === 1), newHit && (!table || table[code] === 1));
+        }
+      }
       this.updateInvalid(line, after);
     }
     this.stats = mergeStats(parts);
-    this.searchCache = undefined;
     this.emit('edit');
   }
 
@@ -456,6 +539,15 @@ export class LabelingModel {
   }
 }
 
+/** Per filter, 1 for each code (kind + state byte) that the filter lists; UNSCANNED matches none. */
+const FILTER_TABLES: Record<ListFilter, Uint8Array> = Object.fromEntries(
+  LIST_FILTERS.map((f) => {
+    const t = new Uint8Array(256);
+    for (let c = 0; c < 256; c++) t[c] = c !== UNSCANNED && stateOfCode(c) !== undefined && matchesFilter(f, c) ? 1 : 0;
+    return [f, t];
+  }),
+) as Record<ListFilter, Uint8Array>;
+
 function matchesFilter(filter: Filter, code: number): boolean {
   const state = stateOfCode(code);
   switch (filter) {
@@ -465,17 +557,4 @@ function matchesFilter(filter: Filter, code: number): boolean {
     case 'tieSkip': return isTieSkip(state);
     case 'invalid': return state === 'invalid';
   }
-}
-
-/** First position in `list` whose line is >= line (list null: every line). */
-function lowerBound(list: Uint32Array | null, line: number, total: number): number {
-  if (!list) return Math.min(line, total);
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]! < line) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -37,7 +37,7 @@ export function scanAll(index: LineIndex, emit: (from: number, to: number, codes
 }
 
 /** Case variants searched as bytes: exact, lower, upper, Capitalised. */
-function variants(query: string): Buffer[] {
+export function variants(query: string): Buffer[] {
   const lower = query.toLowerCase();
   const set = new Set([query, lower, query.toUpperCase(), lower.charAt(0).toUpperCase() + lower.slice(1)]);
   return [...set].filter((v) => v.length > 0).map((v) => Buffer.from(v, 'utf8'));
@@ -66,6 +66,13 @@ export function searchLines(index: LineIndex, query: string): Uint32Array {
     }
   }
   return Uint32Array.from([...found].sort((a, b) => a - b));
+}
+
+/** Whether one line's bytes match a search the way `searchLines` does (edited lines). */
+export function bytesMatch(bytes: Uint8Array, needles: readonly Buffer[]): boolean {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const needle of needles) if (b.includes(needle)) return true;
+  return false;
 }
 
 /** The line holding byte `offset` (binary search over line starts). */
