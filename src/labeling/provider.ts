@@ -26,6 +26,8 @@ class LabelingView {
   query = '';
   selected = 0;
   ready = false;
+  /** True while this view applies an edit: it sends its own selection afterwards. */
+  applying = false;
   readonly timings: ViewTimings = { labelToPaintMs: [] };
   private pendingLabelAt: number | undefined;
   private firstRowsPending = true;
@@ -130,6 +132,7 @@ class LabelingView {
   }
 
   private apply(fn: () => void): boolean {
+    this.applying = true;
     try {
       fn();
       return true;
@@ -140,6 +143,8 @@ class LabelingView {
         return false;
       }
       throw err;
+    } finally {
+      this.applying = false;
     }
   }
 
@@ -210,15 +215,22 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
   async openCustomDocument(uri: vscode.Uri, openContext: vscode.CustomDocumentOpenContext, _token: vscode.CancellationToken): Promise<LabelingDocument> {
     const workerPath = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'workers', 'labelingScan.js').fsPath;
     const document = await LabelingDocument.open(uri, openContext.untitledDocumentData ? undefined : openContext.backupId, workerPath, this.log);
+    let publishedInvalid = -1;
     const subs = [
       document.onDidChangeContent((e) => this.changeDocument.fire(e)),
       document.onDidChangeModel((what) => {
-        if (what !== 'scan' || document.model.counts.complete) this.publishDiagnostics(document);
+        // Problems: once the scan is complete, then only when the invalid lines change (not per label).
+        const model = document.model;
+        if ((what !== 'scan' || model.counts.complete) && model.invalidVersion !== publishedInvalid) {
+          publishedInvalid = model.invalidVersion;
+          this.publishDiagnostics(document);
+        }
         for (const view of this.views) {
           if (view.document !== document || !view.ready) continue;
           view.sendCounts();
           view.post({ type: 'invalidate' });
-          if (what !== 'scan') void view.sendSelected();
+          // The view that made the edit sends its (advanced) selection itself, once.
+          if (what !== 'scan' && !view.applying) void view.sendSelected();
         }
       }),
     ];
