@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { stderrLogger } from '../core/log';
 import { type Precision, cacheFileName } from '../embeddings/cache';
-import { readDatasetPrompts } from '../embeddings/datasetPrompts';
+import { scanDatasetPromptKeys } from '../embeddings/datasetPrompts';
 import { embedPrompts } from '../embeddings/embedPrompts';
 import { Embedder } from '../embeddings/embedder';
 import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, ModelError, checkModelFolder, resolveModel } from '../embeddings/model';
@@ -68,7 +68,7 @@ export const embedCommand: CliCommand = {
       if (err instanceof ModelError) throw new CliError(err.message, 1);
       throw err;
     }
-    const data = await readDatasetPrompts(file);
+    const data = await scanDatasetPromptKeys(file); // keys only: texts are read again for the prompts to embed
     const cacheFile = cacheFileName(values.cache as string, model.name, precision);
     const log = stderrLogger('info');
     const bar = new ProgressBar(process.stderr);
@@ -79,10 +79,11 @@ export const embedCommand: CliCommand = {
     let result;
     try {
       result = await embedPrompts({
-        texts: data.prompts.map((p) => p.text),
+        texts: data,
         cacheFile,
         identity: { model: model.name, precision, maxTokens: DEFAULT_MAX_TOKENS },
         batchSize,
+        vectors: false, // only the cache is filled: an unchanged dataset never reads its vectors
         signal: abort.signal,
         log,
         startEmbedder: (signal) => {
@@ -102,15 +103,15 @@ export const embedCommand: CliCommand = {
     }
     bar.done();
     const seconds = (performance.now() - t0) / 1000;
-    const lineList = (idx: number[]) => idx.slice(0, 10).map((i) => (data.prompts[i] as { line: number }).line + 1).join(', ') + (idx.length > 10 ? ', ...' : '');
+    const lineList = (idx: number[]) => idx.slice(0, 10).map((i) => (data.lines[i] as number) + 1).join(', ') + (idx.length > 10 ? ', ...' : '');
     const summary = {
       file, cache: cacheFile, model: model.name, precision, dim: result.dim,
-      prompts: data.prompts.length, distinct: result.cached + result.embedded, cached: result.cached, embedded: result.embedded,
+      prompts: data.keys.length, distinct: result.cached + result.embedded, cached: result.cached, embedded: result.embedded,
       cancelled: result.cancelled, seconds: round(seconds), embed_seconds: round(result.embedSeconds),
       prompts_per_second: result.embedSeconds > 0 ? round(result.embedded / result.embedSeconds) : null,
       max_tokens: result.maxTokens,
-      truncated_lines: result.truncated.map((i) => (data.prompts[i] as { line: number }).line + 1),
-      empty_lines: result.empty.map((i) => (data.prompts[i] as { line: number }).line + 1),
+      truncated_lines: result.truncated.map((i) => (data.lines[i] as number) + 1),
+      empty_lines: result.empty.map((i) => (data.lines[i] as number) + 1),
       invalid_lines: data.invalid.length,
       ...(result.cacheWarning ? { cache_warning: result.cacheWarning } : {}),
     };

@@ -1,6 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { SafetensorsError, parseSafetensors, writeSafetensorsFile } from './safetensors';
+import { SafetensorsError, SafetensorsReader, writeSafetensorsFile } from './safetensors';
 
 /**
  * The embedding cache (docs/contracts.md §2): one safetensors file per model and precision with
@@ -43,6 +42,7 @@ export class EmbeddingCache {
   private count = 0;
   /** Rows added since the last save. */
   private dirty = 0;
+  private vectorsLoaded = true;
 
   constructor(readonly identity: CacheIdentity, public dim: number, capacity = 0) {
     this.keys = new Uint8Array(capacity * KEY_BYTES);
@@ -71,12 +71,14 @@ export class EmbeddingCache {
   }
 
   vector(row: number): Float32Array {
+    this.requireVectors('read a vector');
     return this.vectors.subarray(row * this.dim, (row + 1) * this.dim);
   }
 
   /** Adds (or replaces) the vector of a key. */
   put(key: Uint8Array, vector: ArrayLike<number>): void {
     if (key.length !== KEY_BYTES) throw new RangeError(`cache key must be ${KEY_BYTES} bytes`);
+    this.requireVectors('add a vector');
     if (this.count === 0 && vector.length !== this.dim) {
       // an empty cache takes the model's dimension from its first vector
       this.dim = vector.length;
@@ -107,6 +109,7 @@ export class EmbeddingCache {
   }
 
   save(file: string): void {
+    this.requireVectors('save');
     const n = this.count;
     writeSafetensorsFile(file, {
       embeddings: { dtype: 'F32', shape: [n, this.dim], data: new Uint8Array(this.vectors.buffer, this.vectors.byteOffset, n * this.dim * 4) },
@@ -124,22 +127,40 @@ export class EmbeddingCache {
     this.dirty = 0;
   }
 
+  /** False for a cache loaded without its vectors (`load` with `vectors` answering false). */
+  get hasVectors(): boolean {
+    return this.vectorsLoaded;
+  }
+
+  private requireVectors(what: string): void {
+    if (!this.vectorsLoaded) throw new Error(`embedding cache loaded without its vectors: cannot ${what}`);
+  }
+
   /**
    * Reads a cache file. Missing file: an empty cache (dim 0 until the first vector). A file that
    * does not parse, or was made by another model, precision or token limit: an empty cache and
    * a warning (the caller logs it); the next save replaces the file.
+   *
+   * `vectors` decides, once the keys are indexed, whether the vectors are read too (default:
+   * always). Answering false leaves a keys-only cache (`hasVectors` false: row lookups work,
+   * `vector`, `put` and `save` throw), which is how an unchanged dataset is checked without
+   * reading hundreds of MB: the keys are 32 bytes a row, the vectors 4 * dim.
    */
-  static async load(file: string, identity: CacheIdentity): Promise<{ cache: EmbeddingCache; warning?: string }> {
-    let buf: Buffer;
+  static async load(
+    file: string,
+    identity: CacheIdentity,
+    options: { vectors?: (cache: EmbeddingCache) => boolean } = {},
+  ): Promise<{ cache: EmbeddingCache; warning?: string }> {
+    let reader: SafetensorsReader;
     try {
-      buf = await fs.promises.readFile(file); // off the event loop: caches reach hundreds of MB
+      reader = await SafetensorsReader.open(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { cache: new EmbeddingCache(identity, 0) };
+      if (err instanceof SafetensorsError) return { cache: new EmbeddingCache(identity, 0), warning: `embedding cache is corrupt, rebuilding it: ${err.message}` };
       throw err;
     }
     try {
-      const st = parseSafetensors(buf, file);
-      const m = st.metadata;
+      const m = reader.header.metadata;
       if (m.format !== CACHE_FORMAT) throw new SafetensorsError(`${file}: not an RPO embedding cache (format ${m.format ?? 'missing'})`);
       if (m.version !== CACHE_VERSION) throw new SafetensorsError(`${file}: cache version ${m.version}, expected ${CACHE_VERSION}`);
       const stale = (['model', 'precision'] as const).filter((k) => m[k] !== identity[k]);
@@ -150,8 +171,8 @@ export class EmbeddingCache {
           warning: `${file} was made with another ${stale.join(', ')} (${stale.map((k) => m[k]).join(', ')}); rebuilding it`,
         };
       }
-      const keys = st.tensors.keys;
-      const emb = st.tensors.embeddings;
+      const keys = reader.header.tensors.keys;
+      const emb = reader.header.tensors.embeddings;
       if (!keys || !emb) throw new SafetensorsError(`${file}: missing tensor ${keys ? 'embeddings' : 'keys'}`);
       if (keys.dtype !== 'U8' || keys.shape.length !== 2 || keys.shape[1] !== KEY_BYTES) throw new SafetensorsError(`${file}: keys must be U8 [N, 32]`);
       if (emb.dtype !== 'F32' || emb.shape.length !== 2 || emb.shape[0] !== keys.shape[0]) throw new SafetensorsError(`${file}: embeddings must be F32 [N, D] with N = ${keys.shape[0]}`);
@@ -159,13 +180,8 @@ export class EmbeddingCache {
       const dim = emb.shape[1] as number;
       if (m.dim !== String(dim)) throw new SafetensorsError(`${file}: metadata dim ${m.dim} but embeddings have ${dim} columns`);
       const cache = new EmbeddingCache(identity, dim, 0);
-      // Views into the file buffer, no copy (our writer aligns the data; copy if another did not).
-      // put() copies into new arrays when the cache grows.
-      cache.keys = keys.data;
-      cache.vectors = emb.data.byteOffset % 4 === 0
-        ? new Float32Array(emb.data.buffer, emb.data.byteOffset, n * dim)
-        : new Float32Array(new Uint8Array(emb.data).buffer);
-      const keyBuf = Buffer.from(keys.data.buffer, keys.data.byteOffset, keys.data.byteLength);
+      cache.keys = await reader.read('keys');
+      const keyBuf = Buffer.from(cache.keys.buffer, cache.keys.byteOffset, cache.keys.byteLength);
       for (let r = 0; r < n; r++) {
         if (r % 16384 === 16383) await new Promise<void>((resolve) => setImmediate(resolve)); // keep the host responsive
         const h = keyBuf.toString('hex', r * KEY_BYTES, (r + 1) * KEY_BYTES);
@@ -173,10 +189,19 @@ export class EmbeddingCache {
         cache.index.set(h, r);
       }
       cache.count = n;
+      if (options.vectors && !options.vectors(cache)) {
+        cache.vectorsLoaded = false;
+        return { cache };
+      }
+      // A Buffer of its own (offset 0): viewed as floats without a copy; put() copies on growth.
+      const bytes = await reader.read('embeddings');
+      cache.vectors = new Float32Array(bytes.buffer, bytes.byteOffset, n * dim);
       return { cache };
     } catch (err) {
       if (!(err instanceof SafetensorsError)) throw err;
       return { cache: new EmbeddingCache(identity, 0), warning: `embedding cache is corrupt, rebuilding it: ${err.message}` };
+    } finally {
+      await reader.close();
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '../core/log';
-import { textKey, textKeyHex } from '../core/contrast/nodePromptKey';
+import { textKeyHex } from '../core/contrast/nodePromptKey';
 import { type CacheIdentity, EmbeddingCache } from './cache';
 import { CancelledError, type Embedder } from './embedder';
 
@@ -10,8 +10,17 @@ import { CancelledError, type Embedder } from './embedder';
  * in the given order.
  */
 
+/** Prompts given by their keys, their texts read only when embedded (`scanDatasetPromptKeys`). */
+export interface KeyedPrompts {
+  /** SHA-256 hex of each prompt's text. */
+  keys: readonly string[];
+  /** Indices of empty or whitespace-only prompts. */
+  empty: readonly number[];
+  text(i: number): string;
+}
+
 export interface EmbedPromptsOptions {
-  texts: readonly string[];
+  texts: readonly string[] | KeyedPrompts;
   cacheFile: string;
   identity: CacheIdentity;
   /** Started only when some prompt is missing from the cache. */
@@ -21,10 +30,15 @@ export interface EmbedPromptsOptions {
   signal?: AbortSignal;
   log?: Logger;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Return one vector per text (default true). `rpo embed` only fills the cache: without the
+   * vectors, an unchanged dataset reads the cache's keys alone, never its vectors.
+   */
+  vectors?: boolean;
 }
 
 export interface EmbedPromptsResult {
-  /** texts.length x dim, row i = text i (zeros for rows not embedded when cancelled). */
+  /** texts.length x dim, row i = text i (zeros for rows not embedded when cancelled); empty with `vectors: false`. */
   vectors: Float32Array;
   dim: number;
   /** Distinct prompts already in the cache. */
@@ -49,41 +63,80 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 
 export async function embedPrompts(o: EmbedPromptsOptions): Promise<EmbedPromptsResult> {
   const batchSize = o.batchSize ?? 32;
-  const keys: string[] = new Array(o.texts.length);
-  const empty: number[] = [];
-  for (let i = 0; i < o.texts.length; i++) {
-    const t = o.texts[i] as string;
-    keys[i] = textKeyHex(t);
-    if (!t.trim()) empty.push(i);
-    if (i % 4096 === 4095) await tick();
+  const wantVectors = o.vectors !== false;
+  let keys: readonly string[];
+  let empty: number[];
+  let text: (i: number) => string;
+  if (isKeyed(o.texts)) {
+    const k = o.texts;
+    keys = k.keys;
+    empty = [...k.empty];
+    text = (i) => k.text(i);
+  } else {
+    const texts = o.texts;
+    const hexKeys: string[] = new Array(texts.length);
+    empty = [];
+    for (let i = 0; i < texts.length; i++) {
+      const t = texts[i] as string;
+      hexKeys[i] = textKeyHex(t);
+      if (!t.trim()) empty.push(i);
+      if (i % 4096 === 4095) await tick();
+    }
+    keys = hexKeys;
+    text = (i) => texts[i] as string;
   }
-  const { cache, warning } = await EmbeddingCache.load(o.cacheFile, o.identity);
-  if (warning) o.log?.warn(warning);
-  // distinct missing keys -> first text index
+  // distinct keys -> first text index, and the distinct keys the cache lacks
   const missing = new Map<string, number>();
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i] as string;
-    if (cache.rowByHex(k) < 0 && !missing.has(k)) missing.set(k, i);
+  let distinct = 0;
+  const { cache, warning } = await EmbeddingCache.load(o.cacheFile, o.identity, {
+    // The vectors are read only when they are returned or the cache will be rewritten.
+    vectors: (c) => {
+      const seenRow = new Uint8Array(c.size); // a cached key counts once however often it repeats
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string;
+        const r = c.rowByHex(k);
+        if (r >= 0) {
+          if (!seenRow[r]) { seenRow[r] = 1; distinct++; }
+        } else if (!missing.has(k)) {
+          missing.set(k, i);
+          distinct++;
+        }
+      }
+      return wantVectors || missing.size > 0;
+    },
+  });
+  if (warning) o.log?.warn(warning);
+  if (warning || !cache.size) {
+    // a missing, corrupt or stale cache is empty: every distinct key is missing
+    missing.clear();
+    for (let i = 0; i < keys.length; i++) if (!missing.has(keys[i] as string)) missing.set(keys[i] as string, i);
+    distinct = missing.size;
   }
-  const distinct = new Set(keys).size;
   const result: EmbedPromptsResult = {
     vectors: new Float32Array(0), dim: cache.dim, cached: distinct - missing.size, embedded: 0, truncated: [], empty,
     cancelled: false, embedSeconds: 0, tokens: 0, maxTokens: o.identity.maxTokens, ...(warning ? { cacheWarning: warning } : {}),
   };
-  if (missing.size) await embedMissing(o, cache, [...missing.values()], batchSize, result);
+  if (missing.size) await embedMissing(o, cache, [...missing.values()], keys, text, batchSize, result);
   else if (warning) cache.save(o.cacheFile); // replace a corrupt or stale file even when nothing is new
   result.dim = cache.dim;
-  result.vectors = new Float32Array(o.texts.length * cache.dim);
-  for (let i = 0; i < keys.length; i++) {
-    const r = cache.rowByHex(keys[i] as string);
-    if (r >= 0) result.vectors.set(cache.vector(r), i * cache.dim);
+  if (wantVectors) {
+    result.vectors = new Float32Array(keys.length * cache.dim);
+    for (let i = 0; i < keys.length; i++) {
+      const r = cache.rowByHex(keys[i] as string);
+      if (r >= 0) result.vectors.set(cache.vector(r), i * cache.dim);
+    }
   }
   return result;
 }
 
-async function embedMissing(o: EmbedPromptsOptions, cache: EmbeddingCache, todo: number[], batchSize: number, result: EmbedPromptsResult): Promise<void> {
+async function embedMissing(
+  o: EmbedPromptsOptions, cache: EmbeddingCache, todo: number[], keys: readonly string[], text: (i: number) => string,
+  batchSize: number, result: EmbedPromptsResult,
+): Promise<void> {
+  const texts = new Map<number, string>(todo.map((i) => [i, text(i)]));
+  const textOf = (i: number) => texts.get(i) as string;
   // Longest first, like sentence-transformers: batches of similar length waste little padding.
-  todo.sort((a, b) => (o.texts[b] as string).length - (o.texts[a] as string).length || a - b);
+  todo.sort((a, b) => textOf(b).length - textOf(a).length || a - b);
   const batches: number[][] = [];
   for (let k = 0; k < todo.length; k += batchSize) batches.push(todo.slice(k, k + batchSize));
   const flushMs = o.flushMs ?? 30_000;
@@ -100,7 +153,7 @@ async function embedMissing(o: EmbedPromptsOptions, cache: EmbeddingCache, todo:
     result.maxTokens = e.maxTokens;
     o.onProgress?.(0, todo.length);
     const send = (b: number[]) => {
-      const p = e.embed(b.map((i) => o.texts[i] as string));
+      const p = e.embed(b.map(textOf));
       p.catch(() => undefined); // a batch dropped by cancellation must not be an unhandled rejection
       return p;
     };
@@ -111,7 +164,7 @@ async function embedMissing(o: EmbedPromptsOptions, cache: EmbeddingCache, todo:
       inFlight = inFlight.slice(1);
       const batch = batches[k] as number[];
       for (let j = 0; j < batch.length; j++) {
-        cache.put(textKey(o.texts[batch[j] as number] as string), r.vectors.subarray(j * r.dim, (j + 1) * r.dim));
+        cache.put(Buffer.from(keys[batch[j] as number] as string, 'hex'), r.vectors.subarray(j * r.dim, (j + 1) * r.dim));
       }
       for (const j of r.truncated) result.truncated.push(batch[j] as number);
       result.embedded += batch.length;
@@ -133,7 +186,11 @@ async function embedMissing(o: EmbedPromptsOptions, cache: EmbeddingCache, todo:
   }
   // every text with a truncated key (duplicates share it)
   if (result.truncated.length) {
-    const cut = new Set(result.truncated.map((i) => textKeyHex(o.texts[i] as string)));
-    result.truncated = o.texts.flatMap((t, i) => (cut.has(textKeyHex(t)) ? [i] : []));
+    const cut = new Set(result.truncated.map((i) => keys[i] as string));
+    result.truncated = keys.flatMap((k, i) => (cut.has(k) ? [i] : []));
   }
+}
+
+function isKeyed(t: EmbedPromptsOptions['texts']): t is KeyedPrompts {
+  return !Array.isArray(t);
 }

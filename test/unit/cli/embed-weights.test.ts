@@ -35,9 +35,18 @@ test('rpo embed: writes the cache, reports empty and over-long prompts by line, 
   assert.match(first.stdout, /1 prompts longer than 128 tokens were cut to 128 \(lines 3\)/);
   assert.match(first.stdout, /1 empty prompts \(lines 2\)/);
   assert.ok(fs.existsSync(path.join(dir, '.rpo/embeddings/tiny-bert.fp32.safetensors')));
+  const cacheFile = path.join(dir, '.rpo/embeddings/tiny-bert.fp32.safetensors');
+  const before = fs.statSync(cacheFile);
   const again = JSON.parse(rpo(['embed', 'data.pref.jsonl', '--model', tiny, '--precision', 'fp32', '--json'], dir).stdout);
   assert.equal(again.embedded, 0);
   assert.equal(again.cached, 4);
+  assert.deepEqual(again.empty_lines, [2]);
+  const after = fs.statSync(cacheFile);
+  assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs], 'an unchanged dataset does not rewrite the cache');
+  // one changed and one new prompt (non-ASCII, the scan's latin1 path): only those are embedded
+  fs.appendFileSync(path.join(dir, 'data.pref.jsonl'), JSON.stringify(paired(4, 'Ça va, «RPO»? 日本語')) + '\n');
+  const more = JSON.parse(rpo(['embed', 'data.pref.jsonl', '--model', tiny, '--precision', 'fp32', '--json'], dir).stdout);
+  assert.deepEqual([more.embedded, more.cached, more.prompts], [1, 4, 5]);
 });
 
 test('rpo embed: user errors name the problem', () => {

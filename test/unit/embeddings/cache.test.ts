@@ -68,3 +68,32 @@ test('cache: a corrupt file, a wrong model or precision: empty cache with a warn
   // missing file: silently empty
   assert.deepEqual((await EmbeddingCache.load(path.join(dir, 'none'), identity)).warning, undefined);
 });
+
+test('cache: loading the keys alone (vectors answered false) indexes every row, reads no vector, refuses to save', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'c.safetensors');
+  const cache = new EmbeddingCache(identity, 0);
+  for (let i = 0; i < 100; i++) cache.put(textKey(`p${i}`), [i, 1, 2]);
+  cache.save(file);
+  let asked = 0;
+  const { cache: keysOnly, warning } = await EmbeddingCache.load(file, identity, { vectors: (c) => { asked++; assert.equal(c.row(textKey('p42')), 42); return false; } });
+  assert.equal(warning, undefined);
+  assert.equal(asked, 1);
+  assert.equal(keysOnly.size, 100);
+  assert.equal(keysOnly.hasVectors, false);
+  assert.equal(keysOnly.row(textKey('p99')), 99);
+  assert.equal(keysOnly.row(textKey('nope')), -1);
+  assert.throws(() => keysOnly.vector(0), /without its vectors/);
+  assert.throws(() => keysOnly.save(file), /without its vectors/);
+  assert.throws(() => keysOnly.put(textKey('x'), [1, 2, 3]), /without its vectors/);
+  // answering true reads them, from the same file handle
+  const { cache: full } = await EmbeddingCache.load(file, identity, { vectors: () => true });
+  assert.equal(full.hasVectors, true);
+  assert.deepEqual(Array.from(full.vector(full.row(textKey('p7')))), [7, 1, 2]);
+  // a keys tensor cut short is caught before any vector is read
+  const bytes = fs.readFileSync(file);
+  fs.writeFileSync(file, bytes.subarray(0, bytes.length - 100 * 3 * 4 - 1));
+  const r = await EmbeddingCache.load(file, identity, { vectors: () => false });
+  assert.match(r.warning ?? '', /corrupt.*c\.safetensors/);
+  assert.equal(r.cache.size, 0);
+});
