@@ -116,6 +116,12 @@ suite('training: a real trainer run from VS Code', function () {
     assert.ok(done.stepsLogged >= 40 - 1, `the dashboard series should hold the whole history, got ${done.stepsLogged} points`);
     assert.ok(done.step > stoppedAt);
     assert.ok(fs.existsSync(path.join(runDir, 'final')), 'no final model');
+    // Both launches (start, resume) were retired when their trainer exited: no launch folder
+    // left, their stderr in the run folder, one header per launch.
+    const launches = path.join(path.dirname(runDir), '.launches');
+    assert.ok(!fs.existsSync(launches) || fs.readdirSync(launches).length === 0, `launch folders left: ${fs.existsSync(launches) ? fs.readdirSync(launches).join(', ') : ''}`);
+    const stderr = fs.readFileSync(path.join(runDir, 'stderr.log'), 'utf8');
+    assert.equal(stderr.match(/^==> launch /gm)?.length, 2, 'one stderr section per launch');
   });
 
   test('a run whose Python cannot start fails with a clear message, not a hang', async () => {

@@ -3,6 +3,7 @@
 // runs on CPU to completion, and the dashboard overlays another run ("Compare with Run…").
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const repo = path.resolve(new URL('../..', import.meta.url).pathname);
@@ -26,6 +27,15 @@ export const options = {
     const other = path.join(ws, '.rpo', 'runs', 'recorded-rpo-20260101-000000');
     fs.mkdirSync(other, { recursive: true });
     fs.copyFileSync(path.join(repo, 'test', 'fixtures', 'events', 'rpo-tiny.events.jsonl'), path.join(other, 'events.jsonl'));
+    // A launch record left by a trainer that ended while no window followed it (its pid cannot
+    // exist, its files are an hour old): activation retires it into its run folder.
+    const stale = path.join(ws, '.rpo', 'runs', '.launches', 'stale-launch');
+    fs.mkdirSync(stale, { recursive: true });
+    fs.writeFileSync(path.join(stale, 'stderr.log'), 'stderr of the stale launch\n');
+    fs.writeFileSync(path.join(stale, 'stdout.jsonl'), '');
+    fs.writeFileSync(path.join(stale, 'launch.json'), JSON.stringify({ id: 'stale-launch', pid: 4194311, hostname: os.hostname(), startedAt: '2026-01-01T00:00:00.000Z', argv: [], runDir: other }));
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const f of ['stderr.log', 'stdout.jsonl', 'launch.json', '.']) fs.utimesSync(path.join(stale, f), hourAgo, hourAgo);
     for (const scope of ['User', 'Machine']) {
       const settings = path.join(ws, '..', 'user-data', scope, 'settings.json');
       fs.mkdirSync(path.dirname(settings), { recursive: true });
@@ -37,6 +47,9 @@ export const options = {
 
 export default async function (h) {
   const { page, assert } = h;
+  const launches = path.join(h.workspace, '.rpo', 'runs', '.launches');
+  assert.ok(!fs.existsSync(path.join(launches, 'stale-launch')), 'the stale launch record was not pruned at activation');
+  assert.match(fs.readFileSync(path.join(h.workspace, '.rpo', 'runs', 'recorded-rpo-20260101-000000', 'stderr.log'), 'utf8'), /stderr of the stale launch/);
   await h.openWith('tiny.pref.jsonl');
   await h.runCommand('RPO: Start Training Run…');
   await h.pickQuickItem('tiny.pref.jsonl', { timeoutMs: 20_000 });
@@ -83,6 +96,10 @@ export default async function (h) {
   await wv.locator('.badge', { hasText: 'Completed' }).waitFor({ timeout: 240_000 });
   const step = (await wv.locator('dd[data-fact="Step"]').textContent()) ?? '';
   assert.match(step, /^16 \/ 16/, '32 records, batch 4, 2 epochs = 16 steps');
+  // The finished run's launch folder is retired: its stderr is in the run folder.
+  await h.waitUntil(() => !fs.existsSync(launches) || fs.readdirSync(launches).length === 0, { timeoutMs: 10_000, what: 'the launch folder to be removed after the run ended' });
+  const runDir = fs.readdirSync(path.join(h.workspace, '.rpo', 'runs')).find((d) => d.startsWith('dpo-tiny'));
+  assert.ok(runDir && fs.existsSync(path.join(h.workspace, '.rpo', 'runs', runDir, 'stderr.log')), `no stderr.log in the run folder ${runDir}`);
 
   await wv.locator('#compare').click();
   await h.pickQuickItem('recorded-rpo-20260101-000000', { timeoutMs: 15_000 });

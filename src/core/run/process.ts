@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { writeFileAtomicSync } from './atomic';
 import { parseEventLine, type TrainerEvent } from './events';
 import { FINAL_STATUSES, type RunState, applyEvent, initialRunState, markProcessGone } from './state';
-import { EVENTS_FILE, EventFileFollower, type ProcessRecord, isTrainerAlive, readTail, writeProcessRecord } from './store';
+import { EVENTS_FILE, EventFileFollower, type ProcessRecord, isTrainerAlive, readProcessRecord, readTail, writeProcessRecord } from './store';
 
 /**
  * One trainer process, started here or re-attached after a window reload.
@@ -101,10 +101,15 @@ export class TrainerProcess {
         child.once('spawn', resolve);
         child.once('error', reject);
       });
-    } finally {
+    } catch (error) {
+      // Nothing started: leave no launch folder behind.
       fs.closeSync(out);
       fs.closeSync(err);
+      retireLaunch(dir);
+      throw error;
     }
+    fs.closeSync(out);
+    fs.closeSync(err);
     // The run must outlive this process (window reload): do not keep the event loop alive for it.
     child.unref();
     const launch: LaunchRecord = {
@@ -209,8 +214,10 @@ export class TrainerProcess {
     this.listeners.clear();
   }
 
+  /** The end of stderr: the capture, or the run folder's stderr.log once the launch was retired. */
   stderrTail(): string | undefined {
-    return readTail(this.launch.stderrPath, STDERR_TAIL_BYTES);
+    const runDir = this.launch.runDir ?? this.state.runDir;
+    return readTail(this.launch.stderrPath, STDERR_TAIL_BYTES) ?? (runDir ? readTail(path.join(runDir, RUN_STDERR_FILE), STDERR_TAIL_BYTES) : undefined);
   }
 
   private signal(signal: NodeJS.Signals): void {
@@ -283,11 +290,40 @@ export class TrainerProcess {
     this.stdout?.stop();
     this.stderr?.stop();
     if (this.launch.resumeRunDir) this.applyEarlyError();
+    else if (!FINAL_STATUSES.has(this.state.status)) this.applyEndFromRunFolder();
     if (!FINAL_STATUSES.has(this.state.status) || this.state.status === 'failed') {
       markProcessGone(this.state, reason, this.stderrTail());
     }
     for (const l of this.listeners) l.exit?.(this.state);
+    // The capture files have served their purpose: stderr moves to the run folder, the launch
+    // folder goes (see retireLaunch). Never let cleanup break the exit notification.
+    try {
+      retireLaunch(path.dirname(this.launchFile));
+    } catch {
+      // pruned at the next activation
+    }
     for (const w of this.exitWaiters.splice(0)) w();
+  }
+
+  /**
+   * Another follower of the same launch (a second window) may have retired it first, taking the
+   * stdout capture away before our last read: the run folder's events.jsonl has the same events.
+   */
+  private applyEndFromRunFolder(): void {
+    if (fs.existsSync(this.launch.stdoutPath) || !this.state.runDir) return;
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(this.state.runDir, EVENTS_FILE), 'utf8');
+    } catch {
+      return;
+    }
+    for (const line of text.split('\n')) {
+      const parsed = parseEventLine(line);
+      if (parsed.kind === 'event' && (parsed.event.type === 'error' || parsed.event.type === 'end') && parsed.event.time >= this.launch.startedAt) {
+        applyEvent(this.state, parsed.event);
+        for (const l of this.listeners) l.event?.(parsed.event, this.state);
+      }
+    }
   }
 
   /**
@@ -316,3 +352,120 @@ export class TrainerProcess {
   }
 }
 
+
+/** The trainer's stderr of every launch of a run, kept in the run folder once the launch ends. */
+export const RUN_STDERR_FILE = 'stderr.log';
+/** A dead launch is pruned only when its files have not changed for this long (its launcher may still be finishing). */
+export const PRUNE_IDLE_MS = 2 * 60_000;
+
+/** The run folder a launch record names, if it is really a folder directly inside the runs folder. */
+function launchRunDir(launch: Partial<LaunchRecord> | undefined, runsDir: string): string | undefined {
+  const runDir = launch?.runDir;
+  if (typeof runDir !== 'string' || !runDir) return undefined;
+  // A launch record is a workspace file: it must not make us write anywhere else. Real paths:
+  // the trainer reports its run folder with symbolic links resolved.
+  try {
+    const resolved = path.resolve(runDir);
+    if (!fs.lstatSync(resolved).isDirectory() || path.basename(resolved) === LAUNCHES_DIR) return undefined;
+    return path.dirname(fs.realpathSync(resolved)) === fs.realpathSync(runsDir) ? resolved : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Lifecycle of a launch folder `<runs>/.launches/<id>/` (stdout/stderr captures and launch.json):
+ * it exists while its trainer runs. When the trainer has exited, whoever saw it exit (the window
+ * or `rpo train` that started it, a window that re-attached, or `pruneLaunches` at the next
+ * activation) retires it: its stderr is appended to the run folder's `stderr.log` (one header
+ * per launch), the run folder's `process.json` is pointed at that file, and the launch folder is
+ * removed (the events are all in the run folder's events.jsonl). A launch that never named a run
+ * folder (it failed before its `start` event) leaves nothing behind. Idempotent; safe when
+ * another follower retires the same launch at the same time.
+ */
+export function retireLaunch(launchDir: string): void {
+  const runsDir = path.dirname(path.dirname(launchDir));
+  let launch: Partial<LaunchRecord> | undefined;
+  try {
+    launch = JSON.parse(fs.readFileSync(path.join(launchDir, 'launch.json'), 'utf8')) as Partial<LaunchRecord>;
+  } catch {
+    launch = undefined;
+  }
+  const runDir = launchRunDir(launch, runsDir);
+  const stderrCapture = path.join(launchDir, 'stderr.log');
+  if (runDir) {
+    // Claim the capture first with a rename: of two followers retiring at once, one copies it.
+    const claimed = `${stderrCapture}.${process.pid}-${randomBytes(3).toString('hex')}.retiring`;
+    let text: string | undefined;
+    try {
+      fs.renameSync(stderrCapture, claimed);
+      text = fs.readFileSync(claimed, 'utf8');
+    } catch {
+      text = undefined;
+    }
+    const target = path.join(runDir, RUN_STDERR_FILE);
+    if (text) {
+      const header = `==> launch ${launch?.id ?? path.basename(launchDir)} (pid ${launch?.pid ?? '?'}, started ${launch?.startedAt ?? '?'}) <==\n`;
+      fs.appendFileSync(target, header + text + (text.endsWith('\n') ? '' : '\n'));
+    }
+    const record = readProcessRecord(runDir);
+    if (record && record.pid === launch?.pid && (record.stdoutPath || record.stderrPath !== target)) {
+      const { stdoutPath: _gone, ...rest } = record;
+      writeProcessRecord(runDir, { ...rest, ...(fs.existsSync(target) ? { stderrPath: target } : { stderrPath: undefined }) });
+    }
+  }
+  fs.rmSync(launchDir, { recursive: true, force: true });
+  try {
+    fs.rmdirSync(path.dirname(launchDir)); // .launches, when it was the last one
+  } catch {
+    // other launches remain
+  }
+}
+
+/**
+ * Activation-time cleanup of launch folders left by trainers that ended while no window followed
+ * them (window closed, VS Code quit, crash): those whose process is gone on this machine and whose
+ * files have not changed for `idleMs`, and folders without a readable launch.json as old as that.
+ * Launches recorded on another host (a shared folder) are left alone. Returns the ids removed.
+ */
+export function pruneLaunches(runsDir: string, options: { now?: number; idleMs?: number } = {}): string[] {
+  const now = options.now ?? Date.now();
+  const idleMs = options.idleMs ?? PRUNE_IDLE_MS;
+  const dir = path.join(runsDir, LAUNCHES_DIR);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const launchDir = path.join(dir, name);
+    let newest = 0;
+    try {
+      if (!fs.lstatSync(launchDir).isDirectory()) continue;
+      newest = fs.statSync(launchDir).mtimeMs;
+      for (const f of fs.readdirSync(launchDir)) newest = Math.max(newest, fs.statSync(path.join(launchDir, f)).mtimeMs);
+    } catch {
+      continue;
+    }
+    if (now - newest < idleMs) continue;
+    let launch: Partial<LaunchRecord> | undefined;
+    try {
+      launch = JSON.parse(fs.readFileSync(path.join(launchDir, 'launch.json'), 'utf8')) as Partial<LaunchRecord>;
+    } catch {
+      launch = undefined;
+    }
+    if (launch) {
+      if (launch.hostname !== os.hostname()) continue;
+      if (typeof launch.pid === 'number' && isTrainerAlive(launch.pid)) continue;
+    }
+    try {
+      retireLaunch(launchDir);
+      removed.push(name);
+    } catch {
+      // left for the next time
+    }
+  }
+  return removed;
+}

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildTrainArgv, trainerEnv } from '../../../src/core/run/launch';
-import { TrainerProcess } from '../../../src/core/run/process';
+import { LAUNCHES_DIR, RUN_STDERR_FILE, TrainerProcess } from '../../../src/core/run/process';
 import { loadRun } from '../../../src/core/run/store';
 
 /**
@@ -85,6 +85,15 @@ test('window reload: the trainer keeps running detached; a new follower re-attac
   assert.equal(second.state.status, 'stopped', JSON.stringify(second.state.failure));
   assert.equal(loadRun(runDir).state.status, 'stopped');
   assert.equal(TrainerProcess.liveLaunches(path.join(tmp, '.rpo', 'runs')).length, 0);
+  // The launch is retired by the follower that saw the exit: no launch folder left, stderr kept
+  // in the run folder and named by process.json.
+  assert.ok(!fs.existsSync(path.join(tmp, '.rpo', 'runs', LAUNCHES_DIR, first.launch.id)), 'the launch folder was not removed');
+  const stderr = fs.readFileSync(path.join(runDir, RUN_STDERR_FILE), 'utf8');
+  assert.match(stderr, new RegExp(`^==> launch ${first.launch.id} \\(pid ${first.pid}`));
+  assert.match(stderr, /rpo_trainer/);
+  const record = JSON.parse(fs.readFileSync(path.join(runDir, 'process.json'), 'utf8'));
+  assert.equal(record.stderrPath, path.join(runDir, RUN_STDERR_FILE));
+  assert.equal(record.stdoutPath, undefined);
 });
 
 test('kill -9: the run is failed with the process reason and the end of stderr', { skip, timeout: 180_000 }, async () => {
@@ -95,8 +104,12 @@ test('kill -9: the run is failed with the process reason and the end of stderr',
   assert.equal(proc.state.status, 'failed');
   assert.match(proc.state.failure!.reason, /SIGKILL/);
   assert.ok(proc.state.failure!.stderrTail, 'stderr tail missing');
-  // Reopened from disk later: still failed (its recorded pid is gone).
-  assert.equal(loadRun(proc.state.runDir!).state.status, 'failed');
+  // Reopened from disk later: still failed (its recorded pid is gone), with the end of stderr
+  // from the run folder (the launch folder is gone).
+  const reopened = loadRun(proc.state.runDir!);
+  assert.equal(reopened.state.status, 'failed');
+  assert.ok(reopened.state.failure?.stderrTail, 'no stderr tail from the run folder');
+  assert.ok(!fs.existsSync(path.dirname(proc.launch.stdoutPath)), 'the launch folder was not removed');
 });
 
 test('a Python that does not exist rejects at start (no hang, no record left running)', async () => {
@@ -104,4 +117,5 @@ test('a Python that does not exist rejects at start (no hang, no record left run
     TrainerProcess.start({ argv: ['/nonexistent/python3', '-m', 'rpo_trainer'], env: process.env, cwd: tmp, runsDir: path.join(tmp, 'none') }),
     /ENOENT/,
   );
+  assert.ok(!fs.existsSync(path.join(tmp, 'none', LAUNCHES_DIR)), 'a launch folder was left for a process that never started');
 });
