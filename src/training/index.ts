@@ -2,10 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Feature, Services } from '../extension';
+import { pruneLaunches } from '../core/run/process';
 import { FINAL_STATUSES } from '../core/run/state';
 import { isTrainerAlive, listRuns, loadRun } from '../core/run/store';
 import { DASHBOARD_VIEW_TYPE, Dashboards } from './dashboard';
 import { Doctor, HelperProcesses } from './doctor';
+import { findPython } from './python';
 import { type LiveRun, RunManager, RunStartError } from './runManager';
 import { RUNS_VIEW_ID, RunItem, RunsTreeProvider } from './runsView';
 import { chooseRunConfig } from './startRun';
@@ -77,8 +79,15 @@ export const trainingFeature: Feature = {
       // Shown above the list even when runs exist (the welcome view only shows when it is empty).
       treeView.message = 'Restricted Mode: training runs Python code, so starting, stopping and resuming runs is disabled. Trust this workspace to enable them.';
     }
+    const pruneAllLaunches = () => {
+      for (const dir of runsDirs()) {
+        const removed = pruneLaunches(dir);
+        if (removed.length) log.info(`removed ${removed.length} launch record(s) of ended trainers under ${dir}: ${removed.join(', ')}`);
+      }
+    };
     const trustGranted = vscode.workspace.onDidGrantWorkspaceTrust(() => {
       treeView.message = undefined;
+      pruneAllLaunches();
       manager.reattach(runsDirs());
       tree.refresh();
     });
@@ -99,6 +108,9 @@ export const trainingFeature: Feature = {
     });
 
     // Following a run reads files only, but re-attaching means owning its process: trusted only.
+    // Launch folders of trainers that ended while no window followed them are retired first
+    // (their stderr goes to the run folder; see retireLaunch).
+    if (vscode.workspace.isTrusted) pruneAllLaunches();
     const reattached = vscode.workspace.isTrusted ? manager.reattach(runsDirs()) : [];
     if (reattached.length) log.info(`re-attached ${reattached.length} running trainer(s)`);
 
@@ -207,6 +219,8 @@ export const trainingFeature: Feature = {
         tree.refresh();
       }),
       vscode.commands.registerCommand('rpo.refreshRuns', () => tree.refresh()),
+      // For integration tests: which Python a run would use, and why. Not contributed to the palette.
+      vscode.commands.registerCommand('_rpo.resolvePython', (resource?: vscode.Uri) => findPython(resource instanceof vscode.Uri ? resource : undefined)),
       // For integration tests: a snapshot of what the window follows. Not contributed to the palette.
       vscode.commands.registerCommand('_rpo.trainingSnapshot', () => ({
         runs: manager.all().map((r) => ({
