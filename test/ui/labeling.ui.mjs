@@ -68,11 +68,19 @@ export default async function (h) {
   assert.equal(fill, '4');
 
   // Typing in the note field must not label: "1" goes into the note.
-  await page.keyboard.press('k'); // back to line 5? (previous record)
-  await page.keyboard.press('m');
+  const header = wv.locator('#detail-header');
+  await page.keyboard.press('k'); // previous record: line 5, the one just labeled
+  await header.filter({ hasText: /^Line 5 · .*labeled/ }).waitFor({ timeout: 15_000 });
+  await page.keyboard.press('m'); // rpo.label.note: the host asks the view to focus the note
   const note = wv.locator('#note input').first();
-  await note.waitFor();
+  // Wait on the real focus state: the note's inner input is the active element of its shadow
+  // root and the webview's document has keyboard focus (keys typed before that went elsewhere).
+  await h.waitUntil(
+    () => note.evaluate((input) => input.getRootNode().activeElement === input && input.ownerDocument.hasFocus()).catch(() => false),
+    { timeoutMs: 15_000, what: 'the note input to have keyboard focus' },
+  );
   await page.keyboard.type('note 1 2 t');
+  assert.equal(await note.inputValue(), 'note 1 2 t', 'every typed key went into the note');
   await page.keyboard.press('Enter');
   await wv.locator('#detail-header').filter({ hasText: /Line \d+/ }).waitFor();
   await progress.filter({ hasText: '4 / 8 labeled' }).waitFor({ timeout: 5_000 });

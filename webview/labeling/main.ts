@@ -145,6 +145,8 @@ let listComplete = true;
 let counts: Counts | undefined;
 let selected: RecordDetail | null = null;
 let selectedPosition = -1;
+/** The record whose note the note field shows. */
+let noteFor = -1;
 let wordDiff = false;
 let requestSeq = 0;
 let pendingRequest = -1;
@@ -362,7 +364,10 @@ function renderDetail(): void {
     actions.append(b);
   }
   noteRow.hidden = d.kind === 'invalid' || d.kind === 'blank';
-  (note as unknown as { value: string }).value = label?.note ?? '';
+  // A refresh of the same record (counts, another view's edit) must not wipe a note being typed.
+  const typing = noteFor === d.index && note.shadowRoot?.activeElement?.tagName === 'INPUT';
+  if (!typing) (note as unknown as { value: string }).value = label?.note ?? '';
+  noteFor = d.index;
 }
 
 // ------------------------------------------------------------------ toolbar
