@@ -1,31 +1,29 @@
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import { type PythonChoice, discoverPython } from '../core/run/launch';
+import { type PythonChoice, discoverPython, interpreterFromPythonApi } from '../core/run/launch';
 import { pythonPathSetting } from './settings';
 
 /**
- * The part of the Python extension's public API (ms-python.python `exports.environments`) that we
- * use, typed here because @vscode/python-extension is not a dependency. Every access is checked.
+ * The Python extension's selected interpreter through its public API (the shape
+ * @vscode/python-extension documents; that package is not a dependency: interpreterFromPythonApi
+ * checks every access). Activates the extension when it is installed and not active yet.
  */
-interface PythonEnvironmentsApi {
-  getActiveEnvironmentPath(resource?: vscode.Uri): { path: string } | undefined;
-  resolveEnvironment(env: { path: string } | string): Promise<{ executable?: { uri?: vscode.Uri } } | undefined>;
-}
-
 async function pythonExtensionInterpreter(resource: vscode.Uri | undefined): Promise<string | undefined> {
-  const extension = vscode.extensions.getExtension<{ environments?: PythonEnvironmentsApi }>('ms-python.python');
+  const extension = vscode.extensions.getExtension('ms-python.python');
   if (!extension) return undefined;
-  const api = extension.isActive ? extension.exports : await extension.activate();
-  const environments = api?.environments;
-  if (!environments || typeof environments.getActiveEnvironmentPath !== 'function') return undefined;
-  const active = environments.getActiveEnvironmentPath(resource);
-  if (!active?.path) return undefined;
-  const resolved = typeof environments.resolveEnvironment === 'function' ? await environments.resolveEnvironment(active) : undefined;
-  return resolved?.executable?.uri?.fsPath ?? active.path;
+  const api: unknown = extension.isActive ? extension.exports : await extension.activate();
+  return interpreterFromPythonApi(api, resource, (p) => {
+    try {
+      return fs.statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** `rpo.python.path`, else the Python extension's interpreter, else python3 on the PATH. */
 export function findPython(resource?: vscode.Uri): Promise<PythonChoice> {
-  return discoverPython({ setting: pythonPathSetting, pythonExtension: () => pythonExtensionInterpreter(resource) });
+  return discoverPython({ setting: pythonPathSetting, pythonExtension: () => pythonExtensionInterpreter(resource), trusted: vscode.workspace.isTrusted });
 }
 
 export function describePython(choice: PythonChoice): string {

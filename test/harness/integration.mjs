@@ -9,6 +9,27 @@ import path from 'node:path';
 import { buildExtensionInto, copyWorkspace, listFiles, makeRunDir, matchesFilter, repoRoot, require, tidyRun } from './lib.mjs';
 
 /**
+ * Stand-ins for extensions that cannot be installed here (no marketplace), e.g. the Python
+ * extension's public API: every folder under test/fixtures/vscode-extensions/ with a package.json
+ * is copied into the run's extensions folder as an installed extension
+ * (`<publisher>.<name>-<version>/`). They cannot be extra development paths: the web workbench
+ * keeps one value per payload key.
+ */
+function installStandInExtensions(extensionsDir) {
+  const root = path.join(repoRoot, 'test', 'fixtures', 'vscode-extensions');
+  if (!fs.existsSync(root)) return [];
+  const installed = [];
+  for (const d of fs.readdirSync(root)) {
+    const manifest = path.join(root, d, 'package.json');
+    if (!fs.existsSync(manifest)) continue;
+    const { publisher, name, version } = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+    fs.cpSync(path.join(root, d), path.join(extensionsDir, `${publisher}.${name}-${version}`), { recursive: true });
+    installed.push(`${publisher}.${name}`);
+  }
+  return installed;
+}
+
+/**
  * Runs the integration tests whose file path matches `filter` (substring or /regex/) and whose
  * full title matches `grep` (regex). Returns { passed, failed, pending, failures, runDir }.
  */
@@ -47,6 +68,9 @@ export async function runIntegration({ filter, grep, timeoutMs } = {}) {
   }, null, 2));
   const ws = copyWorkspace(runDir);
   console.log(`integration: ${files.length} file(s), workspace ${path.relative(repoRoot, ws)}`);
+
+  const standIns = installStandInExtensions(path.join(runDir, 'extensions'));
+  if (standIns.length) console.log(`integration: stand-in extensions ${standIns.join(', ')}`);
 
   const { runTests } = require('@vscode/test-electron');
   const desktop = process.env.RPO_TEST_VSCODE === 'desktop';

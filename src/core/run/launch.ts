@@ -16,14 +16,21 @@ export interface PythonSources {
   setting(): string | undefined;
   /** The Python extension's active interpreter for the folder, when that extension is installed. */
   pythonExtension(): Promise<string | undefined>;
+  /**
+   * Whether the workspace is trusted. The Python extension's interpreter can come from the
+   * workspace (`python.defaultInterpreterPath` in its settings, a `.venv` inside it), so it is
+   * not asked in an untrusted workspace: only the user's setting or python3 on the PATH.
+   */
+  trusted: boolean;
 }
 
 export const PATH_PYTHON = process.platform === 'win32' ? 'python' : 'python3';
 
-/** The setting, else the Python extension's interpreter, else python3 on the PATH. */
+/** The setting, else (trusted workspaces) the Python extension's interpreter, else python3 on the PATH. */
 export async function discoverPython(sources: PythonSources): Promise<PythonChoice> {
   const configured = sources.setting()?.trim();
   if (configured) return { command: configured, source: 'setting' };
+  if (!sources.trusted) return { command: PATH_PYTHON, source: 'path' };
   let fromExtension: string | undefined;
   try {
     fromExtension = (await sources.pythonExtension())?.trim();
@@ -32,6 +39,37 @@ export async function discoverPython(sources: PythonSources): Promise<PythonChoi
   }
   if (fromExtension) return { command: fromExtension, source: 'python-extension' };
   return { command: PATH_PYTHON, source: 'path' };
+}
+
+/**
+ * The interpreter that the Python extension (ms-python.python) has selected, read through its
+ * public API as @vscode/python-extension describes it: `exports.environments.getActiveEnvironmentPath(resource)`
+ * gives `{ id, path }` (path: an executable, or an environment folder, or `python` when nothing is
+ * selected); `resolveEnvironment(envPath)` gives `{ executable: { uri } }` (uri undefined for an
+ * environment without Python). The resolved executable wins; an unresolved `path` is used only
+ * when it is an absolute path of a file (`isFile`). Every access is checked: `exports` comes from
+ * another extension. Undefined when there is nothing usable.
+ */
+export async function interpreterFromPythonApi(exports: unknown, resource: unknown, isFile: (p: string) => boolean): Promise<string | undefined> {
+  const environments = (exports as { environments?: unknown } | null | undefined)?.environments as
+    | { getActiveEnvironmentPath?: unknown; resolveEnvironment?: unknown }
+    | undefined;
+  if (!environments || typeof environments.getActiveEnvironmentPath !== 'function') return undefined;
+  const active = (await (environments.getActiveEnvironmentPath as (r: unknown) => unknown).call(environments, resource)) as { path?: unknown } | undefined;
+  const activePath = typeof active?.path === 'string' && active.path.trim() ? active.path.trim() : undefined;
+  if (!activePath) return undefined;
+  if (typeof environments.resolveEnvironment === 'function') {
+    const resolved = (await (environments.resolveEnvironment as (e: unknown) => unknown).call(environments, active)) as
+      | { executable?: { uri?: { fsPath?: unknown } } }
+      | undefined;
+    const executable = resolved?.executable?.uri?.fsPath;
+    if (typeof executable === 'string' && executable) return executable;
+  }
+  return isAbsolutePath(activePath) && isFile(activePath) ? activePath : undefined;
+}
+
+function isAbsolutePath(p: string): boolean {
+  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
 }
 
 export interface TrainLaunch {
