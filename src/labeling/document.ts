@@ -44,15 +44,19 @@ export class LabelingDocument implements vscode.CustomDocument {
       }
     }
     let model: LabelingModel;
+    let restored = !!backup;
     try {
       model = await LabelingModel.open(uri.fsPath, { workerPath }, backup);
     } catch (err) {
       if (!backup) throw err;
       // The file changed under the backup: keep the file, tell the user what was not restored.
-      void vscode.window.showWarningMessage(`RPO: ${err instanceof Error ? err.message : String(err)}`);
+      const message = err instanceof Error ? err.message : String(err);
+      log.warn(`backup ${backupId} not restored: ${message}`);
+      void vscode.window.showWarningMessage(`RPO: ${message}`);
       model = await LabelingModel.open(uri.fsPath, { workerPath });
+      restored = false;
     }
-    log.info(`opened ${uri.fsPath}: ${model.lineCount} lines in ${(performance.now() - t0).toFixed(0)} ms${backup ? ' (restored unsaved edits from backup)' : ''}`);
+    log.info(`opened ${uri.fsPath}: ${model.lineCount} lines in ${(performance.now() - t0).toFixed(0)} ms${restored ? ' (restored unsaved edits from backup)' : ''}`);
     return new LabelingDocument(uri, model, log);
   }
 

@@ -6,7 +6,7 @@ import { importHhFile } from '../core/dataset/hh';
 import type { Logger } from '../core/log';
 import type { Feature } from '../extension';
 import type { LabelAction, NavAction } from '../protocol/labeling';
-import { LabelingEditorProvider, VIEW_TYPE } from './provider';
+import { LabelingEditorProvider, reopenAsText, VIEW_TYPE } from './provider';
 
 /**
  * Feature "labeling": the RPO Preference Editor (custom editor with its own document) for
@@ -97,9 +97,10 @@ export const labelingFeature: Feature = {
       vscode.commands.registerCommand('rpo.label.help', toView('toggleHelp')),
       vscode.commands.registerCommand('rpo.label.toggleDiff', toView('toggleDiff')),
       vscode.commands.registerCommand('rpo.reopenAsText', async (uri?: vscode.Uri) => {
-        const target = uri instanceof vscode.Uri ? uri : provider.active()?.document.uri;
+        const active = provider.active();
+        const target = uri instanceof vscode.Uri ? uri : active?.document.uri;
         if (!target) return noEditor();
-        await vscode.commands.executeCommand('vscode.openWith', target, 'default');
+        await reopenAsText(target, active?.document.uri.toString() === target.toString() ? active.panel.viewColumn : undefined);
       }),
       vscode.commands.registerCommand('rpo.openInPreferenceEditor', async (uri?: vscode.Uri) => {
         const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
@@ -109,6 +110,7 @@ export const labelingFeature: Feature = {
       vscode.commands.registerCommand('rpo.importHh', () => importHh(log)),
       // Not in the palette: the integration tests and the benchmark read the editor's state.
       vscode.commands.registerCommand('_rpo.labeling.testState', () => provider.testState()),
+      vscode.commands.registerCommand('_rpo.labeling.testRestore', (uri: string, backupId: string) => provider.testRestore(uri, backupId)),
     );
     return disposables;
   },

@@ -104,7 +104,7 @@ class LabelingView {
         await this.sendSelected();
         break;
       case 'reopenAsText':
-        await vscode.commands.executeCommand('vscode.openWith', this.document.uri, 'default');
+        await reopenAsText(this.document.uri, this.panel.viewColumn);
         break;
       case 'focus':
         this.host.setFocused(this, m.focused);
@@ -167,6 +167,17 @@ class LabelingView {
     this.selected = await this.document.model.navigate(action, this.filter, this.query, this.selected);
     await this.sendSelected();
   }
+}
+
+/**
+ * "Reopen as Text": the file in VS Code's text editor in the same editor group, in place of the
+ * preference editor (its tab closes; a dirty document asks first, as any closing editor does).
+ */
+export async function reopenAsText(uri: vscode.Uri, viewColumn?: vscode.ViewColumn): Promise<void> {
+  await vscode.commands.executeCommand('vscode.openWith', uri, 'default', { viewColumn: viewColumn ?? vscode.ViewColumn.Active, preview: false });
+  // Tab objects go stale when the tab model changes: look them up after opening.
+  const custom = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputCustom && t.input.uri.toString() === uri.toString());
+  if (custom.length) await vscode.window.tabGroups.close(custom);
 }
 
 export class LabelingEditorProvider implements vscode.CustomEditorProvider<LabelingDocument> {
@@ -311,8 +322,33 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
     return document.revert(cancellation);
   }
 
-  backupCustomDocument(document: LabelingDocument, context: vscode.CustomDocumentBackupContext, cancellation: vscode.CancellationToken): Thenable<vscode.CustomDocumentBackup> {
-    return document.backup(context.destination, cancellation);
+  async backupCustomDocument(document: LabelingDocument, context: vscode.CustomDocumentBackupContext, cancellation: vscode.CancellationToken): Promise<vscode.CustomDocumentBackup> {
+    const backup = await document.backup(context.destination, cancellation);
+    const edits = document.model.doc.dirtyLineNumbers().length;
+    this.log.info(`backed up ${edits} unsaved line edit(s) of ${document.uri.fsPath} to ${backup.id}`);
+    LabelingEditorProvider.backups.push({ uri: document.uri.toString(), id: backup.id, edits });
+    return backup;
+  }
+
+  /** Backups VS Code asked for (hot exit), newest last: for the integration tests. */
+  private static readonly backups: { uri: string; id: string; edits: number }[] = [];
+
+  /**
+   * For the integration tests: opens a document the way VS Code does when it restores an editor
+   * from a hot-exit backup (openCustomDocument with the backup id), reports what it holds once
+   * scanned, and disposes it.
+   */
+  async testRestore(uri: string, backupId: string): Promise<unknown> {
+    const source = new vscode.CancellationTokenSource();
+    const document = await this.openCustomDocument(vscode.Uri.parse(uri), { backupId, untitledDocumentData: undefined }, source.token);
+    try {
+      await document.model.whenScanned();
+      const dirtyLines = document.model.doc.dirtyLineNumbers();
+      return { dirty: document.isDirty, dirtyLines, lines: dirtyLines.map((l) => document.model.doc.lineText(l)), counts: document.model.counts };
+    } finally {
+      document.dispose();
+      source.dispose();
+    }
   }
 
   /** For tests and the benchmark: the active view's state. */
@@ -328,6 +364,7 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
       dirty: v.document.isDirty,
       counts: v.document.model.counts,
       scanMs: v.document.model.scanMs,
+      backups: LabelingEditorProvider.backups.filter((b) => b.uri === v.document.uri.toString()),
       timings: v.timings,
       memory: process.memoryUsage(),
     };
