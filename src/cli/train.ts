@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildTrainArgv, launchFields, trainerEnv } from '../core/run/launch';
+import { buildTrainArgv, freeLocalPort, launchFields, trainerEnv } from '../core/run/launch';
 import { TrainerProcess } from '../core/run/process';
 import { ProgressPrinter } from './progress';
 import { cliPython, trainerRoot } from './trainerPaths';
@@ -55,7 +55,14 @@ export const trainCommand: CliCommand = {
       throw new CliError(`${source}: ${(err as Error).message}`);
     }
     const python = cliPython(values.python);
-    const argv = buildTrainArgv({ python, configPath, resumeRunDir: resume, numProcesses: fields.numProcesses, accelerateConfig: fields.accelerateConfig });
+    const argv = buildTrainArgv({
+      python,
+      configPath,
+      resumeRunDir: resume,
+      numProcesses: fields.numProcesses,
+      accelerateConfig: fields.accelerateConfig,
+      mainProcessPort: fields.numProcesses > 1 && !fields.accelerateConfig ? await freeLocalPort() : undefined,
+    });
     // A resumed run's saved config has output_dir resolved already: its parent holds the runs.
     const runsDir = resume ? path.dirname(resume) : fields.outputDir;
     let proc: TrainerProcess;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Feature, Services } from '../extension';
-import { pruneLaunches } from '../core/run/process';
+import { interruptTrainer, pruneLaunches } from '../core/run/process';
 import { FINAL_STATUSES } from '../core/run/state';
 import { isTrainerAlive, listRuns, loadRun } from '../core/run/store';
 import { DASHBOARD_VIEW_TYPE, Dashboards } from './dashboard';
@@ -158,13 +158,7 @@ export const trainingFeature: Feature = {
         const loaded = loadRun(target);
         if (loaded.live && loaded.process) {
           const ok = await vscode.window.showWarningMessage(`RPO: ${path.basename(target)} was not started by this window (pid ${loaded.process.pid}). Stop it?`, { modal: true }, 'Stop');
-          if (ok) {
-            try {
-              process.kill(-loaded.process.pid, 'SIGINT');
-            } catch {
-              process.kill(loaded.process.pid, 'SIGINT');
-            }
-          }
+          if (ok) interruptTrainer(loaded.process.pid, loaded.process.argv ?? []);
           tree.refresh();
         }
       }),

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../core/log';
-import { buildTrainArgv, launchFields, trainerEnv } from '../core/run/launch';
+import { buildTrainArgv, freeLocalPort, launchFields, trainerEnv } from '../core/run/launch';
 import { TrainerProcess } from '../core/run/process';
 import type { TrainerEvent } from '../core/run/events';
 import { FINAL_STATUSES, type RunState } from '../core/run/state';
@@ -88,6 +88,7 @@ export class RunManager implements vscode.Disposable {
       resumeRunDir: options.resumeRunDir,
       numProcesses: fields.numProcesses,
       accelerateConfig: fields.accelerateConfig,
+      mainProcessPort: fields.numProcesses > 1 && !fields.accelerateConfig ? await freeLocalPort() : undefined,
     });
     const runsDir = options.resumeRunDir ? path.dirname(options.resumeRunDir) : fields.outputDir;
     this.log.info(`starting ${JSON.stringify(argv)} with Python ${describePython(python)}`);

@@ -1,5 +1,7 @@
+import * as net from 'node:net';
+
 /**
- * How the trainer is started: which Python, with which argument vector. Pure: the sources of a
+ * How the trainer is started: which Python, with which argument vector. Pure (but freeLocalPort): the sources of a
  * Python path are passed in, so the order is tested without VS Code. Never a shell string.
  */
 
@@ -82,6 +84,11 @@ export interface TrainLaunch {
   accelerateConfig?: string;
   /** Run folder to resume from its last checkpoint (the trainer reads its saved config.json). */
   resumeRunDir?: string;
+  /**
+   * Rendezvous port of a multi-process run without an accelerate config (see freeLocalPort);
+   * accelerate's default, 29500, would clash between two runs on one machine.
+   */
+  mainProcessPort?: number;
 }
 
 /**
@@ -100,6 +107,14 @@ export function buildTrainArgv(launch: TrainLaunch): string[] {
   if (n === 1 && !launch.accelerateConfig) return [launch.python, ...trainer];
   const accelerate = [launch.python, '-m', 'accelerate.commands.launch', '--num_processes', String(n)];
   if (launch.accelerateConfig) accelerate.push('--config_file', launch.accelerateConfig);
+  else if (n > 1) {
+    // Without a config file, `accelerate launch --num_processes N` starts N processes only when it
+    // sees more than one GPU; otherwise (one GPU, or CPU) it silently runs ONE process. Ask for
+    // data parallelism explicitly: torchrun-style workers, NCCL on GPUs, gloo on the CPU. Precision
+    // and dynamo are the trainer's own settings (its Accelerator arguments win over these).
+    accelerate.push('--multi_gpu', '--num_machines', '1', '--mixed_precision', 'no', '--dynamo_backend', 'no');
+    if (launch.mainProcessPort !== undefined) accelerate.push('--main_process_port', String(launch.mainProcessPort));
+  }
   return [...accelerate, ...trainer];
 }
 
@@ -147,4 +162,20 @@ export function launchFields(config: unknown, configDir: string, join: (a: strin
     name: typeof c.name === 'string' ? c.name : undefined,
     outputDir: join(configDir, out),
   };
+}
+
+/**
+ * A TCP port that is free on this machine now, for the rendezvous of a multi-process run (the
+ * operating system picks it; a small window remains before the trainer binds it).
+ */
+export function freeLocalPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
+    });
+  });
 }

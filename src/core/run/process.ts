@@ -183,21 +183,21 @@ export class TrainerProcess {
   }
 
   /**
-   * Graceful stop: SIGINT to the whole process group (every rank of an accelerate launch), so the
-   * trainer finishes its step, saves a resumable checkpoint and ends with status `stopped`.
-   * After `graceMs` without exit the group is killed.
+   * Graceful stop: SIGINT to the trainer (every rank of an accelerate launch, see
+   * interruptTrainer), so it finishes its step, saves a resumable checkpoint and ends with status
+   * `stopped`. After `graceMs` without exit the trainer is killed (killTrainer).
    */
   stop(graceMs: number): Promise<void> {
     if (this.exited) return Promise.resolve();
     if (!FINAL_STATUSES.has(this.state.status)) this.state.status = 'stopping';
-    this.signal('SIGINT');
+    interruptTrainer(this.pid, this.launch.argv);
     if (!this.killTimer) this.killTimer = setTimeout(() => this.kill(), graceMs);
     return this.whenExited();
   }
 
   /** Immediate SIGKILL of the process group. */
   kill(): void {
-    if (!this.exited) this.signal('SIGKILL');
+    if (!this.exited) killTrainer(this.pid, this.launch.argv);
   }
 
   whenExited(): Promise<void> {
@@ -218,15 +218,6 @@ export class TrainerProcess {
   stderrTail(): string | undefined {
     const runDir = this.launch.runDir ?? this.state.runDir;
     return readTail(this.launch.stderrPath, STDERR_TAIL_BYTES) ?? (runDir ? readTail(path.join(runDir, RUN_STDERR_FILE), STDERR_TAIL_BYTES) : undefined);
-  }
-
-  private signal(signal: NodeJS.Signals): void {
-    try {
-      if (process.platform === 'win32') process.kill(this.pid, signal);
-      else process.kill(-this.pid, signal);
-    } catch {
-      // already gone
-    }
   }
 
   /**
@@ -468,4 +459,67 @@ export function pruneLaunches(runsDir: string, options: { now?: number; idleMs?:
     }
   }
   return removed;
+}
+
+/** The direct children of `pid` (Linux /proc), e.g. the rank workers under accelerate's launcher. */
+export function childProcesses(pid: number): number[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const children: number[] = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[1]) === pid) children.push(Number(name));
+  }
+  return children;
+}
+
+/**
+ * The rank workers of a multi-process launch: `accelerate launch` runs torch's elastic agent,
+ * which starts one worker per rank, each in a NEW session (so signals to the launcher's process
+ * group do not reach them). Empty for a one-process run or where /proc is missing.
+ */
+export function trainerWorkers(pid: number, argv: readonly string[]): number[] {
+  return argv.includes('accelerate.commands.launch') ? childProcesses(pid) : [];
+}
+
+function kill(target: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(target, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Asks a trainer to stop gracefully. One process: SIGINT to its process group. Several processes:
+ * SIGINT to each rank worker directly, not to the agent, which treats SIGINT as fatal: it would
+ * pass it on and SIGKILL the workers 30 s later, cutting a long checkpoint short. Left alone, the
+ * agent exits when the workers have saved their checkpoint and ended.
+ */
+export function interruptTrainer(pid: number, argv: readonly string[]): void {
+  const workers = trainerWorkers(pid, argv);
+  if (workers.length) for (const w of workers) kill(w, 'SIGINT');
+  else kill(process.platform === 'win32' ? pid : -pid, 'SIGINT');
+}
+
+/** SIGKILL to the trainer's process group and to each rank worker's own group (new sessions). */
+export function killTrainer(pid: number, argv: readonly string[]): void {
+  if (process.platform === 'win32') return kill(pid, 'SIGKILL');
+  for (const w of trainerWorkers(pid, argv)) {
+    kill(-w, 'SIGKILL');
+    kill(w, 'SIGKILL');
+  }
+  kill(-pid, 'SIGKILL');
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { PATH_PYTHON, buildTrainArgv, discoverPython, interpreterFromPythonApi, launchFields, trainerEnv } from '../../../src/core/run/launch';
+import { PATH_PYTHON, buildTrainArgv, discoverPython, freeLocalPort, interpreterFromPythonApi, launchFields, trainerEnv } from '../../../src/core/run/launch';
 
 const none = async () => undefined;
 
@@ -92,6 +93,23 @@ test('argv: several processes start through accelerate launch with the same inte
   assert.deepEqual(buildTrainArgv({ python: 'p', configPath: 'c', numProcesses: 4, accelerateConfig: '/w/acc.yaml' }), [
     'p', '-m', 'accelerate.commands.launch', '--num_processes', '4', '--config_file', '/w/acc.yaml', '-m', 'rpo_trainer', 'train', '--config', 'c',
   ]);
+});
+
+test('argv: several processes without an accelerate config ask for data parallelism explicitly (else accelerate runs ONE process without GPUs)', () => {
+  assert.deepEqual(buildTrainArgv({ python: 'p', configPath: 'c', numProcesses: 2, mainProcessPort: 40123 }), [
+    'p', '-m', 'accelerate.commands.launch', '--num_processes', '2', '--multi_gpu', '--num_machines', '1', '--mixed_precision', 'no', '--dynamo_backend', 'no',
+    '--main_process_port', '40123', '-m', 'rpo_trainer', 'train', '--config', 'c',
+  ]);
+  assert.deepEqual(buildTrainArgv({ python: 'p', resumeRunDir: '/r/x', numProcesses: 2 }).slice(-4), ['rpo_trainer', 'train', '--resume', '/r/x']);
+  assert.ok(!buildTrainArgv({ python: 'p', resumeRunDir: '/r/x', numProcesses: 2 }).includes('--main_process_port'));
+});
+
+test('freeLocalPort: a port that can be bound', async () => {
+  const port = await freeLocalPort();
+  assert.ok(port > 0 && port < 65536);
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+  await new Promise((r) => server.close(r));
 });
 
 test('argv: a file name with shell characters stays one argument', () => {
