@@ -35,6 +35,7 @@ export class LabelingDocument implements vscode.CustomDocument {
   static async open(uri: vscode.Uri, backupId: string | undefined, workerPath: string, log: Logger): Promise<LabelingDocument> {
     if (uri.scheme !== 'file') throw new Error(`RPO Preference Editor opens files on disk only (got ${uri.scheme}:)`);
     const t0 = performance.now();
+    const rss0 = process.memoryUsage().rss;
     let backup: string | undefined;
     if (backupId) {
       try {
@@ -56,7 +57,12 @@ export class LabelingDocument implements vscode.CustomDocument {
       model = await LabelingModel.open(uri.fsPath, { workerPath });
       restored = false;
     }
-    log.info(`opened ${uri.fsPath}: ${model.lineCount} lines in ${(performance.now() - t0).toFixed(0)} ms${restored ? ' (restored unsaved edits from backup)' : ''}`);
+    const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
+    log.info(`opened ${uri.fsPath}: ${model.lineCount} lines in ${(performance.now() - t0).toFixed(0)} ms${restored ? ' (restored unsaved edits from backup)' : ''}; extension host RSS ${mb(rss0)} -> ${mb(process.memoryUsage().rss)}`);
+    void model.whenScanned().then(() => {
+      const c = model.counts;
+      if (c.complete) log.info(`scanned ${uri.fsPath}: ${c.records} records, ${c.invalid} invalid in ${(performance.now() - t0).toFixed(0)} ms from open (worker ${model.scanMs.toFixed(0)} ms); extension host RSS ${mb(process.memoryUsage().rss)} (${mb(rss0)} before opening)`);
+    });
     return new LabelingDocument(uri, model, log);
   }
 

@@ -31,6 +31,7 @@ class LabelingView {
   readonly timings: ViewTimings = { labelToPaintMs: [] };
   private pendingLabelAt: number | undefined;
   private firstRowsPending = true;
+  private readonly createdAt = performance.now();
 
   constructor(readonly document: LabelingDocument, readonly panel: vscode.WebviewPanel, private readonly host: LabelingEditorProvider) {}
 
@@ -113,6 +114,7 @@ class LabelingView {
         if (m.what === 'rows' && this.firstRowsPending && this.timings.readyAt !== undefined) {
           this.firstRowsPending = false;
           this.timings.firstRowsMs = performance.now() - this.timings.readyAt;
+          this.host.log.info(`first rows painted ${this.timings.firstRowsMs.toFixed(0)} ms after the view was ready, ${(performance.now() - this.createdAt).toFixed(0)} ms after the editor was created`);
         }
         if (m.what === 'selected' && this.pendingLabelAt !== undefined) {
           this.timings.labelToPaintMs.push(performance.now() - this.pendingLabelAt);

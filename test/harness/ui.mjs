@@ -61,6 +61,17 @@ export async function runUi({ filter, grep } = {}) {
   return results;
 }
 
+/**
+ * Runs one module written like a UI test (default export + options) from anywhere, e.g. a
+ * benchmark under bench/: its own build, code-server, Chromium and workspace copy. Throws on failure.
+ */
+export async function runUiModule(file, name = path.basename(file).replace(/\.m?js$/, '')) {
+  const buildDir = makeRunDir('ui');
+  const ext = buildExtensionInto(buildDir);
+  await runOne(file, name, ext);
+  tidyRun(buildDir, true);
+}
+
 const indent = (s) => s.split('\n').map((l) => '      ' + l).join('\n');
 
 async function runOne(file, name, ext) {
