@@ -5,7 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
-import { readEventsFile } from '../../../src/core/run/store';
+import { buildTrainArgv, freeLocalPort, trainerEnv } from '../../../src/core/run/launch';
+import { TrainerProcess, trainerWorkers } from '../../../src/core/run/process';
+import { isTrainerAlive, readEventsFile } from '../../../src/core/run/store';
 
 /**
  * Several processes: a run config with num_processes 2 starts through `accelerate launch` (two
@@ -90,4 +92,35 @@ test('num_processes 2: accelerate launch runs two ranks, events arrive once, Ctr
   assert.ok(last?.type === 'end' && last.status === 'completed');
   assert.ok(!fs.existsSync(path.join(runs, '.launches')), 'launch folders retired');
   assert.equal(fs.readFileSync(path.join(runDir, 'stderr.log'), 'utf8').match(/^==> launch /gm)?.length, 2);
+});
+
+test('num_processes 2: a kill reaches the rank workers too (they run in sessions of their own)', { skip, timeout: 90_000 }, async () => {
+  // Uses the model and config the test above wrote.
+  assert.ok(fs.existsSync(path.join(tmp, 'two.rpo.json')), 'run after the test above');
+  const configPath = path.join(tmp, 'two.rpo.json');
+  const proc = await TrainerProcess.start({
+    argv: buildTrainArgv({ python: python!, configPath, numProcesses: 2, mainProcessPort: await freeLocalPort() }),
+    env: trainerEnv(process.env, path.join(repo, 'trainer')),
+    cwd: tmp,
+    runsDir: path.join(tmp, '.rpo', 'runs'),
+    configPath,
+    pollMs: 50,
+  });
+  try {
+    const deadline = Date.now() + 60_000;
+    while (proc.state.steps.x.length < 1) {
+      assert.ok(Date.now() < deadline && proc.running, 'no step within 60 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const workers = trainerWorkers(proc.pid, proc.launch.argv);
+    assert.equal(workers.length, 2, `rank workers under the launcher: ${workers.join(', ')}`);
+    proc.kill();
+    await proc.whenExited();
+    assert.equal(proc.state.status, 'failed');
+    const gone = Date.now() + 10_000;
+    while (workers.some((w) => isTrainerAlive(w)) && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(workers.filter((w) => isTrainerAlive(w)), [], 'rank workers survived the kill');
+  } finally {
+    proc.kill();
+  }
 });
