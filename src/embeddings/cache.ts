@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { SafetensorsError, SafetensorsReader, writeSafetensorsFile } from './safetensors';
+import { SafetensorsError, SafetensorsReader, type Tensor, writeSafetensorsFile, writeSafetensorsFileAsync } from './safetensors';
 
 /**
  * The embedding cache (docs/contracts.md §2): one safetensors file per model and precision with
@@ -108,23 +108,52 @@ export class EmbeddingCache {
     this.vectors = v;
   }
 
+  /** Room for `rows` rows in all, so that adding them copies nothing (each growth copies every vector). */
+  reserve(rows: number): void {
+    this.requireVectors('add vectors');
+    this.grow(rows);
+  }
+
   save(file: string): void {
     this.requireVectors('save');
-    const n = this.count;
-    writeSafetensorsFile(file, {
-      embeddings: { dtype: 'F32', shape: [n, this.dim], data: new Uint8Array(this.vectors.buffer, this.vectors.byteOffset, n * this.dim * 4) },
-      keys: { dtype: 'U8', shape: [n, KEY_BYTES], data: this.keys.subarray(0, n * KEY_BYTES) },
-    }, {
-      format: CACHE_FORMAT,
-      version: CACHE_VERSION,
-      model: this.identity.model,
-      precision: this.identity.precision,
-      dim: String(this.dim),
-      max_tokens: String(this.identity.maxTokens),
-      pooling: 'mean',
-      normalized: 'true',
-    });
+    const { tensors, metadata } = this.snapshot();
+    writeSafetensorsFile(file, tensors, metadata);
     this.dirty = 0;
+  }
+
+  /**
+   * `save` off the event loop (the extension host's embeds use it). Writes the rows present
+   * now; rows put meanwhile stay unsaved (counted in `unsaved`) for the next save. Replacing
+   * the vector of a key already present while this runs could tear that row: embedPrompts only
+   * adds new keys.
+   */
+  async saveAsync(file: string): Promise<void> {
+    this.requireVectors('save');
+    const { tensors, metadata } = this.snapshot();
+    const saved = this.dirty;
+    await writeSafetensorsFileAsync(file, tensors, metadata);
+    this.dirty = Math.max(0, this.dirty - saved);
+  }
+
+  /** Views of rows [0, size) (no copy: growth replaces the arrays, it never writes into them). */
+  private snapshot(): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+    const n = this.count;
+    return {
+      tensors: {
+        embeddings: { dtype: 'F32', shape: [n, this.dim], data: new Uint8Array(this.vectors.buffer, this.vectors.byteOffset, n * this.dim * 4) },
+        keys: { dtype: 'U8', shape: [n, KEY_BYTES], data: this.keys.subarray(0, n * KEY_BYTES) },
+      },
+      metadata: {
+        format: CACHE_FORMAT,
+        version: CACHE_VERSION,
+        model: this.identity.model,
+        precision: this.identity.precision,
+        dim: String(this.dim),
+        max_tokens: String(this.identity.maxTokens),
+        pooling: 'mean',
+        normalized: 'true',
+      },
+    };
   }
 
   /** False for a cache loaded without its vectors (`load` with `vectors` answering false). */
@@ -149,7 +178,7 @@ export class EmbeddingCache {
   static async load(
     file: string,
     identity: CacheIdentity,
-    options: { vectors?: (cache: EmbeddingCache) => boolean } = {},
+    options: { vectors?: (cache: EmbeddingCache) => boolean | Promise<boolean> } = {},
   ): Promise<{ cache: EmbeddingCache; warning?: string }> {
     let reader: SafetensorsReader;
     try {
@@ -189,7 +218,7 @@ export class EmbeddingCache {
         cache.index.set(h, r);
       }
       cache.count = n;
-      if (options.vectors && !options.vectors(cache)) {
+      if (options.vectors && !(await options.vectors(cache))) {
         cache.vectorsLoaded = false;
         return { cache };
       }

@@ -52,7 +52,13 @@ async function load(m: Extract<ToWorker, { type: 'load' }>): Promise<Loaded> {
     dtype: m.precision,
     device: 'cpu',
     progress_callback,
-    ...(m.threads ? { session_options: { intraOpNumThreads: m.threads } } : {}),
+    session_options: {
+      ...(m.threads ? { intraOpNumThreads: m.threads } : {}),
+      // onnxruntime's pool threads spin between ops by default: on a small machine they take the
+      // cores from the extension host's thread (stalls of 40-160 ms measured on 2 busy cores; 20-40
+      // ms without spinning) and from each other. Off unless asked for.
+      ...(m.spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
+    },
   });
   // Never ask for more positions than the model has (the tiny test BERT has 128).
   const positions = (model.config as { max_position_embeddings?: number }).max_position_embeddings;

@@ -58,12 +58,29 @@ export interface EmbedPromptsResult {
   maxTokens: number;
 }
 
-/** Yields to the event loop every `every` iterations so the extension host stays responsive. */
 const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Long loops on the host's event loop yield once they have run SLICE_MS, so the extension host
+ * never stalls (checked every 256 iterations: `if ((i & 255) === 255 && slice.due()) await
+ * slice.yield()`).
+ */
+const SLICE_MS = 8;
+class TimeSlice {
+  private since = performance.now();
+  due(): boolean {
+    return performance.now() - this.since >= SLICE_MS;
+  }
+  async yield(): Promise<void> {
+    await tick();
+    this.since = performance.now();
+  }
+}
 
 export async function embedPrompts(o: EmbedPromptsOptions): Promise<EmbedPromptsResult> {
   const batchSize = o.batchSize ?? 32;
   const wantVectors = o.vectors !== false;
+  const slice = new TimeSlice();
   let keys: readonly string[];
   let empty: number[];
   let text: (i: number) => string;
@@ -80,7 +97,7 @@ export async function embedPrompts(o: EmbedPromptsOptions): Promise<EmbedPrompts
       const t = texts[i] as string;
       hexKeys[i] = textKeyHex(t);
       if (!t.trim()) empty.push(i);
-      if (i % 4096 === 4095) await tick();
+      if ((i & 255) === 255 && slice.due()) await slice.yield();
     }
     keys = hexKeys;
     text = (i) => texts[i] as string;
@@ -90,9 +107,10 @@ export async function embedPrompts(o: EmbedPromptsOptions): Promise<EmbedPrompts
   let distinct = 0;
   const { cache, warning } = await EmbeddingCache.load(o.cacheFile, o.identity, {
     // The vectors are read only when they are returned or the cache will be rewritten.
-    vectors: (c) => {
+    vectors: async (c) => {
       const seenRow = new Uint8Array(c.size); // a cached key counts once however often it repeats
       for (let i = 0; i < keys.length; i++) {
+        if ((i & 255) === 255 && slice.due()) await slice.yield();
         const k = keys[i] as string;
         const r = c.rowByHex(k);
         if (r >= 0) {
@@ -109,7 +127,10 @@ export async function embedPrompts(o: EmbedPromptsOptions): Promise<EmbedPrompts
   if (warning || !cache.size) {
     // a missing, corrupt or stale cache is empty: every distinct key is missing
     missing.clear();
-    for (let i = 0; i < keys.length; i++) if (!missing.has(keys[i] as string)) missing.set(keys[i] as string, i);
+    for (let i = 0; i < keys.length; i++) {
+      if (!missing.has(keys[i] as string)) missing.set(keys[i] as string, i);
+      if ((i & 255) === 255 && slice.due()) await slice.yield();
+    }
     distinct = missing.size;
   }
   const result: EmbedPromptsResult = {
@@ -117,13 +138,14 @@ export async function embedPrompts(o: EmbedPromptsOptions): Promise<EmbedPrompts
     cancelled: false, embedSeconds: 0, tokens: 0, maxTokens: o.identity.maxTokens, ...(warning ? { cacheWarning: warning } : {}),
   };
   if (missing.size) await embedMissing(o, cache, [...missing.values()], keys, text, batchSize, result);
-  else if (warning) cache.save(o.cacheFile); // replace a corrupt or stale file even when nothing is new
+  else if (warning) await cache.saveAsync(o.cacheFile); // replace a corrupt or stale file even when nothing is new
   result.dim = cache.dim;
   if (wantVectors) {
     result.vectors = new Float32Array(keys.length * cache.dim);
     for (let i = 0; i < keys.length; i++) {
       const r = cache.rowByHex(keys[i] as string);
       if (r >= 0) result.vectors.set(cache.vector(r), i * cache.dim);
+      if ((i & 255) === 255 && slice.due()) await slice.yield();
     }
   }
   return result;
@@ -133,14 +155,23 @@ async function embedMissing(
   o: EmbedPromptsOptions, cache: EmbeddingCache, todo: number[], keys: readonly string[], text: (i: number) => string,
   batchSize: number, result: EmbedPromptsResult,
 ): Promise<void> {
-  const texts = new Map<number, string>(todo.map((i) => [i, text(i)]));
+  const slice = new TimeSlice();
+  const texts = new Map<number, string>();
+  for (let k = 0; k < todo.length; k++) {
+    texts.set(todo[k] as number, text(todo[k] as number));
+    if ((k & 255) === 255 && slice.due()) await slice.yield();
+  }
   const textOf = (i: number) => texts.get(i) as string;
   // Longest first, like sentence-transformers: batches of similar length waste little padding.
   todo.sort((a, b) => textOf(b).length - textOf(a).length || a - b);
+  cache.reserve(cache.size + todo.length); // no growth (a copy of every vector) while embedding
   const batches: number[][] = [];
   for (let k = 0; k < todo.length; k += batchSize) batches.push(todo.slice(k, k + batchSize));
   const flushMs = o.flushMs ?? 30_000;
   let lastFlush = Date.now();
+  // Saves run in the thread pool while batches go on; one at a time.
+  let saving: Promise<void> | undefined;
+  let saveError: unknown;
   let embedder: Embedder | undefined;
   const t0 = performance.now();
   const onAbort = () => void embedder?.dispose();
@@ -170,8 +201,8 @@ async function embedMissing(
       result.embedded += batch.length;
       result.tokens += r.tokens;
       o.onProgress?.(result.embedded, todo.length);
-      if (Date.now() - lastFlush > flushMs) {
-        cache.save(o.cacheFile);
+      if (Date.now() - lastFlush > flushMs && !saving) {
+        saving = cache.saveAsync(o.cacheFile).then(() => { saving = undefined; }, (err: unknown) => { saveError = err; saving = undefined; });
         lastFlush = Date.now();
       }
     }
@@ -182,7 +213,10 @@ async function embedMissing(
     o.signal?.removeEventListener('abort', onAbort);
     result.embedSeconds = (performance.now() - t0) / 1000;
     await embedder?.dispose();
-    if (cache.unsaved) cache.save(o.cacheFile);
+    await saving;
+    if (cache.unsaved) await cache.saveAsync(o.cacheFile);
+    // the final save holds every row; an earlier flush that failed is only worth a warning
+    if (saveError) o.log?.warn(`saving the embedding cache during the embed failed: ${(saveError as Error).message}`);
   }
   // every text with a truncated key (duplicates share it)
   if (result.truncated.length) {

@@ -20,6 +20,8 @@ export interface EmbedderOptions {
   maxTokens: number;
   /** onnxruntime intra-op threads (default: its own choice, all cores). */
   threads?: number;
+  /** Let onnxruntime's threads spin between ops (default false: they would take the host's core). */
+  spinning?: boolean;
   workerPath?: string;
   onDownload?: (file: string, loaded: number, total: number) => void;
 }
@@ -158,9 +160,9 @@ export class Embedder {
     if (signal?.aborted) throw new CancelledError();
     const h = host(options.workerPath);
     const source = options.model.kind === 'folder' ? options.model.dir : options.model.id;
-    const key = JSON.stringify([source, options.precision, options.maxTokens, options.threads ?? 0]);
+    const key = JSON.stringify([source, options.precision, options.maxTokens, options.threads ?? 0, !!options.spinning]);
     h.acquire(key);
-    const { id, done } = h.request({ type: 'load', key, model: options.model, precision: options.precision, maxTokens: options.maxTokens, ...(options.threads ? { threads: options.threads } : {}) }, options.onDownload);
+    const { id, done } = h.request({ type: 'load', key, model: options.model, precision: options.precision, maxTokens: options.maxTokens, ...(options.threads ? { threads: options.threads } : {}), ...(options.spinning ? { spinning: true } : {}) }, options.onDownload);
     const onAbort = () => h.drop(id, new CancelledError());
     signal?.addEventListener('abort', onAbort, { once: true });
     try {

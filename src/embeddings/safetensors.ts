@@ -167,10 +167,13 @@ export function serializeSafetensors(tensors: Record<string, Tensor>, metadata: 
   return [head, Buffer.from(json, 'utf8'), ...Object.values(tensors).map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
 }
 
+let tmpCounter = 0;
+const tmpName = (file: string) => `${file}.${process.pid}.${Date.now()}.${tmpCounter++}.tmp`;
+
 /** Write atomically: a temporary file in the same folder, fsync, then rename over the target. */
 export function writeSafetensorsFile(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string>): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = tmpName(file);
   const fd = fs.openSync(tmp, 'w');
   try {
     for (const chunk of serializeSafetensors(tensors, metadata)) {
@@ -184,4 +187,27 @@ export function writeSafetensorsFile(file: string, tensors: Record<string, Tenso
   }
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
+}
+
+/**
+ * `writeSafetensorsFile` off the event loop: writes, fsync and rename run in libuv's thread
+ * pool, so a cache of hundreds of MB (and a slow fsync) never stalls the extension host. The
+ * tensors' bytes must not change until the promise settles.
+ */
+export async function writeSafetensorsFileAsync(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string>): Promise<void> {
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const tmp = tmpName(file);
+  const handle = await fs.promises.open(tmp, 'w');
+  try {
+    for (const chunk of serializeSafetensors(tensors, metadata)) {
+      for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done, Math.min(chunk.length - done, 64 * 1024 * 1024))).bytesWritten;
+    }
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  }
+  await handle.close();
+  await fs.promises.rename(tmp, file);
 }

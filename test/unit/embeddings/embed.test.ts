@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { EmbeddingCache } from '../../../src/embeddings/cache';
+import { parseSafetensors } from '../../../src/embeddings/safetensors';
 import { embedPrompts } from '../../../src/embeddings/embedPrompts';
 import { Embedder } from '../../../src/embeddings/embedder';
 import { ModelError, checkModelFolder, resolveModel } from '../../../src/embeddings/model';
@@ -74,6 +75,29 @@ test('cancelling leaves a valid cache with the finished batches; the next run co
   const done = await embedPrompts({ texts, cacheFile, identity, startEmbedder: start, batchSize: 64 });
   assert.equal(done.embedded, 400 - partial.cache.size);
   assert.equal((await EmbeddingCache.load(cacheFile, identity)).cache.size, 400);
+});
+
+test('saves during the embed run in the background, one at a time; the file is valid after each and complete at the end', async () => {
+  const dir = tmp();
+  const cacheFile = path.join(dir, 'tiny.fp32.safetensors');
+  const texts = Array.from({ length: 1000 }, (_, i) => `flushed prompt ${i} ${'x '.repeat(i % 40)}`);
+  const sizes: number[] = [];
+  const r = await embedPrompts({
+    texts, cacheFile, identity, startEmbedder: start, batchSize: 8, flushMs: -1, // a flush after every batch, unless one is running
+    onProgress: () => {
+      if (!fs.existsSync(cacheFile)) return;
+      const st = parseSafetensors(fs.readFileSync(cacheFile)); // never a half-written file (temp + rename)
+      sizes.push(st.tensors.keys!.shape[0]!);
+    },
+  });
+  assert.equal(r.embedded, 1000);
+  assert.ok(sizes.length >= 1, 'the cache was written while batches went on');
+  const back = await EmbeddingCache.load(cacheFile, identity);
+  assert.equal(back.warning, undefined);
+  assert.equal(back.cache.size, 1000);
+  assert.deepEqual(fs.readdirSync(dir), ['tiny.fp32.safetensors'], 'no temporary file left behind');
+  const again = await embedPrompts({ texts, cacheFile, identity, startEmbedder: () => { throw new Error('nothing to embed'); } });
+  assert.deepEqual(again.vectors, r.vectors);
 });
 
 test('a corrupt cache is rebuilt with a warning', async () => {
