@@ -14,7 +14,7 @@ port.on('message', (m: ScanRequest) => {
     const index = LineIndex.fromShared(m.data);
     const t0 = performance.now();
     if (m.type === 'scan') {
-      scanAll(index, (from, to, codes, stats, invalid) => post({ type: 'scanned', generation: m.generation, from, to, codes, stats, invalid }, [codes.buffer as ArrayBuffer]));
+      scanAll(index, (from, to, codes, stats, invalid) => post({ type: 'scanned', generation: m.generation, from, to, codes, stats, invalid }, [codes.buffer as ArrayBuffer]), { n: 0 }, m.from, m.to);
       post({ type: 'scanDone', generation: m.generation, ms: performance.now() - t0 });
     } else {
       const lines = searchLines(index, m.query);

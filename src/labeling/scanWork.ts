@@ -11,7 +11,8 @@ export const SCAN_BATCH = 20_000;
 export const MAX_INVALID_REPORTED = 1000;
 
 export type ScanRequest =
-  | { type: 'scan'; generation: number; data: SharedLineIndexData }
+  /** Scan lines [from, to) (one worker's share). */
+  | { type: 'scan'; generation: number; data: SharedLineIndexData; from: number; to: number }
   | { type: 'search'; generation: number; id: number; query: string; data: SharedLineIndexData };
 
 export type ScanReply =
@@ -26,10 +27,10 @@ export interface InvalidLine {
   column: number | null;
 }
 
-/** Scans lines in batches, calling `emit` after each (a worker posts each batch). */
-export function scanAll(index: LineIndex, emit: (from: number, to: number, codes: Uint8Array, stats: DatasetStats, invalid: InvalidLine[]) => void, reportedSoFar = { n: 0 }): void {
-  for (let from = 0; from < index.lineCount; from += SCAN_BATCH) {
-    const to = Math.min(from + SCAN_BATCH, index.lineCount);
+/** Scans lines [start, end) in batches, calling `emit` after each (a worker posts each batch). */
+export function scanAll(index: LineIndex, emit: (from: number, to: number, codes: Uint8Array, stats: DatasetStats, invalid: InvalidLine[]) => void, reportedSoFar = { n: 0 }, start = 0, end = index.lineCount): void {
+  for (let from = start; from < end; from += SCAN_BATCH) {
+    const to = Math.min(from + SCAN_BATCH, end);
     const r = scanLines(index, from, to, { maxInvalid: Math.max(MAX_INVALID_REPORTED - reportedSoFar.n, 0) });
     reportedSoFar.n += r.invalid.length;
     emit(from, to, r.codes, r.stats, r.invalid.map((x) => ({ line: x.line, reason: x.record.reason, column: x.record.column })));
