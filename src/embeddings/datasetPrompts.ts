@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
 import { type ParsedLine, LineIndex, parseLine, parseText } from '../core/dataset';
 import { promptText } from '../core/contrast/promptText';
@@ -69,7 +69,7 @@ export async function scanDatasetPromptKeys(file: string): Promise<DatasetPrompt
     if (fast) {
       if (fast.kind === 'blank') continue;
       text = fast.prompt;
-      key = latin1Key(text);
+      key = fast.latin1 ? latin1Key(text) : textKeyHex(text);
     } else {
       const rec = parseLine(bytes);
       if (rec.kind === 'blank') continue;
@@ -80,7 +80,7 @@ export async function scanDatasetPromptKeys(file: string): Promise<DatasetPrompt
       text = promptText(rec.prompt);
       key = textKeyHex(text);
     }
-    if (isBlankText(text, !!fast)) out.empty.push(out.keys.length);
+    if (isBlankText(text, !!fast?.latin1)) out.empty.push(out.keys.length);
     out.lines.push(i);
     out.keys.push(key);
   }
@@ -115,15 +115,20 @@ function latin1Key(text: string): string {
  * multi-byte character; then the remainder starts with a continuation byte (0x80-0xBF) and we
  * take the exact path. Invalid lines also take the exact path, for their message.
  */
-function fastParse(bytes: Buffer): { kind: 'blank' } | { kind: 'record'; prompt: string } | undefined {
-  if (!isUtf8(bytes)) return undefined;
-  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return undefined; // BOM: parseLine's message
-  if (bytes.indexOf(BACKSLASH_U) >= 0) return undefined; // \uXXXX decodes to a real character
+function fastParse(bytes: Buffer): { kind: 'blank' } | { kind: 'record'; prompt: string; latin1: boolean } | undefined {
+  // An ASCII line decodes the same either way, \u escapes included: its prompt is the real text.
+  const ascii = isAscii(bytes);
+  if (!ascii) {
+    if (!isUtf8(bytes)) return undefined;
+    if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return undefined; // BOM: parseLine's message
+    if (bytes.indexOf(BACKSLASH_U) >= 0) return undefined; // \uXXXX decodes to a real character
+  }
   const rec = parseText(bytes.toString('latin1'));
   if (rec.kind === 'blank') return rec;
   if (rec.kind === 'invalid') return undefined;
+  if (ascii) return { kind: 'record', prompt: promptText(rec.prompt), latin1: false };
   if (rec.kind === 'paired' && rec.implicitPrompt && rec.style === 'standard' && (continuation(rec.chosen as string) || continuation(rec.rejected as string))) return undefined;
-  return { kind: 'record', prompt: promptText(rec.prompt) };
+  return { kind: 'record', prompt: promptText(rec.prompt), latin1: true };
 }
 
 function continuation(rest: string): boolean {

@@ -66,3 +66,18 @@ test('prompt keys: tricky lines give the exact keys, texts, empty and invalid li
 test('prompt keys: the real HH harmless test file gives the exact keys', { skip: !fs.existsSync('/work/shared/datasets/hh-rlhf-harmless-test/test.jsonl') }, async () => {
   assert.equal(await assertSameAsExact('/work/shared/datasets/hh-rlhf-harmless-test/test.jsonl'), 2312);
 });
+
+test('prompt keys: ASCII lines with \\u escapes (Python json.dumps) give the exact keys', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpo-keys-'));
+  const file = path.join(dir, 'ascii.pref.jsonl');
+  const lines = [
+    { prompt: 'I’m “quoted” — café 🎉', chosen: 'a', rejected: 'b' },
+    { chosen: '\n\nHuman: hi\n\nAssistant: I’m fine', rejected: '\n\nHuman: hi\n\nAssistant: I”m not' },
+    { prompt: '\u3000\u00a0', chosen: 'a', rejected: 'b' },
+    { prompt: [{ role: 'user', content: 'héllo' }], completion: [{ role: 'assistant', content: 'sí' }], label: false },
+  ].map((o) => JSON.stringify(o).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  assert.ok(fs.readFileSync(file).every((b) => b < 0x80), 'the file is ASCII');
+  assert.equal(await assertSameAsExact(file), 4);
+  assert.deepEqual((await scanDatasetPromptKeys(file)).empty, [2]);
+});
