@@ -1,9 +1,19 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { LineEdit } from '../core/dataset/lineDocument';
+import { DocumentChangedError, type LineEdit } from '../core/dataset/lineDocument';
 import type { Logger } from '../core/log';
 import type { LabelAction } from '../protocol/labeling';
-import { LabelingModel, type LabelSettings } from './model';
+import { HEAD_BYTES, HEAD_OPEN_BYTES, LabelingModel, type LabelSettings } from './model';
+
+
+const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
+
+function logWhenScanned(log: Logger, uri: vscode.Uri, model: LabelingModel, t0: number, rss0: number): void {
+  void model.whenScanned().then(() => {
+    const c = model.counts;
+    if (c.complete) log.info(`scanned ${uri.fsPath}: ${c.records} records, ${c.invalid} invalid in ${(performance.now() - t0).toFixed(0)} ms from open (worker ${model.scanMs.toFixed(0)} ms); extension host RSS ${mb(process.memoryUsage().rss)} (${mb(rss0)} before opening)`);
+  });
+}
 
 /**
  * The custom document (VS Code's side of the model): a LabelingModel per open file, edits
@@ -24,10 +34,12 @@ export class LabelingDocument implements vscode.CustomDocument {
   private saving = false;
   private asking = false;
 
+  private offModel: () => void;
+  private disposed = false;
+
   private constructor(readonly uri: vscode.Uri, public model: LabelingModel, private readonly log: Logger) {
     this.disposables.push(this.changeContent, this.changeModel, this.disposeEmitter);
-    const off = model.onChange((what) => this.changeModel.fire(what));
-    this.disposables.push({ dispose: off });
+    this.offModel = model.onChange((what) => this.changeModel.fire(what));
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(uri.fsPath)), path.basename(uri.fsPath)));
     this.disposables.push(watcher, watcher.onDidChange(() => void this.onFileChanged()), watcher.onDidCreate(() => void this.onFileChanged()));
   }
@@ -44,6 +56,10 @@ export class LabelingDocument implements vscode.CustomDocument {
         log.warn(`backup ${backupId} unreadable, opening the file as saved: ${String(err)}`);
       }
     }
+    if (!backup) {
+      const twoSteps = await LabelingDocument.openInTwoSteps(uri, workerPath, log, t0, rss0);
+      if (twoSteps) return twoSteps;
+    }
     let model: LabelingModel;
     let restored = !!backup;
     try {
@@ -57,13 +73,60 @@ export class LabelingDocument implements vscode.CustomDocument {
       model = await LabelingModel.open(uri.fsPath, { workerPath });
       restored = false;
     }
-    const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
     log.info(`opened ${uri.fsPath}: ${model.lineCount} lines in ${(performance.now() - t0).toFixed(0)} ms${restored ? ' (restored unsaved edits from backup)' : ''}; extension host RSS ${mb(rss0)} -> ${mb(process.memoryUsage().rss)}`);
-    void model.whenScanned().then(() => {
-      const c = model.counts;
-      if (c.complete) log.info(`scanned ${uri.fsPath}: ${c.records} records, ${c.invalid} invalid in ${(performance.now() - t0).toFixed(0)} ms from open (worker ${model.scanMs.toFixed(0)} ms); extension host RSS ${mb(process.memoryUsage().rss)} (${mb(rss0)} before opening)`);
-    });
+    logWhenScanned(log, uri, model, t0, rss0);
     return new LabelingDocument(uri, model, log);
+  }
+
+  /**
+   * A huge file: the first screen from its first lines (a read-only head model) while the whole
+   * file is read; the whole model then replaces it (views refresh as on a reload).
+   */
+  private static async openInTwoSteps(uri: vscode.Uri, workerPath: string, log: Logger, t0: number, rss0: number): Promise<LabelingDocument | undefined> {
+    const size = (await vscode.workspace.fs.stat(uri)).size;
+    if (size <= HEAD_OPEN_BYTES) return undefined;
+    const head = await LabelingModel.openHead(uri.fsPath, HEAD_BYTES);
+    if (!head) return undefined;
+    log.info(`opened ${uri.fsPath}: its first ${head.lineCount} lines (${mb(head.doc.lineIndex.byteLength)} of ${mb(size)}) in ${(performance.now() - t0).toFixed(0)} ms, read-only while the whole file is read`);
+    const document = new LabelingDocument(uri, head, log);
+    void document.loadWhole(workerPath, t0, rss0);
+    return document;
+  }
+
+  private async loadWhole(workerPath: string, t0: number, rss0: number): Promise<void> {
+    const head = this.model;
+    let lastEmit = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const whole = await LabelingModel.open(this.uri.fsPath, { workerPath }, undefined, (read, total) => {
+          head.reading = { read, total };
+          const now = performance.now();
+          if (now - lastEmit > 250) {
+            lastEmit = now;
+            this.changeModel.fire('scan'); // views show the read progress
+          }
+        });
+        if (this.disposed) {
+          whole.dispose();
+          return;
+        }
+        this.offModel();
+        this.model = whole;
+        this.offModel = whole.onChange((what) => this.changeModel.fire(what));
+        head.dispose();
+        this.log.info(`opened ${this.uri.fsPath}: ${whole.lineCount} lines in ${(performance.now() - t0).toFixed(0)} ms; extension host RSS ${mb(rss0)} -> ${mb(process.memoryUsage().rss)}`);
+        logWhenScanned(this.log, this.uri, whole, t0, rss0);
+        this.changeModel.fire('reload');
+        return;
+      } catch (err) {
+        if (this.disposed) return;
+        if (err instanceof DocumentChangedError && attempt < 2) continue;
+        const message = err instanceof Error ? err.message : String(err);
+        this.log.error(`could not read ${this.uri.fsPath}: ${message}`);
+        void vscode.window.showErrorMessage(`RPO: could not read ${path.basename(this.uri.fsPath)}: ${message}. Only its first lines are shown, read-only; close and reopen the file to try again.`);
+        return;
+      }
+    }
   }
 
   /** Applies an edit to the model and reports it to VS Code (undo/redo go back to the model). */
@@ -152,7 +215,9 @@ export class LabelingDocument implements vscode.CustomDocument {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.disposeEmitter.fire();
+    this.offModel();
     this.model.dispose();
     for (const d of this.disposables) d.dispose();
   }

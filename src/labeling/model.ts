@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { parseLine, type ParsedLine } from '../core/dataset/formats';
-import { applyLabel, displayOrder, type LabelIntent } from '../core/dataset/labeling';
+import { applyLabel, displayOrder, LabelError, type LabelIntent } from '../core/dataset/labeling';
 import { LineDocument, type DocumentBackup, type LineEdit } from '../core/dataset/lineDocument';
 import { addToStats, emptyStats, fileVerdict, lineCode, mergeStats, stateOfCode, type DatasetStats, type FileVerdict } from '../core/dataset/stats';
 import type { Counts, Filter, LabelAction, NavAction, RecordDetail, RowSummary } from '../protocol/labeling';
@@ -22,6 +22,10 @@ import { bytesMatch, SCAN_BATCH, scanAll, searchLines, variants, type InvalidLin
  */
 
 export const UNSCANNED = 255;
+/** Files bigger than this open in two steps: a first screen from their first lines, then the whole file. */
+export const HEAD_OPEN_BYTES = 64 * 1024 * 1024;
+/** How much of such a file the first screen reads. */
+export const HEAD_BYTES = 4 * 1024 * 1024;
 
 export interface ModelOptions {
   /** Path of the built worker (dist/workers/labelingScan.js); absent: scan on this thread in slices (tests). */
@@ -171,11 +175,39 @@ export class LabelingModel {
     this.codes = new Uint8Array(doc.lineCount).fill(UNSCANNED);
   }
 
-  static async open(path: string, options: ModelOptions = {}, backup?: DocumentBackup | string): Promise<LabelingModel> {
-    const doc = backup ? await LineDocument.restore(path, backup, { shared: true }) : await LineDocument.open(path, { shared: true });
+  static async open(path: string, options: ModelOptions = {}, backup?: DocumentBackup | string, onProgress?: (read: number, total: number) => void): Promise<LabelingModel> {
+    const doc = backup ? await LineDocument.restore(path, backup, { shared: true }) : await LineDocument.open(path, { shared: true, onProgress });
     const model = new LabelingModel(doc, options);
     model.startScan();
     return model;
+  }
+
+  /**
+   * A read-only model of the file's first whole lines (up to `maxBytes`) for the first screen of
+   * a huge file while `open` reads all of it; undefined when the file is not bigger than that.
+   * Scanned on this thread (a few MB). Labels, notes and save refuse until the whole file is in.
+   */
+  static async openHead(path: string, maxBytes: number): Promise<LabelingModel | undefined> {
+    const doc = await LineDocument.head(path, maxBytes);
+    if (!doc) return undefined;
+    const model = new LabelingModel(doc, {});
+    model.reading = { read: doc.lineIndex.byteLength, total: doc.partial!.totalBytes };
+    model.startScan();
+    return model;
+  }
+
+  /** While this is a head model: bytes of the whole file read so far (the document updates it). */
+  reading: { read: number; total: number } | undefined;
+
+  get partial(): boolean {
+    return !!this.doc.partial;
+  }
+
+  private refusePartial(): void {
+    if (this.reading) {
+      const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`;
+      throw new LabelError(`the file is still being read (${mb(this.reading.read)} of ${mb(this.reading.total)}); labels can be made once it is all in`);
+    }
   }
 
   get lineCount(): number {
@@ -197,7 +229,9 @@ export class LabelingModel {
   }
 
   get counts(): Counts {
-    return countsOf(this.stats, this.scanned, this.lineCount);
+    const c = countsOf(this.stats, this.scanned, this.lineCount);
+    if (this.reading) return { ...c, complete: false, reading: { ...this.reading } };
+    return c;
   }
 
   verdict(): FileVerdict {
@@ -480,6 +514,7 @@ export class LabelingModel {
 
   /** Applies a label action to a line; returns the edit for VS Code's undo stack. Throws LabelError. */
   label(line: number, action: LabelAction, settings: LabelSettings, time = new Date().toISOString()): LineEdit {
+    this.refusePartial();
     const rec = this.parse(line);
     const shown = displayOrder(rec, line, settings.seed);
     let text = this.doc.lineText(line);
@@ -488,6 +523,7 @@ export class LabelingModel {
   }
 
   note(line: number, note: string, settings: LabelSettings, time = new Date().toISOString()): LineEdit {
+    this.refusePartial();
     const rec = this.parse(line);
     const text = applyLabel(this.doc.lineText(line), { type: 'note', note: note || null }, { annotator: settings.annotator, time, shown: displayOrder(rec, line, settings.seed) });
     return this.replace(line, text, `Note on line ${line + 1}`);
@@ -558,6 +594,7 @@ export class LabelingModel {
 
   /** Reloads from disk (revert, or an external change while clean) and rescans. */
   async reload(): Promise<void> {
+    if (this.partial) return; // the whole file is being read: that model replaces this one
     await this.doc.revert({ shared: true });
     this.startScan();
     this.emit('reload');

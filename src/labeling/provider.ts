@@ -229,13 +229,15 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
     const workerPath = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'workers', 'labelingScan.js').fsPath;
     const document = await LabelingDocument.open(uri, openContext.untitledDocumentData ? undefined : openContext.backupId, workerPath, this.log);
     let publishedInvalid = -1;
+    let publishedModel = document.model;
     const subs = [
       document.onDidChangeContent((e) => this.changeDocument.fire(e)),
       document.onDidChangeModel((what) => {
         // Problems: once the scan is complete, then only when the invalid lines change (not per label).
         const model = document.model;
-        if ((what !== 'scan' || model.counts.complete) && model.invalidVersion !== publishedInvalid) {
+        if ((what !== 'scan' || model.counts.complete) && (model.invalidVersion !== publishedInvalid || model !== publishedModel)) {
           publishedInvalid = model.invalidVersion;
+          publishedModel = model;
           this.publishDiagnostics(document);
         }
         for (const view of this.views) {

@@ -51,6 +51,8 @@ export interface Counts {
   invalid: number;
   /** Labeled records per annotator (records labeled before provenance existed: ""). */
   byAnnotator: Record<string, number>;
+  /** While a huge file is still being read (the counts are of its first lines only): bytes read / total. */
+  reading?: { read: number; total: number };
 }
 
 export interface RowSummary {

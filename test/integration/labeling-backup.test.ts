@@ -10,6 +10,8 @@ import { closeAllEditors, getApi, waitFor, workspaceFolder } from './helpers';
  * the file from that backup id (what VS Code does when it restores the editor after a restart:
  * openCustomDocument with the backup id) brings the unsaved labels back, dirty; a file changed on
  * disk since the backup opens as saved (the edits are not replayed onto other bytes).
+ * A file over HEAD_OPEN_BYTES opens in two steps (its first lines read-only, then the whole file):
+ * once read, the editor holds every line and labels, saves and reverts as usual.
  */
 
 interface Backup {
@@ -21,7 +23,8 @@ interface TestState {
   uri: string;
   ready: boolean;
   dirty: boolean;
-  counts: { complete: boolean; labeled: number; tieSkip: number; records: number };
+  selected: number;
+  counts: { complete: boolean; labeled: number; tieSkip: number; records: number; lines: number; reading?: unknown };
   backups: Backup[];
 }
 interface Restored {
@@ -41,7 +44,7 @@ async function openInEditor(uri: vscode.Uri): Promise<TestState> {
   }, 30_000, 'the preference editor to open and scan the file');
 }
 
-suite('labeling editor: hot exit backup', () => {
+suite('labeling editor: hot exit backup, two-step open', () => {
   suiteSetup(async () => {
     await getApi();
     await vscode.workspace.getConfiguration('files').update('autoSave', 'off', vscode.ConfigurationTarget.Global);
@@ -82,5 +85,30 @@ suite('labeling editor: hot exit backup', () => {
     assert.equal(stale.dirty, false, 'edits of a backup made against other bytes are not applied');
     assert.deepEqual(stale.dirtyLines, []);
     assert.equal(stale.counts.labeled, 0);
+  });
+
+  test('a file over 64 MB: first lines first, then the whole file, which labels and saves', async () => {
+    const file = path.join(workspaceFolder().uri.fsPath, 'huge.pref.jsonl');
+    const pad = 'y'.repeat(1900);
+    const lines = Array.from({ length: 36_000 }, (_, i) => JSON.stringify({ prompt: `q${i}`, responses: [`a${i} ${pad}`, `b${i}`] }));
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    assert.ok(fs.statSync(file).size > 64 * 1024 * 1024, 'fixture must exceed HEAD_OPEN_BYTES');
+    const uri = vscode.Uri.file(file);
+    const s = await openInEditor(uri);
+    assert.equal(s.counts.lines, 36_000, 'the whole file replaced the first lines');
+    assert.equal(s.counts.reading, undefined);
+    await vscode.commands.executeCommand('rpo.label.last');
+    await waitFor(async () => (await state())!.selected === 35_999, 10_000, 'the last line selected');
+    await vscode.commands.executeCommand('rpo.label.chooseRight');
+    const after = (await state())!;
+    assert.equal(after.counts.labeled, 1);
+    assert.equal(after.dirty, true);
+    await vscode.commands.executeCommand('workbench.action.files.save');
+    await waitFor(async () => !(await state())!.dirty, 30_000, 'save');
+    const saved = fs.readFileSync(file, 'utf8').split('\n');
+    assert.equal(saved.length, 36_001);
+    assert.equal(JSON.parse(saved[35_999]!).rpo_label.annotator.length > 0, true);
+    assert.equal(saved[0], lines[0]);
+    fs.rmSync(file);
   });
 });

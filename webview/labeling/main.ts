@@ -379,7 +379,9 @@ function renderCounts(): void {
   progress.setAttribute('aria-valuemax', String(c.records));
   progress.setAttribute('aria-valuenow', String(done));
   progressFill.style.width = c.records ? `${(100 * done) / c.records}%` : '0%';
-  const scanning = c.complete ? '' : ` · scanning ${Math.round((100 * c.scanned) / Math.max(c.lines, 1))}%`;
+  const scanning = c.reading
+    ? ` · reading the file ${Math.round((100 * c.reading.read) / Math.max(c.reading.total, 1))}% (first ${c.lines.toLocaleString()} lines shown, labels once it is read)`
+    : c.complete ? '' : ` · scanning ${Math.round((100 * c.scanned) / Math.max(c.lines, 1))}%`;
   progressText.textContent = `${done.toLocaleString()} / ${c.records.toLocaleString()} labeled (${c.tieSkip.toLocaleString()} tie/skip, ${c.invalid.toLocaleString()} invalid)${scanning}`;
   const who = Object.entries(c.byAnnotator).sort((a, b) => b[1] - a[1]).slice(0, 5);
   annotators.textContent = who.length ? who.map(([name, n]) => `${name || '(no annotator)'}: ${n.toLocaleString()}`).join(' · ') : '';

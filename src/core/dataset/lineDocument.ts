@@ -66,6 +66,11 @@ export class LineDocument {
   private disk: { size: number; mtimeMs: number };
   /** Bumped on every change (apply, undo, redo, revert): cache parses by (line, version) if needed. */
   version = 0;
+  /**
+   * Set for `head()` documents: only the first whole lines of a bigger file, to show while the
+   * file is read. They refuse edits, save, backup and revert: writing them would cut the file.
+   */
+  partial: { totalBytes: number } | undefined;
 
   private constructor(
     readonly path: string,
@@ -85,6 +90,37 @@ export class LineDocument {
       throw new DocumentChangedError(`${path} changed while it was being read; try again`);
     }
     return new LineDocument(path, index, { size: after.size, mtimeMs: after.mtimeMs });
+  }
+
+  /**
+   * The first whole lines of the file (up to `maxBytes`), read-only (`partial`), or undefined
+   * when the file is not bigger than that (open it whole). For a first screen of a huge file
+   * while `open` reads all of it.
+   */
+  static async head(path: string, maxBytes: number): Promise<LineDocument | undefined> {
+    const handle = await open(path, 'r');
+    try {
+      const s = await handle.stat();
+      if (s.size <= maxBytes) return undefined;
+      const buf = Buffer.allocUnsafe(maxBytes);
+      let filled = 0;
+      while (filled < maxBytes) {
+        const { bytesRead } = await handle.read(buf, filled, maxBytes - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      const end = buf.subarray(0, filled).lastIndexOf(0x0a);
+      if (end < 0) return undefined; // one huge first line: nothing whole to show early
+      const doc = new LineDocument(path, LineIndex.fromBuffer(buf.subarray(0, end + 1)), { size: s.size, mtimeMs: s.mtimeMs });
+      doc.partial = { totalBytes: s.size };
+      return doc;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private refusePartial(what: string): void {
+    if (this.partial) throw new Error(`${this.path}: cannot ${what} while the file is still being read (only its first ${this.index.byteLength} of ${this.partial.totalBytes} bytes are loaded)`);
   }
 
   /** Opens the file and replays a backup; throws DocumentChangedError if the file changed since. */
@@ -149,6 +185,7 @@ export class LineDocument {
 
   /** Replaces whole lines; returns the edit (with inverse data) for the undo stack. */
   applyEdits(replacements: readonly LineReplacement[], label = 'Edit'): LineEdit {
+    this.refusePartial('edit it');
     const afters = replacements.map((r) => {
       this.checkLine(r.line);
       const after = typeof r.text === 'string' ? Buffer.from(r.text, 'utf8') : Buffer.from(r.text);
@@ -182,6 +219,7 @@ export class LineDocument {
    * makes the current state the saved (clean) state.
    */
   async save(target: string = this.path, options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.refusePartial('save it');
     const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.rpo-save.tmp`);
     const handle = await open(tmp, 'wx');
     try {
@@ -210,6 +248,7 @@ export class LineDocument {
 
   /** The pending edits (relative to the file on disk) plus the file's size and mtime. */
   backup(): DocumentBackup {
+    this.refusePartial('back it up');
     const edits: [number, string][] = [];
     for (const line of this.dirtyLineNumbers()) {
       const bytes = this.lineBytes(line);
@@ -221,6 +260,7 @@ export class LineDocument {
 
   /** Reloads from disk, dropping every edit (VS Code's revert; also "reload when clean"). */
   async revert(options: { shared?: boolean } = {}): Promise<void> {
+    this.refusePartial('revert it');
     const fresh = await LineDocument.open(this.path, options);
     this.index = fresh.index;
     this.disk = fresh.disk;
