@@ -106,7 +106,7 @@ export const embedCommand: CliCommand = {
     const lineList = (idx: number[]) => idx.slice(0, 10).map((i) => (data.lines[i] as number) + 1).join(', ') + (idx.length > 10 ? ', ...' : '');
     const summary = {
       file, cache: cacheFile, model: model.name, precision, dim: result.dim,
-      prompts: data.keys.length, distinct: result.cached + result.embedded, cached: result.cached, embedded: result.embedded,
+      prompts: data.lines.length, distinct: result.cached + result.embedded, cached: result.cached, embedded: result.embedded,
       cancelled: result.cancelled, seconds: round(seconds), embed_seconds: round(result.embedSeconds),
       prompts_per_second: result.embedSeconds > 0 ? round(result.embedded / result.embedSeconds) : null,
       max_tokens: result.maxTokens,

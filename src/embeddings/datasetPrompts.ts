@@ -1,8 +1,7 @@
 import { isAscii, isUtf8 } from 'node:buffer';
-import crypto from 'node:crypto';
 import { type ParsedLine, LineIndex, parseLine, parseText } from '../core/dataset';
 import { promptText } from '../core/contrast/promptText';
-import { textKeyHex } from '../core/contrast/nodePromptKey';
+import { bytesKeyInto, textKeyInto } from '../core/contrast/nodePromptKey';
 
 /**
  * Reads a preference file and returns every record's prompt text (all record kinds: the preview
@@ -33,7 +32,7 @@ export async function readDatasetPrompts(file: string, options: { records?: bool
 /**
  * The cache keys of a file's prompts without keeping their texts: what `rpo embed` needs to
  * find that an unchanged dataset is fully cached. Same prompts, order, keys and empty/invalid
- * lines as `readDatasetPrompts` + `textKeyHex` (tested), about twice as fast: most lines are
+ * lines as `readDatasetPrompts` + `textKey` (tested), about twice as fast: most lines are
  * decoded as latin1 instead of UTF-8 (see `fastParse`), the texts die young (no old-generation
  * garbage), and `text(i)` re-reads a prompt's text from the file's bytes only when it is needed
  * (to embed it).
@@ -41,8 +40,8 @@ export async function readDatasetPrompts(file: string, options: { records?: bool
 export interface DatasetPromptKeys {
   /** 0-based line of prompt i. */
   lines: number[];
-  /** SHA-256 of prompt i's text, 64 hex characters (docs/contracts.md §1). */
-  keys: string[];
+  /** Row i (bytes [32 i, 32 i + 32)) = SHA-256 of prompt i's text (docs/contracts.md §1). */
+  digests: Uint8Array;
   /** Indices (into `lines`/`keys`) of empty or whitespace-only prompts. */
   empty: number[];
   invalid: { line: number; reason: string }[];
@@ -52,8 +51,9 @@ export interface DatasetPromptKeys {
 
 export async function scanDatasetPromptKeys(file: string): Promise<DatasetPromptKeys> {
   const index = await LineIndex.read(file);
+  let digests = new Uint8Array(Math.max(index.lineCount, 1) * 32);
   const out: DatasetPromptKeys = {
-    lines: [], keys: [], empty: [], invalid: [],
+    lines: [], digests, empty: [], invalid: [],
     text: (i) => {
       const rec = parseLine(index.content(out.lines[i] as number));
       if (rec.kind === 'blank' || rec.kind === 'invalid') throw new Error(`${file}: line ${(out.lines[i] as number) + 1} changed while it was being read`);
@@ -64,12 +64,13 @@ export async function scanDatasetPromptKeys(file: string): Promise<DatasetPrompt
     if (i % 8192 === 8191) await new Promise<void>((r) => setImmediate(r));
     const bytes = index.content(i);
     const fast = fastParse(bytes);
-    let key: string;
+    const at = out.lines.length * 32;
     let text: string;
     if (fast) {
       if (fast.kind === 'blank') continue;
       text = fast.prompt;
-      key = fast.latin1 ? latin1Key(text) : textKeyHex(text);
+      if (fast.latin1) latin1KeyInto(text, digests, at);
+      else textKeyInto(text, digests, at);
     } else {
       const rec = parseLine(bytes);
       if (rec.kind === 'blank') continue;
@@ -78,27 +79,25 @@ export async function scanDatasetPromptKeys(file: string): Promise<DatasetPrompt
         continue;
       }
       text = promptText(rec.prompt);
-      key = textKeyHex(text);
+      textKeyInto(text, digests, at);
     }
-    if (isBlankText(text, !!fast?.latin1)) out.empty.push(out.keys.length);
+    if (isBlankText(text, !!fast?.latin1)) out.empty.push(out.lines.length);
     out.lines.push(i);
-    out.keys.push(key);
   }
+  digests = digests.subarray(0, out.lines.length * 32);
+  out.digests = digests;
   return out;
 }
 
 const BACKSLASH_U = Buffer.from('\\u');
 
-/** crypto.hash (Node >= 20.12): one call, no Hash object. */
-const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'hex') => string }).hash;
 let scratch = Buffer.allocUnsafe(1 << 16);
 
-/** SHA-256 hex of the bytes a latin1-space text stands for (written into a reused buffer). */
-function latin1Key(text: string): string {
-  if (!oneShot) return crypto.createHash('sha256').update(text, 'latin1').digest('hex');
+/** SHA-256 of the bytes a latin1-space text stands for (written through a reused buffer) into `out` at `offset`. */
+function latin1KeyInto(text: string, out: Uint8Array, offset: number): void {
   if (text.length > scratch.length) scratch = Buffer.allocUnsafe(text.length * 2);
   const n = scratch.write(text, 0, 'latin1');
-  return oneShot('sha256', scratch.subarray(0, n), 'hex');
+  bytesKeyInto(scratch.subarray(0, n), out, offset);
 }
 
 /**

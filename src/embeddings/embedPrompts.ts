@@ -1,5 +1,5 @@
 import type { Logger } from '../core/log';
-import { textKeyHex } from '../core/contrast/nodePromptKey';
+import { textKeyInto } from '../core/contrast/nodePromptKey';
 import { type CacheIdentity, EmbeddingCache } from './cache';
 import { CancelledError, type Embedder } from './embedder';
 
@@ -12,8 +12,8 @@ import { CancelledError, type Embedder } from './embedder';
 
 /** Prompts given by their keys, their texts read only when embedded (`scanDatasetPromptKeys`). */
 export interface KeyedPrompts {
-  /** SHA-256 hex of each prompt's text. */
-  keys: readonly string[];
+  /** Row i (bytes [32 i, 32 i + 32)) = SHA-256 of prompt i's text. */
+  digests: Uint8Array;
   /** Indices of empty or whitespace-only prompts. */
   empty: readonly number[];
   text(i: number): string;
@@ -81,43 +81,46 @@ export async function embedPrompts(o: EmbedPromptsOptions): Promise<EmbedPrompts
   const batchSize = o.batchSize ?? 32;
   const wantVectors = o.vectors !== false;
   const slice = new TimeSlice();
-  let keys: readonly string[];
+  let digests: Uint8Array;
   let empty: number[];
   let text: (i: number) => string;
   if (isKeyed(o.texts)) {
     const k = o.texts;
-    keys = k.keys;
+    digests = k.digests;
     empty = [...k.empty];
     text = (i) => k.text(i);
   } else {
     const texts = o.texts;
-    const hexKeys: string[] = new Array(texts.length);
+    digests = new Uint8Array(texts.length * 32);
     empty = [];
     for (let i = 0; i < texts.length; i++) {
       const t = texts[i] as string;
-      hexKeys[i] = textKeyHex(t);
+      textKeyInto(t, digests, i * 32);
       if (!t.trim()) empty.push(i);
       if ((i & 255) === 255 && slice.due()) await slice.yield();
     }
-    keys = hexKeys;
     text = (i) => texts[i] as string;
   }
-  // distinct keys -> first text index, and the distinct keys the cache lacks
+  const n = digests.length / 32;
+  const hexOf = (i: number) => Buffer.from(digests.buffer, digests.byteOffset + i * 32, 32).toString('hex');
+  // distinct keys the cache lacks (hex) -> first text index
   const missing = new Map<string, number>();
   let distinct = 0;
   const { cache, warning } = await EmbeddingCache.load(o.cacheFile, o.identity, {
     // The vectors are read only when they are returned or the cache will be rewritten.
     vectors: async (c) => {
       const seenRow = new Uint8Array(c.size); // a cached key counts once however often it repeats
-      for (let i = 0; i < keys.length; i++) {
+      for (let i = 0; i < n; i++) {
         if ((i & 255) === 255 && slice.due()) await slice.yield();
-        const k = keys[i] as string;
-        const r = c.rowByHex(k);
+        const r = c.rowAt(digests, i * 32);
         if (r >= 0) {
           if (!seenRow[r]) { seenRow[r] = 1; distinct++; }
-        } else if (!missing.has(k)) {
-          missing.set(k, i);
-          distinct++;
+        } else {
+          const k = hexOf(i);
+          if (!missing.has(k)) {
+            missing.set(k, i);
+            distinct++;
+          }
         }
       }
       return wantVectors || missing.size > 0;
@@ -127,8 +130,9 @@ export async function embedPrompts(o: EmbedPromptsOptions): Promise<EmbedPrompts
   if (warning || !cache.size) {
     // a missing, corrupt or stale cache is empty: every distinct key is missing
     missing.clear();
-    for (let i = 0; i < keys.length; i++) {
-      if (!missing.has(keys[i] as string)) missing.set(keys[i] as string, i);
+    for (let i = 0; i < n; i++) {
+      const k = hexOf(i);
+      if (!missing.has(k)) missing.set(k, i);
       if ((i & 255) === 255 && slice.due()) await slice.yield();
     }
     distinct = missing.size;
@@ -137,13 +141,13 @@ export async function embedPrompts(o: EmbedPromptsOptions): Promise<EmbedPrompts
     vectors: new Float32Array(0), dim: cache.dim, cached: distinct - missing.size, embedded: 0, truncated: [], empty,
     cancelled: false, embedSeconds: 0, tokens: 0, maxTokens: o.identity.maxTokens, ...(warning ? { cacheWarning: warning } : {}),
   };
-  if (missing.size) await embedMissing(o, cache, [...missing.values()], keys, text, batchSize, result);
+  if (missing.size) await embedMissing(o, cache, [...missing.values()], digests, text, batchSize, result);
   else if (warning) await cache.saveAsync(o.cacheFile); // replace a corrupt or stale file even when nothing is new
   result.dim = cache.dim;
   if (wantVectors) {
-    result.vectors = new Float32Array(keys.length * cache.dim);
-    for (let i = 0; i < keys.length; i++) {
-      const r = cache.rowByHex(keys[i] as string);
+    result.vectors = new Float32Array(n * cache.dim);
+    for (let i = 0; i < n; i++) {
+      const r = cache.rowAt(digests, i * 32);
       if (r >= 0) result.vectors.set(cache.vector(r), i * cache.dim);
       if ((i & 255) === 255 && slice.due()) await slice.yield();
     }
@@ -152,7 +156,7 @@ export async function embedPrompts(o: EmbedPromptsOptions): Promise<EmbedPrompts
 }
 
 async function embedMissing(
-  o: EmbedPromptsOptions, cache: EmbeddingCache, todo: number[], keys: readonly string[], text: (i: number) => string,
+  o: EmbedPromptsOptions, cache: EmbeddingCache, todo: number[], digests: Uint8Array, text: (i: number) => string,
   batchSize: number, result: EmbedPromptsResult,
 ): Promise<void> {
   const slice = new TimeSlice();
@@ -195,7 +199,8 @@ async function embedMissing(
       inFlight = inFlight.slice(1);
       const batch = batches[k] as number[];
       for (let j = 0; j < batch.length; j++) {
-        cache.put(Buffer.from(keys[batch[j] as number] as string, 'hex'), r.vectors.subarray(j * r.dim, (j + 1) * r.dim));
+        const at = (batch[j] as number) * 32;
+        cache.put(digests.subarray(at, at + 32), r.vectors.subarray(j * r.dim, (j + 1) * r.dim));
       }
       for (const j of r.truncated) result.truncated.push(batch[j] as number);
       result.embedded += batch.length;
@@ -220,8 +225,11 @@ async function embedMissing(
   }
   // every text with a truncated key (duplicates share it)
   if (result.truncated.length) {
-    const cut = new Set(result.truncated.map((i) => keys[i] as string));
-    result.truncated = keys.flatMap((k, i) => (cut.has(k) ? [i] : []));
+    const hexOf = (i: number) => Buffer.from(digests.buffer, digests.byteOffset + i * 32, 32).toString('hex');
+    const cut = new Set(result.truncated.map(hexOf));
+    const all: number[] = [];
+    for (let i = 0; i < digests.length / 32; i++) if (cut.has(hexOf(i))) all.push(i);
+    result.truncated = all;
   }
 }
 

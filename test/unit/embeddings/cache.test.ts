@@ -97,3 +97,38 @@ test('cache: loading the keys alone (vectors answered false) indexes every row, 
   assert.match(r.warning ?? '', /corrupt.*c\.safetensors/);
   assert.equal(r.cache.size, 0);
 });
+
+test('cache: key lookup by raw bytes survives colliding keys, growth, replacement and a reload; a repeated key in a file is corrupt', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'c.safetensors');
+  const cache = new EmbeddingCache(identity, 0);
+  // 300 keys sharing their first 4 bytes (the table's hash) plus 3000 ordinary ones
+  const key = (i: number, same: boolean) => {
+    const k = Buffer.from(textKey(`k${i}`));
+    if (same) k.writeUInt32LE(0xdeadbeef, 0);
+    return k;
+  };
+  for (let i = 0; i < 300; i++) cache.put(key(i, true), [i, 0]);
+  for (let i = 0; i < 3000; i++) cache.put(key(i, false), [0, i]);
+  cache.put(key(7, true), [-7, 0]); // replaces
+  assert.equal(cache.size, 3300);
+  const check = (c: EmbeddingCache) => {
+    for (let i = 0; i < 300; i++) assert.deepEqual(Array.from(c.vector(c.row(key(i, true)))), [i === 7 ? -7 : i, 0]);
+    for (let i = 0; i < 3000; i++) assert.deepEqual(Array.from(c.vector(c.row(key(i, false)))), [0, i]);
+    assert.equal(c.row(key(300, true)), -1);
+    const packed = Buffer.concat([Buffer.alloc(5), key(42, false)]);
+    assert.equal(c.rowAt(packed, 5), c.row(key(42, false)));
+    assert.equal(c.rowByHex(key(42, false).toString('hex')), c.row(key(42, false)));
+  };
+  check(cache);
+  cache.save(file);
+  check((await EmbeddingCache.load(file, identity)).cache);
+  // a file whose keys tensor repeats a row
+  const st = parseSafetensors(fs.readFileSync(file));
+  const keys = Buffer.from(st.tensors.keys!.data);
+  keys.copy(keys, 5 * 32, 2 * 32, 3 * 32);
+  fs.writeFileSync(file, Buffer.concat(serializeSafetensors({ embeddings: st.tensors.embeddings!, keys: { dtype: 'U8', shape: [3300, 32], data: keys } }, st.metadata)));
+  const r = await EmbeddingCache.load(file, identity);
+  assert.match(r.warning ?? '', /key of row 5 repeats row 2/);
+  assert.equal(r.cache.size, 0);
+});
