@@ -4,7 +4,8 @@
 // workspace. Prints figures against the issue's targets; asserts nothing.
 //   node --import tsx bench/labeling-editor-ui.mjs [--records 100000] [--labels 60]
 // - first screen: Quick Open's Enter on the file -> the first list rows visible in the webview
-//   (also the host's own "opened ... in X ms" from our log);
+//   (also the host's own "opened ... in X ms" from our log; files over 64 MB show their first
+//   lines while the whole file is read);
 // - counts: -> the progress bar no longer says "scanning";
 // - label latency, what the issue means: the key "1" pressed in the webview (keydown, capture)
 //   -> VS Code keybinding -> rpo.label.chooseLeft -> edit applied -> host messages -> the view
@@ -73,10 +74,11 @@ export default async function bench(h) {
   await wv.locator('.row:not(.loading)').first().waitFor({ timeout: 120_000 });
   const firstScreen = Date.now() - t0;
   const progress = wv.locator('#progress-text');
-  await progress.filter({ hasText: /labeled/ }).filter({ hasNotText: /scanning/ }).waitFor({ timeout: 300_000 });
+  await progress.filter({ hasText: /labeled/ }).filter({ hasNotText: /scanning|reading/ }).waitFor({ timeout: 300_000 });
   const countsMs = Date.now() - t0;
   const log = await h.waitUntil(() => { const t = h.extensionLog(); return /\] scanned /.test(t) && t; }, { timeoutMs: 30_000, what: 'the scan log line' });
-  const opened = /opened .*?: (\d+) lines in (\d+) ms.*?RSS (\d+) MB -> (\d+) MB/.exec(log);
+  const opened = /opened [^\n]*?: (\d+) lines in (\d+) ms[^\n]*?RSS (\d+) MB -> (\d+) MB/.exec(log);
+  const head = /opened [^\n]*?: its first (\d+) lines \((\d+) MB of (\d+) MB\) in (\d+) ms/.exec(log);
   const scanned = /scanned .*? in (\d+) ms from open \(worker (\d+) ms\); extension host RSS (\d+) MB \((\d+) MB before opening\)/.exec(log);
 
   // Label latency inside the webview frame.
@@ -119,8 +121,8 @@ export default async function bench(h) {
   const saved = await h.waitUntil(() => /saved .*? in (\d+) ms/.exec(h.extensionLog()), { timeoutMs: 120_000, what: 'the save log line' });
 
   const steady = lat.slice(5); // the first labels warm up the JIT and the view
-  console.log(`  first screen (Enter in Quick Open -> first rows visible): ${firstScreen} ms   target <= ${targets.first} ms   ratio ${(firstScreen / targets.first).toFixed(2)}   (host: document open ${opened?.[2]} ms; webview created -> first rows painted ${firstRows?.[2]} ms, of which ready -> painted ${firstRows?.[1]} ms)`);
-  console.log(`  counts + filters ready (-> progress without "scanning"): ${countsMs} ms   target <= ${targets.counts} ms   ratio ${(countsMs / targets.counts).toFixed(2)}   (host: ${scanned?.[1]} ms from open, worker ${scanned?.[2]} ms)`);
+  console.log(`  first screen (Enter in Quick Open -> first rows visible): ${firstScreen} ms   target <= ${targets.first} ms   ratio ${(firstScreen / targets.first).toFixed(2)}   (host: ${head ? `first ${head[1]} lines read in ${head[4]} ms, whole file read in ${opened?.[2]} ms` : `document open ${opened?.[2]} ms`}; webview created -> first rows painted ${firstRows?.[2]} ms, of which ready -> painted ${firstRows?.[1]} ms)`);
+  console.log(`  counts + filters ready (-> progress without "reading"/"scanning"): ${countsMs} ms   target <= ${targets.counts} ms   ratio ${(countsMs / targets.counts).toFixed(2)}   (host: ${scanned?.[1]} ms from open, worker ${scanned?.[2]} ms)`);
   console.log(`  label keypress -> edit applied -> view painted (${steady.length} labels after 5 warm-up): p50 ${pct(steady, 0.5).toFixed(1)} ms, p95 ${pct(steady, 0.95).toFixed(1)} ms, max ${Math.max(...steady).toFixed(1)} ms   target p95 <= 50 ms   ratio ${(pct(steady, 0.95) / 50).toFixed(2)}`);
   console.log(`    of which keydown -> the host's 'selected' message in the view: p50 ${pct(arrive, 0.5).toFixed(1)} ms, p95 ${pct(arrive, 0.95).toFixed(1)} ms (the rest: the view renders the record and paints)`);
   console.log(`  save after ${LABELS} labels: ${saved[1]} ms`);

@@ -85,27 +85,38 @@ export class LabelingDocument implements vscode.CustomDocument {
   private static async openInTwoSteps(uri: vscode.Uri, workerPath: string, log: Logger, t0: number, rss0: number): Promise<LabelingDocument | undefined> {
     const size = (await vscode.workspace.fs.stat(uri)).size;
     if (size <= HEAD_OPEN_BYTES) return undefined;
-    const head = await LabelingModel.openHead(uri.fsPath, HEAD_BYTES);
-    if (!head) return undefined;
+    // The whole read starts at once (the counts wait for it, not for the head).
+    const progress: { listener?: (read: number, total: number) => void } = {};
+    const wholeRead = LabelingModel.open(uri.fsPath, { workerPath }, undefined, (read, total) => progress.listener?.(read, total));
+    wholeRead.catch(() => undefined); // handled by whoever awaits it
+    const head = await LabelingModel.openHead(uri.fsPath, HEAD_BYTES).catch(() => undefined);
+    if (!head) {
+      // Nothing whole to show early (one huge first line): open as usual.
+      const model = await wholeRead;
+      log.info(`opened ${uri.fsPath}: ${model.lineCount} lines in ${(performance.now() - t0).toFixed(0)} ms; extension host RSS ${mb(rss0)} -> ${mb(process.memoryUsage().rss)}`);
+      logWhenScanned(log, uri, model, t0, rss0);
+      return new LabelingDocument(uri, model, log);
+    }
     log.info(`opened ${uri.fsPath}: its first ${head.lineCount} lines (${mb(head.doc.lineIndex.byteLength)} of ${mb(size)}) in ${(performance.now() - t0).toFixed(0)} ms, read-only while the whole file is read`);
     const document = new LabelingDocument(uri, head, log);
-    void document.loadWhole(workerPath, t0, rss0);
+    void document.loadWhole(workerPath, t0, rss0, wholeRead, progress);
     return document;
   }
 
-  private async loadWhole(workerPath: string, t0: number, rss0: number): Promise<void> {
+  private async loadWhole(workerPath: string, t0: number, rss0: number, firstTry: Promise<LabelingModel>, progress: { listener?: (read: number, total: number) => void }): Promise<void> {
     const head = this.model;
     let lastEmit = 0;
+    progress.listener = (read, total) => {
+      head.reading = { read, total };
+      const now = performance.now();
+      if (now - lastEmit > 250) {
+        lastEmit = now;
+        this.changeModel.fire('scan'); // views show the read progress
+      }
+    };
     for (let attempt = 0; ; attempt++) {
       try {
-        const whole = await LabelingModel.open(this.uri.fsPath, { workerPath }, undefined, (read, total) => {
-          head.reading = { read, total };
-          const now = performance.now();
-          if (now - lastEmit > 250) {
-            lastEmit = now;
-            this.changeModel.fire('scan'); // views show the read progress
-          }
-        });
+        const whole = await (attempt === 0 ? firstTry : LabelingModel.open(this.uri.fsPath, { workerPath }, undefined, (read, total) => progress.listener?.(read, total)));
         if (this.disposed) {
           whole.dispose();
           return;
