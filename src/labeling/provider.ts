@@ -28,6 +28,8 @@ class LabelingView {
   ready = false;
   /** True while this view applies an edit: it sends its own selection afterwards. */
   applying = false;
+  /** Counts and list invalidation owed after this view's own edit (sent after its selection). */
+  refreshAfterApply = false;
   readonly timings: ViewTimings = { labelToPaintMs: [] };
   private pendingLabelAt: number | undefined;
   private firstRowsPending = true;
@@ -103,6 +105,7 @@ class LabelingView {
       case 'note':
         if (m.index < model.lineCount) this.apply(() => this.document.note(m.index, m.note, this.host.settings()));
         await this.sendSelected();
+        this.flushRefresh();
         break;
       case 'reopenAsText':
         await reopenAsText(this.document.uri, this.panel.viewColumn);
@@ -163,6 +166,15 @@ class LabelingView {
     }
     this.pendingLabelAt = t0;
     await this.sendSelected();
+    this.flushRefresh();
+  }
+
+  /** After an edit of this view: the selection went out first (what the user waits for), now the counts and rows. */
+  flushRefresh(): void {
+    if (!this.refreshAfterApply) return;
+    this.refreshAfterApply = false;
+    this.sendCounts();
+    this.post({ type: 'invalidate' });
   }
 
   async navigate(action: NavAction): Promise<void> {
@@ -242,10 +254,14 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
         }
         for (const view of this.views) {
           if (view.document !== document || !view.ready) continue;
+          if (view.applying) {
+            // The view that made the edit sends its (advanced) selection first, then the rest.
+            view.refreshAfterApply = true;
+            continue;
+          }
           view.sendCounts();
           view.post({ type: 'invalidate' });
-          // The view that made the edit sends its (advanced) selection itself, once.
-          if (what !== 'scan' && !view.applying) void view.sendSelected();
+          if (what !== 'scan') void view.sendSelected();
         }
       }),
     ];

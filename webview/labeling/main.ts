@@ -147,11 +147,18 @@ let selected: RecordDetail | null = null;
 let selectedPosition = -1;
 /** The record whose note the note field shows. */
 let noteFor = -1;
+/** The actions the buttons were built for. */
+let actionsKey = '';
 let wordDiff = false;
 let requestSeq = 0;
 let pendingRequest = -1;
 /** Rows by position in the current filter; cleared on every filter change or invalidation. */
 let rows = new Map<number, RowSummary>();
+/** Rows from before the last edit, shown until fresh ones arrive. */
+let staleRows = new Map<number, RowSummary>();
+/** Bumped by every invalidation: an answer to a request sent before it is stale. */
+let epoch = 0;
+let pendingEpoch = -1;
 let firstVisible = 0;
 
 function send(m: ViewMessage): void {
@@ -204,7 +211,8 @@ function renderRows(): void {
   let missing = false;
   for (let k = 0; k < n; k++) {
     const pos = firstVisible + k;
-    const row = rows.get(pos);
+    const row = rows.get(pos) ?? staleRows.get(pos);
+    if (!rows.has(pos)) missing = true;
     const div = el('div', { class: 'row', role: 'option' });
     div.style.transform = `translateY(${k * ROW_HEIGHT - offset}px)`;
     div.dataset.position = String(pos);
@@ -245,12 +253,20 @@ function requestVisible(): void {
     const count = visibleCount() + 2 * OVERSCAN;
     if (pendingRequest >= 0) return; // one in flight; its answer re-renders and re-checks
     pendingRequest = ++requestSeq;
+    pendingEpoch = epoch;
     send({ type: 'rows', requestId: pendingRequest, filter, query, start, count: Math.min(count, 500) });
   });
 }
 
-function invalidateList(): void {
+/**
+ * Drops the loaded rows and asks for the visible window again. `keepStale` (after an edit, same
+ * filter): the old rows stay on screen until the fresh ones arrive, no placeholder flash.
+ */
+function invalidateList(keepStale = false): void {
+  // Rapid edits: the rows of the previous invalidation may not have come back yet.
+  staleRows = keepStale ? (rows.size ? rows : staleRows) : new Map();
   rows = new Map();
+  epoch++;
   renderRows();
   requestVisible();
 }
@@ -330,6 +346,7 @@ function renderDetail(): void {
     promptBox.replaceChildren();
     leftBox.hidden = rightBox.hidden = true;
     actions.replaceChildren();
+    actionsKey = '';
     noteRow.hidden = true;
     return;
   }
@@ -353,15 +370,21 @@ function renderDetail(): void {
     if (wordDiff && d.left && d.right) renderDiff(d.left, d.right);
   }
   responses.classList.toggle('single', !d.right);
-  actions.replaceChildren();
-  for (const a of d.actions) {
-    const b = document.createElement('vscode-button');
-    b.setAttribute('secondary', '');
-    const [label, key] = ACTION_LABELS[a];
-    b.textContent = `${label} (${key})`;
-    b.dataset.action = a;
-    b.addEventListener('click', () => send({ type: 'label', index: d.index, action: a }));
-    actions.append(b);
+  // The buttons (custom elements, each with a shadow root) are rebuilt only when the set of
+  // actions changes, not for every record: they act on the record selected when clicked.
+  const key = d.actions.join(',');
+  if (key !== actionsKey) {
+    actionsKey = key;
+    actions.replaceChildren();
+    for (const a of d.actions) {
+      const b = document.createElement('vscode-button');
+      b.setAttribute('secondary', '');
+      const [label, keyName] = ACTION_LABELS[a];
+      b.textContent = `${label} (${keyName})`;
+      b.dataset.action = a;
+      b.addEventListener('click', () => { if (selected) send({ type: 'label', index: selected.index, action: a }); });
+      actions.append(b);
+    }
   }
   noteRow.hidden = d.kind === 'invalid' || d.kind === 'blank';
   // A refresh of the same record (counts, another view's edit) must not wipe a note being typed.
@@ -480,8 +503,18 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       renderCounts();
       break;
     case 'rows': {
-      if (m.requestId === pendingRequest) pendingRequest = -1;
+      let answerEpoch = -1;
+      if (m.requestId === pendingRequest) {
+        pendingRequest = -1;
+        answerEpoch = pendingEpoch;
+      }
       if (m.filter !== filter || m.query !== query) break;
+      if (answerEpoch !== epoch) {
+        // Asked before the last edit: show it meanwhile, ask again.
+        m.rows.forEach((r, k) => staleRows.set(m.start + k, r));
+        renderRows();
+        break;
+      }
       if (m.matching !== matching) {
         matching = m.matching;
         updateSpacer();
@@ -504,7 +537,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       painted('selected');
       break;
     case 'invalidate':
-      invalidateList();
+      invalidateList(true);
       break;
     case 'notPreference': {
       notice.hidden = false;
