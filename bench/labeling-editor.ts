@@ -126,7 +126,7 @@ async function run(file: string, label: string, target: { first: number; counts:
   console.log(`  process RSS growth: ${mb(rss - rss0)} MB = ${((rss - rss0) / size).toFixed(2)} x file size (target <= 2x)`);
   m.dispose();
   // Scan workers A/B in this process (rounds alternate so machine load hits both alike):
-  // baseline one worker, against two (the default on 3+ cores: the cores less one, at most 4).
+  // baseline one worker, against two (the default from 250k lines on 2 cores).
   const ab: Record<string, number[]> = { one: [], two: [] };
   for (let round = 0; round < 3; round++) {
     for (const [name, scanWorkers] of (round % 2 ? [['two', 2], ['one', 1]] : [['one', 1], ['two', 2]]) as [string, number | undefined][]) {

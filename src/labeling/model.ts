@@ -30,7 +30,7 @@ export const HEAD_BYTES = 4 * 1024 * 1024;
 export interface ModelOptions {
   /** Path of the built worker (dist/workers/labelingScan.js); absent: scan on this thread in slices (tests). */
   workerPath?: string;
-  /** Scan workers for a big file (default: the machine's cores less one, 1 to 4); searches use the first. */
+  /** Scan workers (default: 1 up to 250k lines, else the machine's cores, at most 4); searches use the first. */
   scanWorkers?: number;
 }
 
@@ -258,9 +258,10 @@ export class LabelingModel {
     const t0 = performance.now();
     if (this.options.workerPath) {
       // Contiguous ranges (whole batches) for several workers over the same shared bytes.
-      // Default: one core left to the extension host and the UI. Measured on a loaded 2-core
-      // machine, 2 workers scanned 100k records 1.36-1.50x slower than 1 (bench/labeling-editor.ts).
-      const wanted = this.options.scanWorkers ?? (this.lineCount < 4 * SCAN_BATCH ? 1 : Math.min(4, availableParallelism() - 1));
+      // Default: one worker up to 250k lines (each worker's start costs more than it saves there:
+      // on a loaded 2-core machine 2 workers scanned 100k HH records 1.18-1.50x slower than 1),
+      // the cores (at most 4) above (1M records: 2 workers took 0.59x the time of 1).
+      const wanted = this.options.scanWorkers ?? (this.lineCount < 250_000 ? 1 : Math.min(4, availableParallelism()));
       const k = Math.max(1, Math.min(wanted, Math.ceil(this.lineCount / SCAN_BATCH)));
       const per = Math.ceil(this.lineCount / k / SCAN_BATCH) * SCAN_BATCH;
       const data = this.doc.lineIndex.toShared();
