@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { getApi, waitFor, workspaceFolder } from './helpers';
+import { requireTestPython } from '../support/python.cjs';
 
 /**
  * Which Python runs the trainer: `rpo.python.path` (user/machine settings only) > the Python
@@ -29,17 +30,7 @@ interface StubApi {
 
 const resolvePython = () => vscode.commands.executeCommand<PythonChoice>('_rpo.resolvePython');
 
-function findTestPython(): string {
-  if (process.env.RPO_TEST_PYTHON) return process.env.RPO_TEST_PYTHON;
-  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
-    const file = path.join(dir, '.rpo-test', 'python');
-    if (fs.existsSync(file)) {
-      const p = fs.readFileSync(file, 'utf8').trim();
-      if (p && fs.existsSync(p)) return p;
-    }
-  }
-  return '/root/.cache/rpo-bootstrap/venv/bin/python';
-}
+const findTestPython = (): string => requireTestPython(__dirname);
 
 suite('training: which Python runs the trainer', function () {
   this.timeout(120_000);

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { extensionId, getApi, waitFor, workspaceFolder } from './helpers';
+import { requireTestPython } from '../support/python.cjs';
 
 /**
  * A real CPU training run of the Python trainer with a tiny model, through the commands:
@@ -30,17 +31,7 @@ function repoFile(rel: string): string {
   throw new Error(`${rel} not found above ${__dirname}`);
 }
 
-function findPython(): string {
-  if (process.env.RPO_TEST_PYTHON) return process.env.RPO_TEST_PYTHON;
-  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
-    const file = path.join(dir, '.rpo-test', 'python');
-    if (fs.existsSync(file)) {
-      const p = fs.readFileSync(file, 'utf8').trim();
-      if (p && fs.existsSync(p)) return p;
-    }
-  }
-  return '/root/.cache/rpo-bootstrap/venv/bin/python';
-}
+const findPython = (): string => requireTestPython(__dirname);
 
 suite('training: a real trainer run from VS Code', function () {
   this.timeout(240_000);

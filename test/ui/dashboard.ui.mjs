@@ -4,15 +4,11 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { requireTestPython } from '../support/python.cjs';
 
 const repo = path.resolve(new URL('../..', import.meta.url).pathname);
 
-function python() {
-  if (process.env.RPO_TEST_PYTHON) return process.env.RPO_TEST_PYTHON;
-  const file = path.join(repo, '.rpo-test', 'python');
-  const p = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
-  return p && fs.existsSync(p) ? p : '/root/.cache/rpo-bootstrap/venv/bin/python';
-}
+const python = () => requireTestPython(repo);
 
 export const options = {
   timeoutMs: 300_000,

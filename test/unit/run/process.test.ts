@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { buildTrainArgv, trainerEnv } from '../../../src/core/run/launch';
 import { LAUNCHES_DIR, RUN_STDERR_FILE, TrainerProcess } from '../../../src/core/run/process';
 import { loadRun } from '../../../src/core/run/store';
+import { testPython } from '../../support/python.cjs';
 
 /**
  * The real trainer (tiny model, CPU) under TrainerProcess: a window reload is a detach followed by
@@ -16,12 +17,7 @@ import { loadRun } from '../../../src/core/run/store';
 const repo = path.resolve(__dirname, '..', '..', '..');
 const trainerRoot = path.join(repo, 'trainer');
 
-function findPython(): string | undefined {
-  const candidates = [process.env.RPO_TEST_PYTHON, fs.existsSync(path.join(repo, '.rpo-test', 'python')) ? fs.readFileSync(path.join(repo, '.rpo-test', 'python'), 'utf8').trim() : undefined, '/root/.cache/rpo-bootstrap/venv/bin/python'];
-  return candidates.find((p) => p && fs.existsSync(p));
-}
-
-const python = findPython();
+const python = testPython(repo);
 const skip = python ? false : 'no Python with the trainer requirements (set RPO_TEST_PYTHON)';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rpo-process-'));
 let configPath = '';
