@@ -20,6 +20,15 @@ import { EVENTS_FILE, EventFileFollower, type ProcessRecord, isTrainerAlive, rea
 
 export const LAUNCHES_DIR = '.launches';
 
+/** The entries of a runs folder's launch folder (none when it does not exist). */
+function launchNames(runsDir: string): string[] {
+  try {
+    return fs.readdirSync(path.join(runsDir, LAUNCHES_DIR));
+  } catch {
+    return [];
+  }
+}
+
 export interface LaunchRecord extends ProcessRecord {
   id: string;
   configPath: string | null;
@@ -158,14 +167,8 @@ export class TrainerProcess {
   /** Launch records under a runs folder whose process is alive on this machine. */
   static liveLaunches(runsDir: string): string[] {
     const dir = path.join(runsDir, LAUNCHES_DIR);
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      return [];
-    }
     const files: string[] = [];
-    for (const name of names) {
+    for (const name of launchNames(runsDir)) {
       const file = path.join(dir, name, 'launch.json');
       try {
         const launch = JSON.parse(fs.readFileSync(file, 'utf8')) as LaunchRecord;
@@ -423,14 +426,8 @@ export function pruneLaunches(runsDir: string, options: { now?: number; idleMs?:
   const now = options.now ?? Date.now();
   const idleMs = options.idleMs ?? PRUNE_IDLE_MS;
   const dir = path.join(runsDir, LAUNCHES_DIR);
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
   const removed: string[] = [];
-  for (const name of names) {
+  for (const name of launchNames(runsDir)) {
     const launchDir = path.join(dir, name);
     let newest = 0;
     try {
