@@ -2,7 +2,7 @@
 // Labeling editor end to end, in the real product: code-server (VS Code 1.100) + Chromium, the
 // extension as built from the working tree, a .pref.jsonl of HH repeated to N records in the
 // workspace. Prints figures against the issue's targets; asserts nothing.
-//   node --import tsx bench/labeling-editor-ui.mjs [--records 100000] [--labels 60]
+//   node --import tsx bench/labeling-editor-ui.mjs [--records 100000] [--labels 60] [--think-ms 0]
 // - first screen: Quick Open's Enter on the file -> the first list rows visible in the webview
 //   (also the host's own "opened ... in X ms" from our log; files over 64 MB show their first
 //   lines while the whole file is read);
@@ -22,9 +22,11 @@ import { fileURLToPath } from 'node:url';
 import { importHhFile } from '../src/core/dataset/hh.ts';
 import { runUiModule } from '../test/harness/ui.mjs';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '100000' }, labels: { type: 'string', default: '60' } }, strict: false });
+const { values } = parseArgs({ options: { records: { type: 'string', default: '100000' }, labels: { type: 'string', default: '60' }, 'think-ms': { type: 'string', default: '0' } }, strict: false });
 const N = Number(values.records);
 const LABELS = Number(values.labels);
+/** Pause between one label's paint and the next key (0: back to back; a person reads the record first). */
+const THINK_MS = Number(values['think-ms']);
 const FILE = `bench-${N}.pref.jsonl`;
 const hh = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'datasets', 'hh-rlhf-harmless-test', 'test.jsonl');
 const targets = N >= 1_000_000 ? { first: 2000, counts: 20_000 } : { first: 1000, counts: 3000 };
@@ -101,7 +103,10 @@ export default async function bench(h) {
       const start = t;
       t = null;
       w.__js.push(performance.now() - start); // the view's message handler has run (its JS)
-      requestAnimationFrame(() => setTimeout(() => w.__lat.push(performance.now() - start), 0));
+      requestAnimationFrame(() => setTimeout(() => {
+        w.__lat.push(performance.now() - start);
+        w.__prefetched = (w.__prefetched ?? 0) + (document.getElementById('detail')?.dataset.render === 'prefetched' ? 1 : 0);
+      }, 0));
     }).observe(header, { childList: true, characterData: true, subtree: true });
   });
   await wv.locator('#list').click({ position: { x: 5, y: 5 } });
@@ -114,10 +119,12 @@ export default async function bench(h) {
       return xs.length > before && xs;
     }, { timeoutMs: 20_000, intervalMs: 5, what: `label ${k + 1} to reach the view` });
     lat.splice(0, lat.length, ...got);
+    if (THINK_MS > 0) await new Promise((r) => setTimeout(r, THINK_MS));
   }
   await progress.filter({ hasText: new RegExp(`^${LABELS} / `) }).waitFor({ timeout: 20_000 });
   const arrive = (await wv.locator('#detail-header').evaluate(() => window.__arrive)).slice(5);
   const js = (await wv.locator('#detail-header').evaluate(() => window.__js)).slice(5);
+  const prefetched = await wv.locator('#detail-header').evaluate(() => window.__prefetched ?? 0);
   const firstRows = /first rows painted (\d+) ms after the view was ready, (\d+) ms after the editor was created/.exec(h.extensionLog());
 
   await page.keyboard.press('Control+S');
@@ -126,8 +133,8 @@ export default async function bench(h) {
   const steady = lat.slice(5); // the first labels warm up the JIT and the view
   console.log(`  first screen (Enter in Quick Open -> first rows visible): ${firstScreen} ms   target <= ${targets.first} ms   ratio ${(firstScreen / targets.first).toFixed(2)}   (host: ${head ? `first ${head[1]} lines read in ${head[4]} ms, whole file read in ${opened?.[2]} ms` : `document open ${opened?.[2]} ms`}; webview created -> first rows painted ${firstRows?.[2]} ms, of which ready -> painted ${firstRows?.[1]} ms)`);
   console.log(`  counts + filters ready (-> progress without "reading"/"scanning"): ${countsMs} ms   target <= ${targets.counts} ms   ratio ${(countsMs / targets.counts).toFixed(2)}   (host: ${scanned?.[1]} ms from open, worker ${scanned?.[2]} ms)`);
-  console.log(`  label keypress -> edit applied -> view painted (${steady.length} labels after 5 warm-up): p50 ${pct(steady, 0.5).toFixed(1)} ms, p95 ${pct(steady, 0.95).toFixed(1)} ms, max ${Math.max(...steady).toFixed(1)} ms   target p95 <= 50 ms   ratio ${(pct(steady, 0.95) / 50).toFixed(2)}`);
-  console.log(`    of which keydown -> the host's 'selected' message in the view: p50 ${pct(arrive, 0.5).toFixed(1)} ms, p95 ${pct(arrive, 0.95).toFixed(1)} ms ; -> the view's handler done (JS render): p50 ${pct(js, 0.5).toFixed(1)} ms; the rest is layout, paint and the next frame`);
+  console.log(`  label keypress -> edit applied -> view painted (${steady.length} labels after 5 warm-up, ${THINK_MS ? `${THINK_MS} ms between a paint and the next key` : 'back to back'}): p50 ${pct(steady, 0.5).toFixed(1)} ms, p95 ${pct(steady, 0.95).toFixed(1)} ms, max ${Math.max(...steady).toFixed(1)} ms   target p95 <= 50 ms   ratio ${(pct(steady, 0.95) / 50).toFixed(2)}`);
+  console.log(`    of which keydown -> the host's 'selected' message in the view: p50 ${pct(arrive, 0.5).toFixed(1)} ms, p95 ${pct(arrive, 0.95).toFixed(1)} ms ; -> the view's handler done (JS render): p50 ${pct(js, 0.5).toFixed(1)} ms; the rest is layout, paint and the next frame; ${prefetched} of ${LABELS} records shown from the view's prefetch`);
   console.log(`  save after ${LABELS} labels: ${saved[1]} ms`);
   if (scanned) {
     const growth = (Number(scanned[3]) - Number(scanned[4])) * 1024 * 1024;

@@ -52,6 +52,26 @@ class LabelingView {
     const position = await model.position(this.filter, this.query, this.selected);
     this.post({ type: 'selected', detail, position });
     publishLabelingSelection({ uri: this.document.uri, line: this.selected });
+    this.schedulePrefetch();
+  }
+
+  private prefetchScheduled = false;
+
+  /**
+   * After the selection (and the counts and invalidation a label owes): the record a label would
+   * advance to, so the view can build it ahead (a hint; 'selected' stays the truth).
+   */
+  private schedulePrefetch(): void {
+    if (this.prefetchScheduled || !this.host.advanceAfterLabel()) return;
+    this.prefetchScheduled = true;
+    setImmediate(() => {
+      this.prefetchScheduled = false;
+      const model = this.document.model;
+      if (!this.ready || this.selected >= model.lineCount) return;
+      const next = model.nextUnlabeled(this.selected);
+      if (next === this.selected || next >= model.lineCount) return;
+      this.post({ type: 'prefetch', detail: model.detail(next, this.host.settings().seed) });
+    });
   }
 
   sendCounts(): void {
@@ -153,7 +173,16 @@ class LabelingView {
     }
   }
 
-  async label(action: LabelAction, index = this.selected): Promise<void> {
+  /** The selection move of the last navigation command (a label key right after it labels where it went). */
+  private pendingNavigation: Promise<unknown> = Promise.resolve();
+
+  async label(action: LabelAction, index?: number): Promise<void> {
+    if (index === undefined) {
+      // Keys pressed in quick succession can reach the host in one batch: "J" then "1" must
+      // label the record J moved to, not the one selected before J's move resolved.
+      await this.pendingNavigation;
+      index = this.selected;
+    }
     const model = this.document.model;
     if (index >= model.lineCount) return;
     const t0 = performance.now();
@@ -178,7 +207,11 @@ class LabelingView {
   }
 
   async navigate(action: NavAction): Promise<void> {
-    this.selected = await this.document.model.navigate(action, this.filter, this.query, this.selected);
+    const moved = this.pendingNavigation.then(() => this.document.model.navigate(action, this.filter, this.query, this.selected)).then((line) => {
+      this.selected = line;
+    });
+    this.pendingNavigation = moved.catch(() => undefined);
+    await moved;
     await this.sendSelected();
   }
 }

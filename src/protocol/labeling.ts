@@ -120,6 +120,12 @@ export type HostMessage =
   | { type: 'rows'; requestId: number; filter: Filter; query: string; start: number; matching: number; complete: boolean; rows: RowSummary[] }
   /** The selected record and its position in the current filter (-1 when filtered out). */
   | { type: 'selected'; detail: RecordDetail | null; position: number }
+  /**
+   * The record a label of the selected one would advance to ("next unlabeled"), sent after
+   * 'selected' so the view can build it ahead. A hint only: the view shows it when a later
+   * 'selected' carries exactly this detail, and renders what 'selected' says otherwise.
+   */
+  | { type: 'prefetch'; detail: RecordDetail }
   /** Rows or filter membership changed (an edit, undo, reload, scan progress): refetch the visible window. */
   | { type: 'invalidate' }
   /** The file holds no preference records: explain, offer to reopen as text. */

@@ -55,12 +55,33 @@ export default async function (h) {
 
   // Keyboard labeling: focus the list inside the webview, then keys go through VS Code keybindings.
   await wv.locator('#list').click({ position: { x: 5, y: 5 } });
+  const header = wv.locator('#detail-header');
+  const detail = wv.locator('#detail');
   await page.keyboard.press('1'); // line 1: left better -> next unlabeled
   await progress.filter({ hasText: '1 / 8 labeled' }).waitFor({ timeout: 15_000 });
+  // The view had built line 2 ahead (the host's prefetch of the next unlabeled record) and showed
+  // that: the same record and content as the host's selection, both responses, keys on the boxes.
+  await header.filter({ hasText: /^Line 2 · / }).waitFor({ timeout: 15_000 });
+  assert.equal(await detail.getAttribute('data-render'), 'prefetched', 'line 2 was shown from the prefetch');
+  assert.equal((await wv.locator('#prompt').innerText()).trim().endsWith('Question number 1?'), true, 'the prompt of line 2');
+  const boxes = (await left.allInnerTexts()).join('\n');
+  assert.ok(boxes.includes('Left-ish answer 1') && boxes.includes('Other answer 1'), `both responses of line 2, got ${boxes}`);
+  assert.equal(await wv.locator('#left kbd, #right kbd').count(), 2);
   await page.keyboard.press('2'); // line 2
   await progress.filter({ hasText: '2 / 8 labeled' }).waitFor({ timeout: 15_000 });
+  await header.filter({ hasText: /^Line 3 · / }).waitFor({ timeout: 15_000 });
+  // A prefetch that no longer matches (built without word diff; W turned it on since) is not
+  // used: the host's selection is rendered, with the diff.
+  await page.keyboard.press('w');
+  await wv.locator('#detail pre.diff').first().waitFor({ timeout: 15_000 });
   await page.keyboard.press('t'); // line 3: tie
   await progress.filter({ hasText: '3 / 8 labeled (1 tie/skip' }).waitFor({ timeout: 15_000 });
+  await header.filter({ hasText: /^Line 4 · / }).waitFor({ timeout: 15_000 });
+  assert.equal(await detail.getAttribute('data-render'), 'rendered', 'a stale prefetch is not shown');
+  assert.equal(await wv.locator('#detail pre.diff').count(), 2, 'line 4 rendered with the word diff');
+  assert.ok((await wv.locator('#detail pre.diff').allInnerTexts()).join('\n').includes('answer 3'), 'the diff is of line 4');
+  await page.keyboard.press('w');
+  await wv.locator('#detail pre.diff').first().waitFor({ state: 'detached', timeout: 15_000 });
   await page.keyboard.press('j'); // skip over line 4 without labeling
   await page.keyboard.press('Shift+1'); // line 5: left slightly better
   await progress.filter({ hasText: '4 / 8 labeled' }).waitFor({ timeout: 15_000 });
@@ -68,7 +89,6 @@ export default async function (h) {
   assert.equal(fill, '4');
 
   // Typing in the note field must not label: "1" goes into the note.
-  const header = wv.locator('#detail-header');
   await page.keyboard.press('k'); // previous record: line 5, the one just labeled
   await header.filter({ hasText: /^Line 5 · .*labeled/ }).waitFor({ timeout: 15_000 });
   await page.keyboard.press('m'); // rpo.label.note: the host asks the view to focus the note

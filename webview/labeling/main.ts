@@ -202,41 +202,54 @@ function scrollToPosition(pos: number): void {
   list.scrollTop = (target * (scrollPx - viewportH)) / (totalPx - viewportH);
 }
 
+type RowElement = HTMLDivElement & { rowKey?: string };
+
 function renderRows(): void {
   const px = positionPx();
   firstVisible = Math.floor(px / ROW_HEIGHT);
   const offset = px - firstVisible * ROW_HEIGHT;
   const n = Math.min(visibleCount(), Math.max(matching - firstVisible, 0));
-  const children: HTMLElement[] = [];
   let missing = false;
+  // Rows are updated in place: an element whose row, status and selection are unchanged is only
+  // moved (a label or a selection change touches a few rows, not the whole window).
+  const have = listViewport.children;
   for (let k = 0; k < n; k++) {
     const pos = firstVisible + k;
     const row = rows.get(pos) ?? staleRows.get(pos);
     if (!rows.has(pos)) missing = true;
-    const div = el('div', { class: 'row', role: 'option' });
-    div.style.transform = `translateY(${k * ROW_HEIGHT - offset}px)`;
+    const isSelected = !!row && selected?.index === row.index;
+    const key = row ? `${row.index}\u0000${row.status}\u0000${isSelected}\u0000${row.preview}` : '';
+    let div = have[k] as RowElement | undefined;
+    if (!div) {
+      div = el('div', { class: 'row', role: 'option' }) as RowElement;
+      listViewport.appendChild(div);
+    }
+    const transform = `translateY(${k * ROW_HEIGHT - offset}px)`;
+    if (div.style.transform !== transform) div.style.transform = transform;
     div.dataset.position = String(pos);
+    if (div.rowKey === key && key !== '') continue;
+    div.rowKey = key;
     if (!row) {
       missing = true;
-      div.classList.add('loading');
+      div.className = 'row loading';
+      div.removeAttribute('id');
+      delete div.dataset.index;
+      div.removeAttribute('title');
       div.setAttribute('aria-selected', 'false');
       div.textContent = '…';
     } else {
       div.id = `row-${row.index}`;
       div.dataset.index = String(row.index);
-      const isSelected = selected?.index === row.index;
       div.setAttribute('aria-selected', String(isSelected));
-      if (isSelected) div.classList.add('selected');
-      div.classList.add(`status-${row.status}`);
+      div.className = `row status-${row.status}${isSelected ? ' selected' : ''}`;
       const line = el('span', { class: 'line' }, String(row.index + 1));
       const badge = el('span', { class: 'badge' }, STATUS_LABELS[row.status] ?? row.status);
       const preview = el('span', { class: 'preview' }, row.preview);
-      div.append(line, badge, preview);
+      div.replaceChildren(line, badge, preview);
       div.title = `Line ${row.index + 1}: ${STATUS_LABELS[row.status] ?? row.status}`;
     }
-    children.push(div);
   }
-  listViewport.replaceChildren(...children);
+  while (have.length > n) have[have.length - 1]!.remove();
   if (selected) list.setAttribute('aria-activedescendant', `row-${selected.index}`);
   listEmpty.hidden = matching > 0;
   listEmpty.textContent = listComplete ? (query ? 'No line matches the search.' : 'No records in this filter.') : 'Scanning…';
@@ -302,7 +315,7 @@ function renderTurns(turns: Turn[], target: HTMLElement): void {
   }
 }
 
-function renderDiff(left: ResponseView, right: ResponseView): void {
+function renderDiff(left: ResponseView, right: ResponseView, leftBodyBox: Element | null, rightBodyBox: Element | null): void {
   const a = turnsText(left.turns);
   const b = turnsText(right.turns);
   const parts = diffWords(a, b, { maxEditLength: 20_000 });
@@ -321,26 +334,74 @@ function renderDiff(left: ResponseView, right: ResponseView): void {
       }
     }
   }
-  leftBox.querySelector('.body')?.replaceChildren(leftBody);
-  rightBox.querySelector('.body')?.replaceChildren(rightBody);
+  leftBodyBox?.replaceChildren(leftBody);
+  rightBodyBox?.replaceChildren(rightBody);
 }
 
-function renderResponse(box: HTMLElement, response: ResponseView | undefined, key: string, preferred: boolean): void {
-  box.replaceChildren();
-  box.hidden = !response;
-  box.classList.toggle('preferred', preferred);
-  if (!response) return;
+/** A response's heading and body, built detached from the document. */
+function buildResponse(response: ResponseView, key: string, preferred: boolean): HTMLElement[] {
   const h = el('h3');
   h.append(el('kbd', {}, key), document.createTextNode(` ${response.title}`));
   if (preferred) h.append(el('span', { class: 'pref-mark' }, ' ✓ preferred'));
   const body = el('div', { class: 'body' });
   renderTurns(response.turns, body);
-  box.append(h, body);
+  return [h, body];
+}
+
+/**
+ * The DOM of a record's prompt and responses, built before it is shown: the host sends the record
+ * a label would advance to ('prefetch'), the view builds it while idle, and when the host's
+ * 'selected' names exactly that record (same JSON, same word-diff setting) it is swapped in
+ * instead of rendered. The host's 'selected' stays the truth: anything else renders from scratch.
+ */
+interface Built {
+  json: string;
+  wordDiff: boolean;
+  prompt: HTMLElement;
+  left?: HTMLElement[];
+  right?: HTMLElement[];
+}
+let prebuilt: Built | undefined;
+
+function preferredSides(d: RecordDetail): [boolean, boolean] {
+  return [d.label?.preferred === 'left' || d.label?.thumb === true, d.label?.preferred === 'right'];
+}
+
+function buildRecord(d: RecordDetail, json: string): Built {
+  const prompt = el('div');
+  renderTurns(d.prompt, prompt);
+  const keys = d.kind === 'unpaired' ? ['', ''] : ['1', '2'];
+  const [lp, rp] = preferredSides(d);
+  const left = d.left && buildResponse(d.left, keys[0]!, lp);
+  const right = d.right && buildResponse(d.right, keys[1]!, rp);
+  if (wordDiff && d.left && d.right && left && right) renderDiff(d.left, d.right, left[1]!, right[1]!);
+  return { json, wordDiff, prompt, left, right };
+}
+
+function showResponse(box: HTMLElement, nodes: HTMLElement[] | undefined, preferred: boolean): void {
+  box.hidden = !nodes;
+  box.classList.toggle('preferred', preferred && !!nodes);
+  box.replaceChildren(...(nodes ?? []));
+}
+
+let prebuildTimer: ReturnType<typeof setTimeout> | undefined;
+let prefetchSeq = 0;
+function prefetch(d: RecordDetail): void {
+  clearTimeout(prebuildTimer);
+  const seq = ++prefetchSeq;
+  if (d.kind === 'invalid' || d.kind === 'blank') return;
+  // After the frame that shows the current record, when the view is idle: building it must not
+  // delay that paint, nor the next key.
+  prebuildTimer = setTimeout(() => requestIdleCallback(() => {
+    if (seq !== prefetchSeq || selected?.index === d.index) return;
+    prebuilt = buildRecord(d, JSON.stringify(d));
+  }, { timeout: 100 }), 0);
 }
 
 function renderDetail(): void {
   const d = selected;
   invalidBox.hidden = true;
+  detail.dataset.render = 'rendered';
   if (!d) {
     detailHeader.textContent = counts && counts.complete && counts.lines === 0 ? 'The file is empty.' : 'No record selected.';
     promptBox.replaceChildren();
@@ -363,11 +424,15 @@ function renderDetail(): void {
     promptBox.replaceChildren();
     leftBox.hidden = rightBox.hidden = true;
   } else {
-    renderTurns(d.prompt, promptBox);
-    const pairedKeys = d.kind === 'unpaired' ? ['', ''] : ['1', '2'];
-    renderResponse(leftBox, d.left, pairedKeys[0]!, label?.preferred === 'left' || label?.thumb === true);
-    renderResponse(rightBox, d.right, pairedKeys[1]!, label?.preferred === 'right');
-    if (wordDiff && d.left && d.right) renderDiff(d.left, d.right);
+    const json = JSON.stringify(d);
+    const built = prebuilt && prebuilt.json === json && prebuilt.wordDiff === wordDiff ? prebuilt : buildRecord(d, json);
+    // Which path showed it (the UI test checks that the prefetched record is the one swapped in).
+    detail.dataset.render = built === prebuilt ? 'prefetched' : 'rendered';
+    if (built === prebuilt) prebuilt = undefined;
+    promptBox.replaceChildren(...Array.from(built.prompt.childNodes));
+    const [lp, rp] = preferredSides(d);
+    showResponse(leftBox, built.left, lp);
+    showResponse(rightBox, built.right, rp);
   }
   responses.classList.toggle('single', !d.right);
   // The buttons (custom elements, each with a shadow root) are rebuilt only when the set of
@@ -409,7 +474,11 @@ function renderCounts(): void {
   const who = Object.entries(c.byAnnotator).sort((a, b) => b[1] - a[1]).slice(0, 5);
   annotators.textContent = who.length ? who.map(([name, n]) => `${name || '(no annotator)'}: ${n.toLocaleString()}`).join(' · ') : '';
   const byFilter: Record<Filter, number> = { all: c.lines, unlabeled: c.unlabeled, labeled: c.labeled, tieSkip: c.tieSkip, invalid: c.invalid };
-  for (const [f, radio] of filterRadios) radio.setAttribute('label', `${FILTER_LABELS[f]} ${byFilter[f].toLocaleString()}`);
+  // Only the radios whose count changed (each is a custom element that re-renders on a new label).
+  for (const [f, radio] of filterRadios) {
+    const text = `${FILTER_LABELS[f]} ${byFilter[f].toLocaleString()}`;
+    if (radio.getAttribute('label') !== text) radio.setAttribute('label', text);
+  }
 }
 
 filters.addEventListener('change', () => {
@@ -483,8 +552,30 @@ function painted(what: 'rows' | 'selected' | 'init'): void {
   requestAnimationFrame(() => send({ type: 'painted', what, at: performance.now() }));
 }
 
+/**
+ * After the view renders a new selection, the messages that follow it (counts, rows, prefetch)
+ * wait until that frame is painted: what the user waits for is painted first.
+ * They are then handled in the order they came.
+ */
+let selectionFramePending = false;
+const deferred: HostMessage[] = [];
+function deferUntilPainted(): void {
+  if (selectionFramePending) return;
+  selectionFramePending = true;
+  requestAnimationFrame(() => setTimeout(() => {
+    selectionFramePending = false;
+    while (deferred.length && !selectionFramePending) handle(deferred.shift()!);
+  }, 0));
+}
+
 window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
-  const m = event.data;
+  // An invalidation is handled at once (the old rows stay on screen, unchanged elements are kept):
+  // its request for fresh rows then leaves with this frame and the host answers it meanwhile.
+  if (selectionFramePending && event.data?.type !== 'invalidate') deferred.push(event.data);
+  else handle(event.data);
+});
+
+function handle(m: HostMessage): void {
   switch (m.type) {
     case 'init':
       document.title = m.fileName;
@@ -531,10 +622,16 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
     case 'selected':
       selected = m.detail;
       selectedPosition = m.position;
+      // Reads of the list's geometry first, then the detail's DOM writes: nothing forces a
+      // synchronous layout of the new record; it is laid out once, in the frame.
       if (selectedPosition >= 0) scrollToPosition(selectedPosition);
-      renderDetail();
       renderRows();
+      renderDetail();
       painted('selected');
+      deferUntilPainted();
+      break;
+    case 'prefetch':
+      prefetch(m.detail);
       break;
     case 'invalidate':
       invalidateList(true);
@@ -569,6 +666,6 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       void never;
     }
   }
-});
+}
 
 send({ type: 'ready' });
