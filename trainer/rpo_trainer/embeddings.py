@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Sequence
@@ -66,15 +67,17 @@ def compute_embeddings(model: str, texts: Sequence[str]) -> np.ndarray:
 
 
 def prompt_embeddings(keys: Sequence[bytes], texts: Sequence[str], cache_dir: str, model: str, precision: str,
-                      compute_missing: bool, where: Sequence[str]) -> tuple[np.ndarray, int]:
-    """Vectors for each prompt (rows in the given order) and how many were computed here.
+                      compute_missing: bool, where: Sequence[str]) -> tuple[np.ndarray, dict[bytes, np.ndarray]]:
+    """Vectors for each prompt (rows in the given order) and the entries computed here (key -> vector),
+    which the caller may store with `add_to_cache` so that neither the trainer nor the extension
+    embeds them again.
 
     `where[i]` names record i ("file:line") for the error message.
     """
     path = cache_path(cache_dir, model, precision)
     cache = read_cache(path)
     missing = [i for i, k in enumerate(keys) if k not in cache]
-    computed = 0
+    computed: dict[bytes, np.ndarray] = {}
     if missing:
         unique = {}
         for i in missing:
@@ -100,18 +103,36 @@ def prompt_embeddings(keys: Sequence[bytes], texts: Sequence[str], cache_dir: st
                 f"{len(unique)} prompt(s) have no embedding in {path}, first at {where[missing[0]]}; "
                 f"computing them with {model} failed: {e}", hint=how) from None
         for k, v in zip(unique, vectors):
-            cache[k] = v
-        computed = len(unique)
+            cache[k] = computed[k] = v
     return np.stack([cache[k] for k in keys]) if keys else np.zeros((0, 1), np.float32), computed
 
 
+def add_to_cache(path: Path, entries: dict[bytes, np.ndarray], model: str, precision: str) -> None:
+    """Adds `entries` to the cache file at `path`: merged with what the file holds now (re-read here,
+    so rows another process added since it was first read are kept), then written atomically."""
+    if not entries:
+        return
+    merged = read_cache(path)
+    merged.update(entries)
+    write_cache(path, merged, model, precision)
+
+
 def write_cache(path: Path, entries: dict[bytes, np.ndarray], model: str, precision: str) -> None:
-    """Write a cache file in the contract's format (used by tests and fixtures)."""
+    """Write a cache file in the contract's format: to a temporary file in the same folder, then
+    renamed over `path`, so a reader (the extension, another run) never sees it half written."""
     from safetensors.numpy import save_file
 
     keys = np.stack([np.frombuffer(k, dtype=np.uint8) for k in entries]) if entries else np.zeros((0, 32), np.uint8)
     emb = np.stack(list(entries.values())).astype(np.float32) if entries else np.zeros((0, 1), np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({"keys": keys, "embeddings": emb}, str(path), metadata={
-        "format": "rpo-embeddings", "version": "1", "model": model, "precision": precision,
-        "dim": str(emb.shape[1]), "max_tokens": "256", "pooling": "mean", "normalized": "true"})
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        save_file({"keys": keys, "embeddings": emb}, str(tmp), metadata={
+            "format": "rpo-embeddings", "version": "1", "model": cache_model_name(model), "precision": precision,
+            "dim": str(emb.shape[1]), "max_tokens": "256", "pooling": "mean", "normalized": "true"})
+        with tmp.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

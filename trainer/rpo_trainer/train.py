@@ -21,7 +21,7 @@ import torch
 from . import __version__
 from .config import RunConfig, config_from_dict, resolved_config
 from .data import Example, Tokenizing, collate, load_dataset, split_eval, unpaired_items
-from .embeddings import prompt_embeddings
+from .embeddings import add_to_cache, cache_path, prompt_embeddings
 from .errors import ConfigError, DataError
 from .events import EventWriter, human
 from .losses import EMBEDDING_METHODS, LOSSES, Contrast, batch_metrics, contrast_weights
@@ -361,9 +361,16 @@ class Run:
                 cfg.embeddings.model, cfg.embeddings.precision, cfg.embeddings.compute_missing,
                 [f"{s}:{e.line}" for s, e in zip(srcs, all_examples)])
             self.embeddings = torch.from_numpy(vectors)
-            self.embeddings_computed = computed
+            self.embeddings_computed = len(computed)
             if computed:
-                self.events.log("info", f"computed {computed} prompt embedding(s) missing from the cache with sentence-transformers")
+                path = cache_path(cfg.embeddings.cache_dir, cfg.embeddings.model, cfg.embeddings.precision)
+                self.events.log("info", f"computed {len(computed)} prompt embedding(s) missing from the cache with sentence-transformers")
+                if acc.is_main_process:
+                    try:
+                        add_to_cache(path, computed, cfg.embeddings.model, cfg.embeddings.precision)
+                        self.events.log("info", f"added them to {path}")
+                    except Exception as e:  # a read-only workspace must not stop the run
+                        self.events.log("warning", f"could not add the computed embeddings to {path}: {e}")
 
         world = acc.num_processes
         self.sampler = EpochSampler(

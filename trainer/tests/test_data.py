@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rpo_trainer.data import Tokenizing, collate, load_dataset, prompt_key, prompt_text, split_eval, unpaired_items
-from rpo_trainer.embeddings import cache_path, model_slug, prompt_embeddings, write_cache
+from rpo_trainer.embeddings import add_to_cache, cache_path, model_slug, prompt_embeddings, read_cache, write_cache
 from rpo_trainer.errors import DataError, EmbeddingsError
 from rpo_trainer.testing.tiny_model import make_tokenizer
 
@@ -124,7 +124,7 @@ def test_embedding_cache_roundtrip_and_missing(tmp_path, monkeypatch):
     vec = np.arange(4, dtype=np.float32) / 4
     write_cache(path, {prompt_key("a"): vec}, model, "q8")
     got, computed = prompt_embeddings([prompt_key("a")], ["a"], str(tmp_path), model, "q8", False, ["f:1"])
-    assert computed == 0 and np.array_equal(got[0], vec)
+    assert computed == {} and np.array_equal(got[0], vec)
     with pytest.raises(EmbeddingsError) as err:
         prompt_embeddings([prompt_key("a"), prompt_key("b")], ["a", "b"], str(tmp_path), model, "q8", False, ["f:1", "f:7"])
     assert "1 prompt(s) have no embedding" in err.value.message and "first at f:7" in err.value.message
@@ -153,6 +153,27 @@ def test_missing_embeddings_are_computed_with_sentence_transformers(tmp_path):
     texts = ["How do I bake bread?", "What is a good bread recipe?", "Explain black holes."]
     vectors, computed = prompt_embeddings([prompt_key(t) for t in texts], texts, str(tmp_path), str(model_dir), "fp32",
                                           True, ["f:1", "f:2", "f:3"])
-    assert computed == 3 and vectors.shape == (3, 384)
+    assert len(computed) == 3 and vectors.shape == (3, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
+    # stored, the next run reads them instead of computing them again
+    add_to_cache(cache_path(tmp_path, str(model_dir), "fp32"), computed, str(model_dir), "fp32")
+    again, computed_again = prompt_embeddings([prompt_key(t) for t in texts], texts, str(tmp_path), str(model_dir), "fp32",
+                                              False, ["f:1", "f:2", "f:3"])
+    assert computed_again == {} and np.array_equal(again, vectors)
+
+
+def test_add_to_cache_merges_with_the_file_as_it_is_now(tmp_path):
+    model = "sentence-transformers/all-MiniLM-L6-v2"
+    path = cache_path(tmp_path, model, "fp32")
+    a, b, c = (np.eye(3, dtype=np.float32)[i] for i in range(3))
+    write_cache(path, {prompt_key("a"): a}, model, "fp32")
+    # read by a run, then another process adds "b" before the run stores what it computed ("c")
+    add_to_cache(path, {prompt_key("b"): b}, model, "fp32")
+    add_to_cache(path, {prompt_key("c"): c}, model, "fp32")
+    cache = read_cache(path)
+    assert set(cache) == {prompt_key("a"), prompt_key("b"), prompt_key("c")}
+    assert np.array_equal(cache[prompt_key("c")], c)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+    add_to_cache(path, {}, model, "fp32")
+    assert len(read_cache(path)) == 3

