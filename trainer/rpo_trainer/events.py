@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -72,6 +73,15 @@ class EventWriter:
             self.file = None
 
 
+def _log_prefix() -> str:
+    """`[rpo_trainer]`, or `[rpo_trainer rank R]` in a run of several processes (every rank writes
+    its stderr; the extension's log channel and `rpo train` show them interleaved)."""
+    rank, world = os.environ.get("RANK"), os.environ.get("WORLD_SIZE")
+    if rank is not None and world not in (None, "", "1"):
+        return f"[rpo_trainer rank {rank}]"
+    return "[rpo_trainer]"
+
+
 def human(message: str) -> None:
     """A human log line on stderr."""
-    print(f"[rpo_trainer] {message}", file=sys.stderr, flush=True)
+    print(f"{_log_prefix()} {message}", file=sys.stderr, flush=True)

@@ -65,6 +65,7 @@ test('num_processes 2: accelerate launch runs two ranks, events arrive once, Ctr
   });
   assert.equal(first.code, 3, `rpo train should exit 3 (stopped):\n${first.stderr.slice(-3000)}`);
   assert.doesNotMatch(first.stderr, /SignalException|SIGKILL/, 'the ranks were stopped by the launcher, not by a signal to the agent');
+  for (const rank of [0, 1]) assert.match(first.stderr, new RegExp(`\\[rpo_trainer rank ${rank}\\] SIG\\w+: finishing the current step`), `rank ${rank} says it stops, under its rank`);
   const runs = path.join(tmp, '.rpo', 'runs');
   const runDir = path.join(runs, fs.readdirSync(runs).find((d) => d.startsWith('two-'))!);
   const process1 = JSON.parse(fs.readFileSync(path.join(runDir, 'process.json'), 'utf8'));
