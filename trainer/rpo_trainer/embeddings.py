@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Sequence
@@ -11,6 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import EmbeddingsError
+from .files import replacing
 
 
 def cache_model_name(model: str) -> str:
@@ -125,14 +125,7 @@ def write_cache(path: Path, entries: dict[bytes, np.ndarray], model: str, precis
     keys = np.stack([np.frombuffer(k, dtype=np.uint8) for k in entries]) if entries else np.zeros((0, 32), np.uint8)
     emb = np.stack(list(entries.values())).astype(np.float32) if entries else np.zeros((0, 1), np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with replacing(path) as tmp:
         save_file({"keys": keys, "embeddings": emb}, str(tmp), metadata={
             "format": "rpo-embeddings", "version": "1", "model": cache_model_name(model), "precision": precision,
             "dim": str(emb.shape[1]), "max_tokens": "256", "pooling": "mean", "normalized": "true"})
-        with tmp.open("rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

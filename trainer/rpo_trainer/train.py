@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import random
 import shutil
@@ -22,6 +21,7 @@ from . import __version__
 from .config import RunConfig, config_from_dict, resolved_config
 from .data import Example, Tokenizing, collate, load_dataset, split_eval, unpaired_items
 from .embeddings import add_to_cache, cache_path, prompt_embeddings
+from .files import write_text_atomic
 from .errors import ConfigError, DataError
 from .events import EventWriter, human
 from .losses import EMBEDDING_METHODS, LOSSES, Contrast, batch_metrics, contrast_weights
@@ -141,21 +141,6 @@ def gather_columns(accelerator, local: torch.Tensor) -> tuple[torch.Tensor, int]
 
 
 # ---------------------------------------------------------------- run folder and checkpoints
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Writes a run-folder file that others read while the run goes on (config.json, run.json):
-    to a temporary file next to it, then renamed over it, so a reader never sees it half written."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
 
 def make_run_dir(cfg: RunConfig) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())

@@ -18,7 +18,8 @@ from rpo_trainer.errors import DataError, EmbeddingsError
 from rpo_trainer.events import EventWriter
 from rpo_trainer.testing.tiny_model import make_tiny_model
 from rpo_trainer.testing.toy import toy_workspace, write_jsonl
-from rpo_trainer.train import Run, StopFlag, write_text_atomic
+from rpo_trainer.files import write_text_atomic
+from rpo_trainer.train import Run, StopFlag
 
 
 def steps(events):
