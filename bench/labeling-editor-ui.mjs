@@ -55,6 +55,50 @@ export const options = {
   },
 };
 
+/**
+ * When the webview first painted a list row, to the frame: Playwright's locator.waitFor polls at
+ * up to 500 ms intervals, too coarse for a first screen. Every frame that appears gets a
+ * requestAnimationFrame watcher; the first that sees a row stamps Date.now() after that frame's
+ * paint (rAF + task), on the same wall clock as the bench's t0. Nothing is added to the product.
+ * A watcher installed after the rows came stamps its own start (late, never early).
+ */
+function watchFirstRows(page) {
+  let found;
+  const install = (frame) => {
+    if (frame === page.mainFrame()) return;
+    // Through a locator: frame.evaluate never answers in the webview's content frame (its
+    // document is written in place, not navigated); a locator's evaluate does.
+    frame.locator('html').evaluate(() => new Promise((resolve) => {
+      const w = window;
+      if (w.__rpoFirstRows) return void w.__rpoFirstRows.then(resolve);
+      w.__rpoFirstRows = new Promise((done) => {
+        const check = () => {
+          if (document.querySelector('.row:not(.loading)')) setTimeout(() => done(Date.now()), 0);
+          else requestAnimationFrame(check);
+        };
+        check();
+      });
+      w.__rpoFirstRows.then(resolve);
+    })).then((at) => { found ??= at; }, (e) => { if (process.env.RPO_BENCH_DEBUG) console.log(`watch ${frame.url().slice(0, 80)}: ${String(e).slice(0, 200)}`); });
+  };
+  const onFrame = (frame) => install(frame);
+  page.on('frameattached', onFrame);
+  page.on('framenavigated', onFrame);
+  for (const f of page.frames()) install(f);
+  return {
+    async result(graceMs) {
+      const until = Date.now() + graceMs;
+      while (found === undefined && Date.now() < until) {
+        for (const f of page.frames()) install(f);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      page.off('frameattached', onFrame);
+      page.off('framenavigated', onFrame);
+      return found;
+    },
+  };
+}
+
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 
 export default async function bench(h) {
@@ -70,17 +114,24 @@ export default async function bench(h) {
   await input.waitFor({ state: 'visible' });
   await input.fill(FILE);
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: FILE }).first().waitFor();
+  const watch = watchFirstRows(page);
   const t0 = Date.now();
   await page.keyboard.press('Enter');
   const wv = h.webview();
   await wv.locator('.row:not(.loading)').first().waitFor({ timeout: 120_000 });
-  const firstScreen = Date.now() - t0;
+  const seenMs = Date.now() - t0;
+  const paintedAt = await watch.result(2000);
+  // Both are never earlier than the paint: the watcher's is to the frame unless it was installed
+  // after the rows came (then the locator's may be earlier); the locator polls at up to 500 ms.
+  const firstScreen = paintedAt !== undefined ? Math.min(paintedAt - t0, seenMs) : seenMs;
+  // At once: a later step that fails (a label timing out under load) does not lose it.
+  console.log(`  first screen: ${firstScreen} ms (${paintedAt !== undefined ? 'in-page watcher' : 'locator'}; the locator saw it at ${seenMs} ms)`);
   const progress = wv.locator('#progress-text');
   await progress.filter({ hasText: /labeled/ }).filter({ hasNotText: /scanning|reading/ }).waitFor({ timeout: 300_000 });
   const countsMs = Date.now() - t0;
   const log = await h.waitUntil(() => { const t = h.extensionLog(); return /\] scanned /.test(t) && t; }, { timeoutMs: 30_000, what: 'the scan log line' });
   const opened = /opened [^\n]*?: (\d+) lines in (\d+) ms[^\n]*?RSS (\d+) MB -> (\d+) MB/.exec(log);
-  const head = /opened [^\n]*?: its first (\d+) lines \((\d+) MB of (\d+) MB\) in (\d+) ms/.exec(log);
+  const head = /opened [^\n]*?: its first (\d+) lines \(([\d.]+) MB of (\d+) MB\) in (\d+) ms/.exec(log);
   const scanned = /scanned .*? in (\d+) ms from open \(worker (\d+) ms\); extension host RSS (\d+) MB \((\d+) MB before opening\)/.exec(log);
 
   // Label latency inside the webview frame.
@@ -131,7 +182,7 @@ export default async function bench(h) {
   const saved = await h.waitUntil(() => /saved .*? in (\d+) ms/.exec(h.extensionLog()), { timeoutMs: 120_000, what: 'the save log line' });
 
   const steady = lat.slice(5); // the first labels warm up the JIT and the view
-  console.log(`  first screen (Enter in Quick Open -> first rows visible): ${firstScreen} ms   target <= ${targets.first} ms   ratio ${(firstScreen / targets.first).toFixed(2)}   (host: ${head ? `first ${head[1]} lines read in ${head[4]} ms, whole file read in ${opened?.[2]} ms` : `document open ${opened?.[2]} ms`}; webview created -> first rows painted ${firstRows?.[2]} ms, of which ready -> painted ${firstRows?.[1]} ms)`);
+  console.log(`  first screen (Enter in Quick Open -> first rows painted): ${firstScreen} ms   target <= ${targets.first} ms   ratio ${(firstScreen / targets.first).toFixed(2)}   (${paintedAt !== undefined ? `painted frame seen inside the webview; the locator saw it at ${seenMs} ms` : `the in-page watcher missed it: the locator's ${seenMs} ms`}; host: ${head ? `first ${head[1]} lines read in ${head[4]} ms, whole file read in ${opened?.[2]} ms` : `document open ${opened?.[2]} ms`}; webview created -> first rows painted ${firstRows?.[2]} ms, of which ready -> painted ${firstRows?.[1]} ms)`);
   console.log(`  counts + filters ready (-> progress without "reading"/"scanning"): ${countsMs} ms   target <= ${targets.counts} ms   ratio ${(countsMs / targets.counts).toFixed(2)}   (host: ${scanned?.[1]} ms from open, worker ${scanned?.[2]} ms)`);
   console.log(`  label keypress -> edit applied -> view painted (${steady.length} labels after 5 warm-up, ${THINK_MS ? `${THINK_MS} ms between a paint and the next key` : 'back to back'}): p50 ${pct(steady, 0.5).toFixed(1)} ms, p95 ${pct(steady, 0.95).toFixed(1)} ms, max ${Math.max(...steady).toFixed(1)} ms   target p95 <= 50 ms   ratio ${(pct(steady, 0.95) / 50).toFixed(2)}`);
   console.log(`    of which keydown -> the host's 'selected' message in the view: p50 ${pct(arrive, 0.5).toFixed(1)} ms, p95 ${pct(arrive, 0.95).toFixed(1)} ms ; -> the view's handler done (JS render): p50 ${pct(js, 0.5).toFixed(1)} ms; the rest is layout, paint and the next frame; ${prefetched} of ${LABELS} records shown from the view's prefetch`);
