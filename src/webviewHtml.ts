@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 
 /**
@@ -39,6 +40,41 @@ export interface WebviewHtmlOptions {
    * <body> (escaped). Not a script: CSP forbids inline scripts.
    */
   data?: Record<string, string>;
+  /**
+   * Data the view reads at start (e.g. its first screen), as `<script type="application/json"
+   * id="...">`: a data block, never executed (the CSP's script-src does not apply to it), with
+   * every `<` escaped so dataset text cannot close the element. Read with JSON.parse(textContent).
+   */
+  json?: { id: string; value: unknown };
+  /**
+   * Put the bundle's script and stylesheet into the HTML (nonce'd) instead of linking them: the
+   * view's first paint then waits for no resource fetch (each goes through VS Code's webview
+   * service worker and the workbench, and over the network to a remote extension host). Falls
+   * back to links when a bundle cannot be read or holds what would end its element early.
+   */
+  inline?: boolean;
+}
+
+/** Bundles read for `inline`, by path, reread when their mtime changes (npm run watch). */
+const bundleCache = new Map<string, { mtimeMs: number; text: string }>();
+
+function readBundle(file: string, closingTag: RegExp): string | undefined {
+  try {
+    const { mtimeMs } = fs.statSync(file);
+    const hit = bundleCache.get(file);
+    if (hit?.mtimeMs === mtimeMs) return hit.text;
+    const text = fs.readFileSync(file, 'utf8').replace(/\n\/[/*]# sourceMappingURL=[^\n]*\s*$/, '\n');
+    if (closingTag.test(text)) return undefined;
+    bundleCache.set(file, { mtimeMs, text });
+    return text;
+  } catch {
+    return undefined;
+  }
+}
+
+/** JSON safe inside a <script> data block: `<` as \u003c (no `</script>`, no `<!--`). */
+export function jsonForScriptElement(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
 /** A fresh 128-bit nonce per HTML load. */
@@ -47,11 +83,11 @@ export function makeNonce(): string {
 }
 
 /** The Content-Security-Policy for a webview with the given nonce. */
-export function contentSecurityPolicy(webview: vscode.Webview, nonce: string): string {
+export function contentSecurityPolicy(webview: vscode.Webview, nonce: string, { inlineStyle = false } = {}): string {
   return [
     "default-src 'none'",
     `script-src 'nonce-${nonce}'`,
-    `style-src ${webview.cspSource}`,
+    `style-src ${webview.cspSource}${inlineStyle ? ` 'nonce-${nonce}'` : ''}`,
     `img-src ${webview.cspSource}`,
     `font-src ${webview.cspSource}`,
     "base-uri 'none'",
@@ -63,7 +99,7 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** The full HTML of a view: CSP meta, stylesheet links, one nonce'd module-free script. */
+/** The full HTML of a view: CSP meta, stylesheets (linked or inline), one nonce'd module-free script. */
 export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, options: WebviewHtmlOptions): string {
   const nonce = makeNonce();
   const asset = (...segments: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...segments)).toString();
@@ -72,7 +108,16 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, o
     // vscode-elements looks the codicon sheet up by this id.
     styles.push(`<link rel="stylesheet" id="vscode-codicon-stylesheet" href="${escapeHtml(asset('node_modules', '@vscode', 'codicons', 'dist', 'codicon.css'))}">`);
   }
-  if (options.css) styles.push(`<link rel="stylesheet" href="${escapeHtml(asset('dist', 'webview', `${options.view}.css`))}">`);
+  const bundle = (ext: string) => vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${options.view}.${ext}`).fsPath;
+  const inlineCss = options.inline && options.css ? readBundle(bundle('css'), /<\/style/i) : undefined;
+  // Not inlined if it holds `</script` (would end the element) or `<script` (after a `<!--`, which
+  // markdown-it's regexes hold, it would make the parser skip the closing tag).
+  const inlineJs = options.inline ? readBundle(bundle('js'), /<\/?script/i) : undefined;
+  if (inlineCss !== undefined) styles.push(`<style nonce="${nonce}">${inlineCss}</style>`);
+  else if (options.css) styles.push(`<link rel="stylesheet" href="${escapeHtml(asset('dist', 'webview', `${options.view}.css`))}">`);
+  const script = inlineJs !== undefined
+    ? `<script nonce="${nonce}">${inlineJs}</script>`
+    : `<script nonce="${nonce}" src="${escapeHtml(asset('dist', 'webview', `${options.view}.js`))}"></script>`;
   const data = Object.entries(options.data ?? {})
     .map(([k, v]) => ` data-${k.replace(/[^a-z0-9-]/gi, '')}="${escapeHtml(v)}"`)
     .join('');
@@ -80,13 +125,13 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, o
 <html lang="en">
 <head>
 <meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(webview, nonce)}">
+<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(webview, nonce, { inlineStyle: inlineCss !== undefined })}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 ${styles.join('\n')}
 <title>${escapeHtml(options.title)}</title>
 </head>
 <body${data}>
-<script nonce="${nonce}" src="${escapeHtml(asset('dist', 'webview', `${options.view}.js`))}"></script>
+${options.json ? `<script type="application/json" id="${escapeHtml(options.json.id)}">${jsonForScriptElement(options.json.value)}</script>\n` : ''}${script}
 </body>
 </html>`;
 }

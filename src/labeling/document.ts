@@ -3,8 +3,31 @@ import * as vscode from 'vscode';
 import { DocumentChangedError, type LineEdit } from '../core/dataset/lineDocument';
 import type { Logger } from '../core/log';
 import type { LabelAction } from '../protocol/labeling';
-import { HEAD_BYTES, HEAD_OPEN_BYTES, LabelingModel, type LabelSettings } from './model';
+import { HEAD_BYTES, HEAD_LINES, HEAD_OPEN_BYTES, LabelingModel, type LabelSettings } from './model';
 
+
+/**
+ * Files over this size start their scan once a view has painted its first rows (at most
+ * SCAN_WAIT_MS after opening): a scan worker busy on one of two cores slowed VS Code's creation
+ * of the webview (at 100k records on 2 loaded cores: about 100 ms of the first screen, and a
+ * narrower spread). Smaller files scan at once: their scan is done before the view asks.
+ */
+const SCAN_GATE_MIN_BYTES = 8 * 1024 * 1024;
+const SCAN_WAIT_MS = 1500;
+
+interface FirstScreenGate {
+  promise: Promise<void>;
+  open: () => void;
+}
+
+function firstScreenGate(): FirstScreenGate {
+  let open: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+    setTimeout(resolve, SCAN_WAIT_MS);
+  });
+  return { promise, open };
+}
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 
@@ -34,6 +57,9 @@ export class LabelingDocument implements vscode.CustomDocument {
   private saving = false;
   private asking = false;
 
+  /** A view painted this document's first rows (a big file's scan starts then). */
+  firstScreenShown: () => void = () => undefined;
+
   private offModel: () => void;
   private disposed = false;
 
@@ -56,14 +82,17 @@ export class LabelingDocument implements vscode.CustomDocument {
         log.warn(`backup ${backupId} unreadable, opening the file as saved: ${String(err)}`);
       }
     }
+    const size = (await vscode.workspace.fs.stat(uri)).size;
+    // A big file's scan (a worker busy for a second or more) waits for the first screen.
+    const gate = size > SCAN_GATE_MIN_BYTES ? firstScreenGate() : undefined;
     if (!backup) {
-      const twoSteps = await LabelingDocument.openInTwoSteps(uri, workerPath, log, t0, rss0);
+      const twoSteps = await LabelingDocument.openInTwoSteps(uri, size, workerPath, log, t0, rss0, gate);
       if (twoSteps) return twoSteps;
     }
     let model: LabelingModel;
     let restored = !!backup;
     try {
-      model = await LabelingModel.open(uri.fsPath, { workerPath }, backup);
+      model = await LabelingModel.open(uri.fsPath, { workerPath, scanGate: gate?.promise }, backup);
     } catch (err) {
       if (!backup) throw err;
       // The file changed under the backup: keep the file, tell the user what was not restored.
@@ -75,30 +104,34 @@ export class LabelingDocument implements vscode.CustomDocument {
     }
     log.info(`opened ${uri.fsPath}: ${model.lineCount} lines in ${(performance.now() - t0).toFixed(0)} ms${restored ? ' (restored unsaved edits from backup)' : ''}; extension host RSS ${mb(rss0)} -> ${mb(process.memoryUsage().rss)}`);
     logWhenScanned(log, uri, model, t0, rss0);
-    return new LabelingDocument(uri, model, log);
+    const document = new LabelingDocument(uri, model, log);
+    if (gate) document.firstScreenShown = gate.open;
+    return document;
   }
 
   /**
    * A huge file: the first screen from its first lines (a read-only head model) while the whole
    * file is read; the whole model then replaces it (views refresh as on a reload).
    */
-  private static async openInTwoSteps(uri: vscode.Uri, workerPath: string, log: Logger, t0: number, rss0: number): Promise<LabelingDocument | undefined> {
-    const size = (await vscode.workspace.fs.stat(uri)).size;
+  private static async openInTwoSteps(uri: vscode.Uri, size: number, workerPath: string, log: Logger, t0: number, rss0: number, gate: FirstScreenGate | undefined): Promise<LabelingDocument | undefined> {
     if (size <= HEAD_OPEN_BYTES) return undefined;
-    // The whole read starts at once (the counts wait for it, not for the head).
+    // The whole read starts at once (the counts wait for it, not for the head); its scan once the
+    // first screen is painted.
     const progress: { listener?: (read: number, total: number) => void } = {};
-    const wholeRead = LabelingModel.open(uri.fsPath, { workerPath }, undefined, (read, total) => progress.listener?.(read, total));
+    const wholeRead = LabelingModel.open(uri.fsPath, { workerPath, scanGate: gate?.promise }, undefined, (read, total) => progress.listener?.(read, total));
     wholeRead.catch(() => undefined); // handled by whoever awaits it
-    const head = await LabelingModel.openHead(uri.fsPath, HEAD_BYTES).catch(() => undefined);
+    const head = await LabelingModel.openHead(uri.fsPath, HEAD_BYTES, HEAD_LINES).catch(() => undefined);
     if (!head) {
       // Nothing whole to show early (one huge first line): open as usual.
+      gate?.open();
       const model = await wholeRead;
       log.info(`opened ${uri.fsPath}: ${model.lineCount} lines in ${(performance.now() - t0).toFixed(0)} ms; extension host RSS ${mb(rss0)} -> ${mb(process.memoryUsage().rss)}`);
       logWhenScanned(log, uri, model, t0, rss0);
       return new LabelingDocument(uri, model, log);
     }
-    log.info(`opened ${uri.fsPath}: its first ${head.lineCount} lines (${mb(head.doc.lineIndex.byteLength)} of ${mb(size)}) in ${(performance.now() - t0).toFixed(0)} ms, read-only while the whole file is read`);
+    log.info(`opened ${uri.fsPath}: its first ${head.lineCount} lines (${(head.doc.lineIndex.byteLength / 1024 / 1024).toFixed(2)} MB of ${mb(size)}) in ${(performance.now() - t0).toFixed(0)} ms, read-only while the whole file is read`);
     const document = new LabelingDocument(uri, head, log);
+    if (gate) document.firstScreenShown = gate.open;
     void document.loadWhole(workerPath, t0, rss0, wholeRead, progress);
     return document;
   }

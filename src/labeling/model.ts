@@ -24,14 +24,28 @@ import { bytesMatch, SCAN_BATCH, scanAll, searchLines, variants, type InvalidLin
 export const UNSCANNED = 255;
 /** Files bigger than this open in two steps: a first screen from their first lines, then the whole file. */
 export const HEAD_OPEN_BYTES = 64 * 1024 * 1024;
-/** How much of such a file the first screen reads. */
+/** How much of such a file the first screen reads at most. */
 export const HEAD_BYTES = 4 * 1024 * 1024;
+/**
+ * The first screen reads 256 KiB, more (doubling, up to HEAD_BYTES) until it holds this many
+ * whole lines: a few screens of rows, not 4 MB (measured: 4 MB of HH records, 4,006 lines, kept
+ * the extension host busy 100-230 ms before the editor could be created).
+ */
+export const HEAD_LINES = 200;
+
+/** Lines per slice of a scan on the extension host's thread (a few ms each). */
+const THREAD_SCAN_SLICE = 256;
 
 export interface ModelOptions {
   /** Path of the built worker (dist/workers/labelingScan.js); absent: scan on this thread in slices (tests). */
   workerPath?: string;
   /** Scan workers (default: 1 up to 250k lines, else the machine's cores, at most 4); searches use the first. */
   scanWorkers?: number;
+  /**
+   * The first scan's workers start when this settles (the editor's first screen: a worker busy
+   * on one of two cores slowed VS Code's creation of the webview); reloads scan at once.
+   */
+  scanGate?: Promise<unknown>;
 }
 
 export interface LabelSettings {
@@ -171,7 +185,10 @@ export class LabelingModel {
   private resolveScan: () => void = () => undefined;
   scanMs = 0;
 
+  private scanGate: Promise<unknown> | undefined;
+
   private constructor(readonly doc: LineDocument, private readonly options: ModelOptions) {
+    this.scanGate = options.scanGate;
     this.codes = new Uint8Array(doc.lineCount).fill(UNSCANNED);
   }
 
@@ -187,8 +204,8 @@ export class LabelingModel {
    * a huge file while `open` reads all of it; undefined when the file is not bigger than that.
    * Scanned on this thread (a few MB). Labels, notes and save refuse until the whole file is in.
    */
-  static async openHead(path: string, maxBytes: number): Promise<LabelingModel | undefined> {
-    const doc = await LineDocument.head(path, maxBytes);
+  static async openHead(path: string, maxBytes: number, minLines?: number): Promise<LabelingModel | undefined> {
+    const doc = await LineDocument.head(path, maxBytes, { minLines });
     if (!doc) return undefined;
     const model = new LabelingModel(doc, {});
     model.reading = { read: doc.lineIndex.byteLength, total: doc.partial!.totalBytes };
@@ -264,27 +281,38 @@ export class LabelingModel {
       const wanted = this.options.scanWorkers ?? (this.lineCount < 250_000 ? 1 : Math.min(4, availableParallelism()));
       const k = Math.max(1, Math.min(wanted, Math.ceil(this.lineCount / SCAN_BATCH)));
       const per = Math.ceil(this.lineCount / k / SCAN_BATCH) * SCAN_BATCH;
-      const data = this.doc.lineIndex.toShared();
-      this.scansRunning = 0;
-      for (let w = 0; w * per < this.lineCount; w++) {
-        this.scansRunning++;
-        this.ensureWorker(w).postMessage({ type: 'scan', generation, data, from: w * per, to: Math.min((w + 1) * per, this.lineCount) } satisfies ScanRequest);
-      }
-      this.scanStarted = t0;
+      const start = () => {
+        if (generation !== this.generation) return;
+        const data = this.doc.lineIndex.toShared();
+        this.scansRunning = 0;
+        for (let w = 0; w * per < this.lineCount; w++) {
+          this.scansRunning++;
+          this.ensureWorker(w).postMessage({ type: 'scan', generation, data, from: w * per, to: Math.min((w + 1) * per, this.lineCount) } satisfies ScanRequest);
+        }
+        this.scanStarted = performance.now();
+      };
+      // The first scan may wait (options.scanGate); a reload's scan starts at once.
+      const gate = this.scanGate;
+      this.scanGate = undefined;
+      if (gate) void gate.then(start, start);
+      else start();
     } else {
-      // Tests: same work in slices on this thread.
-      const batches: Parameters<Parameters<typeof scanAll>[1]>[] = [];
-      scanAll(this.doc.lineIndex, (...args) => batches.push(args));
+      // A huge file's head model and tests: the same work on this thread, one slice per turn of
+      // the event loop, parsed when its turn comes (a head's first screen is built before its
+      // scan, not after: the rows and the detail parse their lines themselves).
+      const reported = { n: 0 };
+      let from = 0;
       const next = () => {
         if (generation !== this.generation) return;
-        const b = batches.shift();
-        if (!b) {
+        if (from >= this.lineCount) {
           this.scanMs = performance.now() - t0;
           this.resolveScan();
           this.emit('scan');
           return;
         }
-        this.onScanned(...b);
+        const to = Math.min(from + THREAD_SCAN_SLICE, this.lineCount);
+        scanAll(this.doc.lineIndex, (...b) => this.onScanned(...b), reported, from, to);
+        from = to;
         setImmediate(next);
       };
       setImmediate(next);

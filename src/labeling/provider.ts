@@ -2,10 +2,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LabelError } from '../core/dataset/labeling';
 import type { Logger } from '../core/log';
-import { parseViewMessage, type Filter, type HostMessage, type LabelAction, type NavAction, type ViewMessage } from '../protocol/labeling';
+import { randomUUID } from 'node:crypto';
+import { INITIAL_ROWS, INITIAL_STATE_ELEMENT_ID, parseViewMessage, type Counts, type Filter, type HostMessage, type InitialState, type LabelAction, type NavAction, type ViewMessage } from '../protocol/labeling';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 import { LabelingDocument } from './document';
-import type { LabelSettings } from './model';
+import type { LabelingModel, LabelSettings } from './model';
 import { publishLabelingSelection, setLabelingRevealHandler } from './selection';
 
 export const VIEW_TYPE = 'rpo.labelingEditor';
@@ -36,6 +37,34 @@ class LabelingView {
   private readonly createdAt = performance.now();
 
   constructor(readonly document: LabelingDocument, readonly panel: vscode.WebviewPanel, private readonly host: LabelingEditorProvider) {}
+
+  /** What the HTML's initial state showed: still current at 'ready' unless one of these changed. */
+  private embedded: { id: string; model: LabelingModel; version: number; selected: number; filter: Filter; query: string; counts: Counts; wordDiff: boolean } | undefined;
+
+  /**
+   * The first screen for the webview's HTML (init, the selected record, the rows around it):
+   * the view paints it as its script runs instead of asking after 'ready'.
+   */
+  async initialState(): Promise<InitialState> {
+    const model = this.document.model;
+    const s = this.host.settings();
+    const wordDiff = this.host.wordDiff();
+    const counts = model.counts;
+    const init = { type: 'init', fileName: path.basename(this.document.uri.fsPath), counts, settings: { wordDiff, annotator: s.annotator }, selected: this.selected, readonly: false } as const;
+    let selected: InitialState['selected'] = { type: 'selected', detail: null, position: -1 };
+    let position = 0;
+    if (model.lineCount > 0) {
+      this.selected = Math.min(this.selected, model.lineCount - 1);
+      position = await model.position(this.filter, this.query, this.selected);
+      selected = { type: 'selected', detail: model.detail(this.selected, s.seed), position };
+    }
+    const start = Math.max(0, position - INITIAL_ROWS / 2);
+    const r = await model.rows(this.filter, this.query, start, INITIAL_ROWS);
+    const id = randomUUID();
+    this.embedded = { id, model, version: model.doc.version, selected: this.selected, filter: this.filter, query: this.query, counts, wordDiff };
+    publishLabelingSelection({ uri: this.document.uri, line: this.selected });
+    return { id, init, selected, rows: { filter: this.filter, query: this.query, start, matching: r.matching, complete: counts.complete, rows: r.rows } };
+  }
 
   post(m: HostMessage): void {
     void this.panel.webview.postMessage(m);
@@ -94,9 +123,23 @@ class LabelingView {
         this.ready = true;
         this.timings.readyAt = performance.now();
         this.firstRowsPending = true;
-        const s = this.host.settings();
-        this.post({ type: 'init', fileName: path.basename(this.document.uri.fsPath), counts: model.counts, settings: { wordDiff: this.host.wordDiff(), annotator: s.annotator }, selected: this.selected, readonly: false });
-        await this.sendSelected();
+        const embedded = this.embedded;
+        this.embedded = undefined;
+        if (embedded && embedded.id === m.embedded && embedded.filter === this.filter && embedded.query === this.query && embedded.wordDiff === this.host.wordDiff()) {
+          // The view painted the first screen from its HTML. Only what changed since goes out:
+          // after an edit or the whole file replacing its head, the selection and a refresh of
+          // the rows (kept on screen until the fresh ones come, as after a reload); the counts
+          // if the scan moved them (the rows of the list do not depend on the scan).
+          const changed = embedded.model !== model || embedded.version !== model.doc.version;
+          if (changed || embedded.selected !== this.selected) await this.sendSelected();
+          else this.schedulePrefetch();
+          if (changed || JSON.stringify(model.counts) !== JSON.stringify(embedded.counts)) this.sendCounts();
+          if (changed) this.post({ type: 'invalidate' });
+        } else {
+          const s = this.host.settings();
+          this.post({ type: 'init', fileName: path.basename(this.document.uri.fsPath), counts: model.counts, settings: { wordDiff: this.host.wordDiff(), annotator: s.annotator }, selected: this.selected, readonly: false });
+          await this.sendSelected();
+        }
         void model.whenScanned().then(() => this.checkVerdict());
         break;
       }
@@ -136,6 +179,7 @@ class LabelingView {
       case 'painted':
         if (m.what === 'rows' && this.firstRowsPending && this.timings.readyAt !== undefined) {
           this.firstRowsPending = false;
+          this.document.firstScreenShown();
           this.timings.firstRowsMs = performance.now() - this.timings.readyAt;
           this.host.log.info(`first rows painted ${this.timings.firstRowsMs.toFixed(0)} ms after the view was ready, ${(performance.now() - this.createdAt).toFixed(0)} ms after the editor was created`);
         }
@@ -321,7 +365,6 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
     const view = new LabelingView(document, panel, this);
     this.views.add(view);
     this.activeView = view;
-    panel.webview.html = webviewHtml(panel.webview, this.context.extensionUri, { view: 'labeling', title: path.basename(document.uri.fsPath), css: true });
     panel.webview.onDidReceiveMessage((m) => view.onMessage(m).catch((err) => this.log.error(err instanceof Error ? err : String(err))));
     setLabelingRevealHandler((uri, line) => this.reveal(uri, line));
     panel.onDidChangeViewState(() => {
@@ -336,6 +379,9 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
         void vscode.commands.executeCommand('setContext', FOCUS_CONTEXT, false);
       }
     });
+    // The first screen goes into the HTML: the view paints it without asking (see InitialState).
+    const initial = await view.initialState();
+    panel.webview.html = webviewHtml(panel.webview, this.context.extensionUri, { view: 'labeling', title: path.basename(document.uri.fsPath), css: true, inline: true, json: { id: INITIAL_STATE_ELEMENT_ID, value: initial } });
   }
 
   setFocused(view: LabelingView, focused: boolean): void {

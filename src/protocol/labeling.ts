@@ -136,10 +136,29 @@ export type HostMessage =
   | { type: 'toggleDiff' }
   | { type: 'error'; message: string };
 
+/**
+ * The first screen, embedded in the webview's HTML (a JSON data block with this id, not a script)
+ * so the view paints it as its script runs, with no ready -> init -> rows round trip. `id` is
+ * new per HTML: a view reloaded with the same HTML (shown again after being hidden) has already
+ * used it and starts empty instead. The view says in 'ready' whether it painted it; the host then
+ * sends only what changed since it was built (else 'init' and 'selected', as for a view without it).
+ */
+export interface InitialState {
+  id: string;
+  init: Extract<HostMessage, { type: 'init' }>;
+  selected: Extract<HostMessage, { type: 'selected' }>;
+  /** A window of the list around the selection, for the filter and search of the view's start. */
+  rows: Omit<Extract<HostMessage, { type: 'rows' }>, 'type' | 'requestId'>;
+}
+export const INITIAL_STATE_ELEMENT_ID = 'rpo-initial-state';
+/** Rows in the initial state: more than a tall window shows. */
+export const INITIAL_ROWS = 80;
+
 // ---------------------------------------------------------------- webview -> host
 
 export type ViewMessage =
-  | { type: 'ready' }
+  /** The view's script ran; `embedded`: the id of the initial state it painted (absent: none). */
+  | { type: 'ready'; embedded?: string }
   | { type: 'rows'; requestId: number; filter: Filter; query: string; start: number; count: number }
   | { type: 'select'; index: number }
   | { type: 'setFilter'; filter: Filter; query: string }
@@ -173,6 +192,9 @@ export function parseViewMessage(data: unknown): ViewMessage | string {
   const m = data as Record<string, unknown>;
   switch (m.type) {
     case 'ready':
+      if (m.embedded === undefined) return { type: 'ready' };
+      if (typeof m.embedded !== 'string' || m.embedded.length > 100) return 'ready: bad embedded';
+      return { type: 'ready', embedded: m.embedded };
     case 'reopenAsText':
       return { type: m.type };
     case 'rows':

@@ -42,6 +42,13 @@ export default async function (h) {
   await progress.filter({ hasText: '0 / 8 labeled' }).waitFor({ timeout: 30_000 });
   await wv.locator('.row').first().waitFor();
   h.log('editor open, rows:', await wv.locator('.row').count());
+  // The first screen came with the webview's HTML (no round trip to the host): every line's row
+  // and the first record, whose <script> and <img> text stayed text inside the embedded JSON.
+  assert.equal(await wv.locator('body').getAttribute('data-first-screen'), 'embedded');
+  assert.equal(await wv.locator('script[src], link[rel="stylesheet"]').count(), 0, 'script and styles inline in the HTML (no fetch before the first paint)');
+  assert.equal(await wv.locator('.row:not(.loading)').count(), 9, 'all 9 lines listed');
+  assert.match(await wv.locator('.row').nth(8).innerText(), /invalid/);
+  await wv.locator('#detail-header').filter({ hasText: /^Line 1 · / }).waitFor({ timeout: 5_000 });
 
   // XSS: record 1 is selected first; its markup must show as text.
   const left = wv.locator('#left, #right');
@@ -122,6 +129,23 @@ export default async function (h) {
   assert.equal(changed.length, 4, `exactly the 4 labeled lines changed, got ${changed}`);
   assert.equal(after[8], before[8], 'the invalid line is kept byte for byte');
   assert.ok(!changed.includes(3), 'the skipped-over record (line 4) is unchanged');
+
+  // Hidden, then shown again: the webview reloads with the same HTML, whose first screen is old
+  // by now. The view must show the present, asked from the host: 4 labeled, the same record.
+  await header.filter({ hasText: /^Line 1 · / }).waitFor({ timeout: 15_000 }); // the click above selected it
+  await page.keyboard.press('j');
+  await page.keyboard.press('j');
+  const line = '3';
+  await header.filter({ hasText: /^Line 3 · / }).waitFor({ timeout: 15_000 });
+  await h.openFile('sample.rpo.json');
+  await h.openFile(FILE);
+  const shown = h.webview();
+  await shown.locator('body[data-first-screen="asked"]').waitFor({ timeout: 15_000 });
+  await shown.locator('#progress-text').filter({ hasText: '4 / 8 labeled' }).waitFor({ timeout: 15_000 });
+  await shown.locator('#detail-header').filter({ hasText: new RegExp(`^Line ${line} · `) }).waitFor({ timeout: 15_000 });
+  await shown.locator('.row.selected .line', { hasText: new RegExp(`^${line}$`) }).waitFor({ timeout: 15_000 });
+  assert.equal(await shown.locator('.row.status-labeled').count(), 3, 'the rows show the 3 labels');
+  assert.equal(await shown.locator('.row.status-tie').count(), 1, 'and the tie');
 
   // Nothing from the dataset ran.
   assert.ok(!consoleMessages.some((m) => /xss/i.test(m)), 'no script from dataset text ran');

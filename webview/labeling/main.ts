@@ -7,8 +7,8 @@ import { diffWords } from 'diff';
 import './main.css';
 import { renderMarkdown } from './markdown';
 import {
-  FILTERS, KEY_HELP,
-  type Counts, type Filter, type HostMessage, type LabelAction, type RecordDetail, type ResponseView,
+  FILTERS, INITIAL_STATE_ELEMENT_ID, KEY_HELP,
+  type Counts, type Filter, type HostMessage, type InitialState, type LabelAction, type RecordDetail, type ResponseView,
   type RowSummary, type Turn, type ViewMessage,
 } from '../../src/protocol/labeling';
 
@@ -21,6 +21,8 @@ import {
 
 interface VsCodeApi {
   postMessage(message: ViewMessage): void;
+  getState(): unknown;
+  setState(state: unknown): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
@@ -578,13 +580,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
 function handle(m: HostMessage): void {
   switch (m.type) {
     case 'init':
-      document.title = m.fileName;
-      counts = m.counts;
-      wordDiff = m.settings.wordDiff;
-      (diffToggle as unknown as { checked: boolean }).checked = wordDiff;
-      matching = m.counts.lines;
-      renderCounts();
-      updateSpacer();
+      applyInit(m);
       invalidateList();
       list.focus();
       painted('init');
@@ -668,4 +664,52 @@ function handle(m: HostMessage): void {
   }
 }
 
-send({ type: 'ready' });
+function applyInit(m: Extract<HostMessage, { type: 'init' }>): void {
+  document.title = m.fileName;
+  counts = m.counts;
+  wordDiff = m.settings.wordDiff;
+  (diffToggle as unknown as { checked: boolean }).checked = wordDiff;
+  matching = m.counts.lines;
+  renderCounts();
+  updateSpacer();
+}
+
+/**
+ * The first screen the host put into the HTML, unless this view already showed it: a view shown
+ * again after being hidden is reloaded with the same HTML, by then old (the webview's persisted
+ * state remembers which one was shown). Then the view starts empty and the host sends the present.
+ */
+function readInitialState(): InitialState | undefined {
+  const text = document.getElementById(INITIAL_STATE_ELEMENT_ID)?.textContent;
+  if (!text) return undefined;
+  let state: InitialState;
+  try {
+    state = JSON.parse(text) as InitialState;
+  } catch {
+    return undefined;
+  }
+  const persisted = (vscode.getState() ?? {}) as { shown?: string };
+  if (persisted.shown === state.id) return undefined;
+  vscode.setState({ ...persisted, shown: state.id });
+  return state;
+}
+
+/** Paints the initial state: init, its window of rows, the selected record; nothing asked of the host. */
+function applyInitialState(s: InitialState): void {
+  applyInit(s.init);
+  if (s.rows.filter === filter && s.rows.query === query) {
+    matching = s.rows.matching;
+    listComplete = s.rows.complete;
+    s.rows.rows.forEach((r, k) => rows.set(s.rows.start + k, r));
+    updateSpacer();
+  }
+  handle(s.selected); // renders the rows too (any not embedded are asked for)
+  list.focus();
+  painted('rows');
+}
+
+const initialState = readInitialState();
+if (initialState) applyInitialState(initialState);
+// Where the first screen came from (the UI test checks it): the HTML, or the host after 'ready'.
+document.body.dataset.firstScreen = initialState ? 'embedded' : 'asked';
+send({ type: 'ready', embedded: initialState?.id });

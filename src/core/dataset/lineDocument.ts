@@ -95,19 +95,28 @@ export class LineDocument {
   /**
    * The first whole lines of the file (up to `maxBytes`), read-only (`partial`), or undefined
    * when the file is not bigger than that (open it whole). For a first screen of a huge file
-   * while `open` reads all of it.
+   * while `open` reads all of it. `minLines`: stop early once that many whole lines are in
+   * (reads of `firstReadBytes`, default 256 KiB, doubling up to `maxBytes`).
    */
-  static async head(path: string, maxBytes: number): Promise<LineDocument | undefined> {
+  static async head(path: string, maxBytes: number, options: { minLines?: number; firstReadBytes?: number } = {}): Promise<LineDocument | undefined> {
     const handle = await open(path, 'r');
     try {
       const s = await handle.stat();
       if (s.size <= maxBytes) return undefined;
       const buf = Buffer.allocUnsafe(maxBytes);
+      // With minLines: read firstReadBytes, doubling while fewer whole lines than that are in.
+      let want = options.minLines ? Math.min(options.firstReadBytes ?? 256 * 1024, maxBytes) : maxBytes;
       let filled = 0;
+      let lines = 0;
       while (filled < maxBytes) {
-        const { bytesRead } = await handle.read(buf, filled, maxBytes - filled, filled);
+        const { bytesRead } = await handle.read(buf, filled, want - filled, filled);
         if (bytesRead === 0) break;
+        const read = buf.subarray(0, filled + bytesRead);
+        for (let at = read.indexOf(0x0a, filled); at >= 0; at = read.indexOf(0x0a, at + 1)) lines++;
         filled += bytesRead;
+        if (filled < want) continue;
+        if (lines >= (options.minLines ?? Infinity)) break;
+        want = Math.min(want * 2, maxBytes);
       }
       const end = buf.subarray(0, filled).lastIndexOf(0x0a);
       if (end < 0) return undefined; // one huge first line: nothing whole to show early

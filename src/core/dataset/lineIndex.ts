@@ -69,10 +69,11 @@ export class LineIndex {
           options.signal?.throwIfAborted();
           const { bytesRead } = await handle.read(chunk, filled, Math.min(readSize, length - filled), chunkStart + filled);
           if (bytesRead === 0) throw new Error(`${path}: the file shrank while it was being read (expected ${size} bytes)`);
+          // Indexed read by read: a few ms per 16 MB between reads, not one long block per chunk.
+          builder.push(chunk.subarray(filled, filled + bytesRead));
           filled += bytesRead;
           options.onProgress?.(chunkStart + filled, size);
         }
-        builder.push(chunk);
         chunks.push(chunk);
       }
       return builder.finish(chunks, chunks.length > 1 ? chunkSize : Math.max(size, 1));

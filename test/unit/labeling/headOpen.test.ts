@@ -55,3 +55,38 @@ test('LabelingModel.openHead: rows and counts of the first lines, never complete
   assert.equal(m.lineCount, c.lines);
   m.dispose();
 });
+
+test('LineDocument.head with minLines: reads from firstReadBytes, doubling, until that many whole lines (or maxBytes)', async () => {
+  const { file, lines } = fixture(); // lines of about 60 bytes
+  const bytes = readFileSync(file);
+  const head = (await LineDocument.head(file, 200_000, { minLines: 100, firstReadBytes: 1024 }))!;
+  // 1 KiB, 2 KiB, 4 KiB (75 lines), 8 KiB: the first read that holds 100 whole lines.
+  assert.equal(head.lineIndex.byteLength, bytes.subarray(0, 8192).lastIndexOf(0x0a) + 1);
+  assert.ok(head.lineCount >= 100 && head.lineCount < 200, `${head.lineCount} lines`);
+  assert.equal(head.lineText(99), lines[99]);
+  assert.ok(head.partial);
+  // More lines wanted than maxBytes holds: stops at maxBytes.
+  const capped = (await LineDocument.head(file, 5000, { minLines: 1000, firstReadBytes: 1024 }))!;
+  assert.equal(capped.lineIndex.byteLength, bytes.subarray(0, 5000).lastIndexOf(0x0a) + 1);
+  // A line longer than the first read: read on until a whole line is in.
+  const dir = mkdtempSync(join(tmpdir(), 'rpo-head-'));
+  const long = join(dir, 'long.pref.jsonl');
+  writeFileSync(long, 'x'.repeat(3000) + '\n' + 'y'.repeat(100_000) + '\n');
+  const one = (await LineDocument.head(long, 50_000, { minLines: 1, firstReadBytes: 1024 }))!;
+  assert.equal(one.lineCount, 1);
+  assert.equal(one.lineText(0), 'x'.repeat(3000));
+});
+
+test('LabelingModel.openHead with minLines: a small head, scanned in slices after it is returned', async () => {
+  const { file } = fixture();
+  const m = (await LabelingModel.openHead(file, 100_000, 200))!;
+  assert.ok(m.lineCount >= 200 && m.lineCount < 5000, `${m.lineCount} lines`);
+  assert.equal(m.counts.scanned, 0, 'nothing parsed before the first screen is built');
+  const rows = await m.rows('all', '', 0, 50);
+  assert.equal(rows.rows.length, 50);
+  assert.equal(rows.rows[3]!.status, 'invalid', 'rows parse their own lines');
+  await m.whenScanned();
+  assert.equal(m.counts.scanned, m.lineCount);
+  assert.equal(m.counts.invalid, 1);
+  m.dispose();
+});

@@ -113,5 +113,9 @@ test('webview messages are validated', () => {
   assert.equal(typeof parseViewMessage({ type: 'rows', requestId: 1, filter: 'all', query: '', start: 0, count: 100000 }), 'string');
   assert.equal(typeof parseViewMessage({ type: 'nope' }), 'string');
   assert.equal(typeof parseViewMessage(null), 'string');
+  assert.deepEqual(parseViewMessage({ type: 'ready' }), { type: 'ready' });
+  assert.deepEqual(parseViewMessage({ type: 'ready', embedded: 'a-b' }), { type: 'ready', embedded: 'a-b' });
+  assert.equal(typeof parseViewMessage({ type: 'ready', embedded: 7 }), 'string');
+  assert.equal(typeof parseViewMessage({ type: 'ready', embedded: 'x'.repeat(101) }), 'string');
   assert.equal(typeof parseViewMessage({ type: 'note', index: 1, note: 'x'.repeat(20_000) }), 'string');
 });

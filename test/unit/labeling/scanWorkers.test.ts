@@ -42,3 +42,21 @@ test('three scan workers give what one scan gives; early edits counted once', as
   parallel.dispose();
   single.dispose();
 });
+
+test('LabelingModel.open with scanGate: the worker scan waits for the gate; counts stay unscanned until then', async () => {
+  const file = join(dir, 'gate.pref.jsonl');
+  writeFileSync(file, Array.from({ length: 3000 }, (_, i) => (i === 7 ? '{"prompt": broken' : JSON.stringify({ prompt: `q ${i}`, responses: ['a', 'b'] }))).join('\n') + '\n');
+  let open!: () => void;
+  const gate = new Promise<void>((done) => (open = done));
+  const m = await LabelingModel.open(file, { workerPath, scanGate: gate });
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(m.counts.scanned, 0, 'no scan before the gate opens');
+    open();
+    await m.whenScanned();
+    assert.equal(m.counts.scanned, m.lineCount);
+    assert.equal(m.counts.invalid, 1);
+  } finally {
+    m.dispose();
+  }
+});
