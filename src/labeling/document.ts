@@ -57,11 +57,20 @@ export class LabelingDocument implements vscode.CustomDocument {
   private saving = false;
   private asking = false;
 
+  /** Tests only (`_rpo.labeling.testHoldWholeRead`): while set, a whole model waits before it replaces a head. */
+  static holdWhole: { promise: Promise<void>; release: () => void } | undefined;
+
   /** A view painted this document's first rows (a big file's scan starts then). */
   firstScreenShown: () => void = () => undefined;
 
   private offModel: () => void;
   private disposed = false;
+  /**
+   * True once the model is the whole file: at once for a file opened in one step; for a big one
+   * when its whole model replaced the read-only head. False if reading it failed or the document
+   * closed first.
+   */
+  private whole: Promise<boolean> = Promise.resolve(true);
 
   private constructor(readonly uri: vscode.Uri, public model: LabelingModel, private readonly log: Logger) {
     this.disposables.push(this.changeContent, this.changeModel, this.disposeEmitter);
@@ -132,11 +141,16 @@ export class LabelingDocument implements vscode.CustomDocument {
     log.info(`opened ${uri.fsPath}: its first ${head.lineCount} lines (${(head.doc.lineIndex.byteLength / 1024 / 1024).toFixed(2)} MB of ${mb(size)}) in ${(performance.now() - t0).toFixed(0)} ms, read-only while the whole file is read`);
     const document = new LabelingDocument(uri, head, log);
     if (gate) document.firstScreenShown = gate.open;
-    void document.loadWhole(workerPath, t0, rss0, wholeRead, progress);
+    document.whole = document.loadWhole(workerPath, t0, rss0, wholeRead, progress);
     return document;
   }
 
-  private async loadWhole(workerPath: string, t0: number, rss0: number, firstTry: Promise<LabelingModel>, progress: { listener?: (read: number, total: number) => void }): Promise<void> {
+  /** Resolves when the model is the whole file (see `whole`): edits wait for it. */
+  whenWhole(): Promise<boolean> {
+    return this.whole;
+  }
+
+  private async loadWhole(workerPath: string, t0: number, rss0: number, firstTry: Promise<LabelingModel>, progress: { listener?: (read: number, total: number) => void }): Promise<boolean> {
     const head = this.model;
     let lastEmit = 0;
     progress.listener = (read, total) => {
@@ -150,9 +164,10 @@ export class LabelingDocument implements vscode.CustomDocument {
     for (let attempt = 0; ; attempt++) {
       try {
         const whole = await (attempt === 0 ? firstTry : LabelingModel.open(this.uri.fsPath, { workerPath }, undefined, (read, total) => progress.listener?.(read, total)));
+        await LabelingDocument.holdWhole?.promise;
         if (this.disposed) {
           whole.dispose();
-          return;
+          return false;
         }
         this.offModel();
         this.model = whole;
@@ -161,14 +176,14 @@ export class LabelingDocument implements vscode.CustomDocument {
         this.log.info(`opened ${this.uri.fsPath}: ${whole.lineCount} lines in ${(performance.now() - t0).toFixed(0)} ms; extension host RSS ${mb(rss0)} -> ${mb(process.memoryUsage().rss)}`);
         logWhenScanned(this.log, this.uri, whole, t0, rss0);
         this.changeModel.fire('reload');
-        return;
+        return true;
       } catch (err) {
-        if (this.disposed) return;
+        if (this.disposed) return false;
         if (err instanceof DocumentChangedError && attempt < 2) continue;
         const message = err instanceof Error ? err.message : String(err);
         this.log.error(`could not read ${this.uri.fsPath}: ${message}`);
         void vscode.window.showErrorMessage(`RPO: could not read ${path.basename(this.uri.fsPath)}: ${message}. Only its first lines are shown, read-only; close and reopen the file to try again.`);
-        return;
+        return false;
       }
     }
   }

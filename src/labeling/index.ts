@@ -6,6 +6,7 @@ import { importHhFile } from '../core/dataset/hh';
 import type { Logger } from '../core/log';
 import type { Feature } from '../extension';
 import type { LabelAction, NavAction } from '../protocol/labeling';
+import { LabelingDocument } from './document';
 import { LabelingEditorProvider, reopenAsText, VIEW_TYPE } from './provider';
 
 /**
@@ -111,6 +112,15 @@ export const labelingFeature: Feature = {
       // Not in the palette: the integration tests and the benchmark read the editor's state.
       vscode.commands.registerCommand('_rpo.labeling.testState', () => provider.testState()),
       vscode.commands.registerCommand('_rpo.labeling.testRestore', (uri: string, backupId: string) => provider.testRestore(uri, backupId)),
+      vscode.commands.registerCommand('_rpo.labeling.testHoldWholeRead', (hold: boolean) => {
+        LabelingDocument.holdWhole?.release();
+        LabelingDocument.holdWhole = undefined;
+        if (hold) {
+          let release: () => void = () => undefined;
+          const promise = new Promise<void>((resolve) => (release = resolve));
+          LabelingDocument.holdWhole = { promise, release };
+        }
+      }),
     );
     return disposables;
   },

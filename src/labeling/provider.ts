@@ -50,7 +50,7 @@ class LabelingView {
     const s = this.host.settings();
     const wordDiff = this.host.wordDiff();
     const counts = model.counts;
-    const init = { type: 'init', fileName: path.basename(this.document.uri.fsPath), counts, settings: { wordDiff, annotator: s.annotator }, selected: this.selected, readonly: false } as const;
+    const init = this.initMessage(counts, wordDiff);
     let selected: InitialState['selected'] = { type: 'selected', detail: null, position: -1 };
     let position = 0;
     if (model.lineCount > 0) {
@@ -64,6 +64,11 @@ class LabelingView {
     this.embedded = { id, model, version: model.doc.version, selected: this.selected, filter: this.filter, query: this.query, counts, wordDiff };
     publishLabelingSelection({ uri: this.document.uri, line: this.selected });
     return { id, init, selected, rows: { filter: this.filter, query: this.query, start, matching: r.matching, complete: counts.complete, rows: r.rows } };
+  }
+
+  private initMessage(counts: Counts, wordDiff: boolean): Extract<HostMessage, { type: 'init' }> {
+    const fileName = path.basename(this.document.uri.fsPath);
+    return { type: 'init', fileName, counts, settings: { wordDiff, annotator: this.host.settings().annotator }, selected: this.selected, filter: this.filter, query: this.query, readonly: false };
   }
 
   post(m: HostMessage): void {
@@ -136,8 +141,7 @@ class LabelingView {
           if (changed || JSON.stringify(model.counts) !== JSON.stringify(embedded.counts)) this.sendCounts();
           if (changed) this.post({ type: 'invalidate' });
         } else {
-          const s = this.host.settings();
-          this.post({ type: 'init', fileName: path.basename(this.document.uri.fsPath), counts: model.counts, settings: { wordDiff: this.host.wordDiff(), annotator: s.annotator }, selected: this.selected, readonly: false });
+          this.post(this.initMessage(model.counts, this.host.wordDiff()));
           await this.sendSelected();
         }
         void model.whenScanned().then(() => this.checkVerdict());
@@ -166,7 +170,8 @@ class LabelingView {
         await this.navigate(m.action);
         break;
       case 'note':
-        if (m.index < model.lineCount) this.apply(() => this.document.note(m.index, m.note, this.host.settings()));
+        if (!(await this.whenEditable())) break;
+        if (m.index < this.document.model.lineCount) this.apply(() => this.document.note(m.index, m.note, this.host.settings()));
         await this.sendSelected();
         this.flushRefresh();
         break;
@@ -220,7 +225,18 @@ class LabelingView {
   /** The selection move of the last navigation command (a label key right after it labels where it went). */
   private pendingNavigation: Promise<unknown> = Promise.resolve();
 
+  /**
+   * A big file's first lines are shown read-only while the whole file is read: an edit then waits
+   * for the whole model (the same line numbers), in the order the keys were pressed.
+   */
+  private async whenEditable(): Promise<boolean> {
+    if (!this.document.model.partial) return true;
+    void vscode.window.setStatusBarMessage('RPO: still reading the file; the label is applied once it is read', 4000);
+    return this.document.whenWhole();
+  }
+
   async label(action: LabelAction, index?: number): Promise<void> {
+    if (!(await this.whenEditable())) return;
     if (index === undefined) {
       // Keys pressed in quick succession can reach the host in one batch: "J" then "1" must
       // label the record J moved to, not the one selected before J's move resolved.

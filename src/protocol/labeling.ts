@@ -114,7 +114,8 @@ export interface ViewSettings {
 // ---------------------------------------------------------------- host -> webview
 
 export type HostMessage =
-  | { type: 'init'; fileName: string; counts: Counts; settings: ViewSettings; selected: number; readonly: boolean }
+  /** The view's start; `filter` and `query` are the host's (a view reloaded after being hidden takes them up again). */
+  | { type: 'init'; fileName: string; counts: Counts; settings: ViewSettings; selected: number; filter: Filter; query: string; readonly: boolean }
   | { type: 'counts'; counts: Counts }
   /** A window of the filtered list, answering `rows` (same requestId). */
   | { type: 'rows'; requestId: number; filter: Filter; query: string; start: number; matching: number; complete: boolean; rows: RowSummary[] }

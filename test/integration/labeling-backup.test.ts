@@ -94,21 +94,47 @@ suite('labeling editor: hot exit backup, two-step open', () => {
     fs.writeFileSync(file, lines.join('\n') + '\n');
     assert.ok(fs.statSync(file).size > 64 * 1024 * 1024, 'fixture must exceed HEAD_OPEN_BYTES');
     const uri = vscode.Uri.file(file);
+    // Label keys pressed while only the first lines are in (read-only) wait for the whole file,
+    // then apply in the order they were pressed. The whole model is held back until both keys are
+    // in (on a fast disk it would otherwise replace the head before the test sees it).
+    await vscode.commands.executeCommand('_rpo.labeling.testHoldWholeRead', true);
+    let labels: Promise<unknown[]>;
+    try {
+      await vscode.commands.executeCommand('vscode.openWith', uri, 'rpo.labelingEditor');
+      const head = await waitFor(async () => {
+        const st = await state();
+        return st && st.uri === uri.toString() && st.counts.reading ? st : undefined;
+      }, 30_000, 'the read-only first lines');
+      assert.ok(head.counts.lines < 36_000, `only the first lines are in (${head.counts.lines})`);
+      labels = Promise.all([vscode.commands.executeCommand('rpo.label.chooseLeft'), vscode.commands.executeCommand('rpo.label.tie')]);
+      await new Promise((r) => setTimeout(r, 300));
+      const held = (await state())!;
+      assert.equal(held.counts.labeled + held.counts.tieSkip, 0, 'nothing applied to the read-only first lines');
+      assert.equal(held.dirty, false);
+    } finally {
+      await vscode.commands.executeCommand('_rpo.labeling.testHoldWholeRead', false);
+    }
+    await labels;
     const s = await openInEditor(uri);
     assert.equal(s.counts.lines, 36_000, 'the whole file replaced the first lines');
     assert.equal(s.counts.reading, undefined);
+    assert.equal(s.counts.labeled, 1, 'the label pressed while reading was applied');
+    assert.equal(s.counts.tieSkip, 1, 'and the tie after it, on the next record');
+    assert.equal(s.selected, 2);
     await vscode.commands.executeCommand('rpo.label.last');
     await waitFor(async () => (await state())!.selected === 35_999, 10_000, 'the last line selected');
     await vscode.commands.executeCommand('rpo.label.chooseRight');
     const after = (await state())!;
-    assert.equal(after.counts.labeled, 1);
+    assert.equal(after.counts.labeled, 2);
     assert.equal(after.dirty, true);
     await vscode.commands.executeCommand('workbench.action.files.save');
     await waitFor(async () => !(await state())!.dirty, 30_000, 'save');
     const saved = fs.readFileSync(file, 'utf8').split('\n');
     assert.equal(saved.length, 36_001);
     assert.equal(JSON.parse(saved[35_999]!).rpo_label.annotator.length > 0, true);
-    assert.equal(saved[0], lines[0]);
+    assert.equal(JSON.parse(saved[0]!).rpo_label.strength, 'clearly');
+    assert.equal(JSON.parse(saved[1]!).rpo_label.status, 'tie');
+    assert.equal(saved[2], lines[2]);
     fs.rmSync(file);
   });
 });

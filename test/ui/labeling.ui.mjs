@@ -147,6 +147,21 @@ export default async function (h) {
   assert.equal(await shown.locator('.row.status-labeled').count(), 3, 'the rows show the 3 labels');
   assert.equal(await shown.locator('.row.status-tie').count(), 1, 'and the tie');
 
+  // A filter survives hiding too: the reloaded view takes the host's filter (radio and rows).
+  await shown.locator('vscode-radio[data-filter="labeled"]').click();
+  const filteredRows = shown.locator('.row:not(.loading) .line');
+  await h.waitUntil(async () => { const n = await filteredRows.count(); return n > 0 && n < 9; }, { timeoutMs: 15_000, what: 'the Labeled filter to narrow the list' });
+  const labeledLines = await filteredRows.allInnerTexts();
+  h.log('Labeled filter lines:', labeledLines.join(','));
+  await h.openFile('sample.rpo.json');
+  await h.openFile(FILE);
+  const again = h.webview();
+  await again.locator('body[data-first-screen="asked"]').waitFor({ timeout: 15_000 });
+  await again.locator('#progress-text').filter({ hasText: '4 / 8 labeled' }).waitFor({ timeout: 15_000 });
+  const againRows = again.locator('.row:not(.loading) .line');
+  await h.waitUntil(async () => JSON.stringify(await againRows.allInnerTexts()) === JSON.stringify(labeledLines), { timeoutMs: 15_000, what: `the reloaded view to list the Labeled filter's lines ${labeledLines}` });
+  assert.equal(await again.locator('vscode-radio[data-filter="labeled"]').evaluate((r) => r.checked), true, 'the Labeled radio is checked');
+
   // Nothing from the dataset ran.
   assert.ok(!consoleMessages.some((m) => /xss/i.test(m)), 'no script from dataset text ran');
   assert.notEqual(await page.title(), 'XSS-RAN');

@@ -470,7 +470,7 @@ function renderCounts(): void {
   progress.setAttribute('aria-valuenow', String(done));
   progressFill.style.width = c.records ? `${(100 * done) / c.records}%` : '0%';
   const scanning = c.reading
-    ? ` · reading the file ${Math.round((100 * c.reading.read) / Math.max(c.reading.total, 1))}% (first ${c.lines.toLocaleString()} lines shown, labels once it is read)`
+    ? ` · reading the file ${Math.round((100 * c.reading.read) / Math.max(c.reading.total, 1))}% (first ${c.lines.toLocaleString()} lines shown, labels apply once it is read)`
     : c.complete ? '' : ` · scanning ${Math.round((100 * c.scanned) / Math.max(c.lines, 1))}%`;
   progressText.textContent = `${done.toLocaleString()} / ${c.records.toLocaleString()} labeled (${c.tieSkip.toLocaleString()} tie/skip, ${c.invalid.toLocaleString()} invalid)${scanning}`;
   const who = Object.entries(c.byAnnotator).sort((a, b) => b[1] - a[1]).slice(0, 5);
@@ -669,6 +669,13 @@ function applyInit(m: Extract<HostMessage, { type: 'init' }>): void {
   counts = m.counts;
   wordDiff = m.settings.wordDiff;
   (diffToggle as unknown as { checked: boolean }).checked = wordDiff;
+  // The host's filter and search (a view reloaded after being hidden starts from its defaults).
+  if (m.filter !== filter || m.query !== query) {
+    filter = m.filter;
+    query = m.query;
+    for (const [f, radio] of filterRadios) (radio as unknown as { checked: boolean }).checked = f === filter;
+    (search as unknown as { value: string }).value = query;
+  }
   matching = m.counts.lines;
   renderCounts();
   updateSpacer();
