@@ -539,7 +539,20 @@ document.addEventListener('keydown', (e) => {
   }
 });
 
-window.addEventListener('focus', () => send({ type: 'focus', focused: true }));
+/**
+ * The list takes the keyboard focus when the view starts, but only if the view has it: a view
+ * still loading while the user opened the Command Palette or a quick pick must not pull the focus
+ * out of it (that closes the palette). The view gets the focus later through VS Code; the list
+ * takes it then.
+ */
+function focusListIfViewFocused(): void {
+  if (document.hasFocus()) list.focus();
+}
+
+window.addEventListener('focus', () => {
+  if (document.activeElement === document.body || document.activeElement === null) list.focus();
+  send({ type: 'focus', focused: true });
+});
 window.addEventListener('blur', () => send({ type: 'focus', focused: false }));
 
 // ------------------------------------------------------------------ host messages
@@ -582,7 +595,7 @@ function handle(m: HostMessage): void {
     case 'init':
       applyInit(m);
       invalidateList();
-      list.focus();
+      focusListIfViewFocused();
       painted('init');
       break;
     case 'counts':
@@ -711,7 +724,7 @@ function applyInitialState(s: InitialState): void {
     updateSpacer();
   }
   handle(s.selected); // renders the rows too (any not embedded are asked for)
-  list.focus();
+  focusListIfViewFocused();
   painted('rows');
 }
 
