@@ -212,7 +212,7 @@ function makeHelpers({ page, ws, runDir, name, shotDir, server }) {
       await page.locator('iframe.webview.ready >> visible=true').first().waitFor({ timeout: 30_000 });
       // VS Code gives a webview editor the focus asynchronously once its content has loaded; a
       // quick pick opened before that closes when it does (microsoft/vscode#101181). Wait for it.
-      await waitUntil(() => wv.locator('body').evaluate(() => document.hasFocus(), undefined, { timeout: 2000 }).catch(() => false), { timeoutMs: 15_000, what: `the editor of ${relPath} to take the focus` });
+      await waitUntil(() => wv.locator('body').evaluate(() => globalThis.document.hasFocus(), undefined, { timeout: 2000 }).catch(() => false), { timeoutMs: 15_000, what: `the editor of ${relPath} to take the focus` });
       return wv;
     },
     webview() {
