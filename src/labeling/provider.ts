@@ -1,8 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LabelError } from '../core/dataset/labeling';
 import type { Logger } from '../core/log';
-import { randomUUID } from 'node:crypto';
 import { INITIAL_ROWS, INITIAL_STATE_ELEMENT_ID, parseViewMessage, type Counts, type Filter, type HostMessage, type InitialState, type LabelAction, type NavAction, type ViewMessage } from '../protocol/labeling';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 import { LabelingDocument } from './document';
@@ -47,17 +47,17 @@ class LabelingView {
    */
   async initialState(): Promise<InitialState> {
     const model = this.document.model;
-    const s = this.host.settings();
     const wordDiff = this.host.wordDiff();
     const counts = model.counts;
-    const init = this.initMessage(counts, wordDiff);
     let selected: InitialState['selected'] = { type: 'selected', detail: null, position: -1 };
     let position = 0;
     if (model.lineCount > 0) {
       this.selected = Math.min(this.selected, model.lineCount - 1);
       position = await model.position(this.filter, this.query, this.selected);
-      selected = { type: 'selected', detail: model.detail(this.selected, s.seed), position };
+      selected = { type: 'selected', detail: model.detail(this.selected, this.host.settings().seed), position };
     }
+    // After the clamp above: init names the line the view shows.
+    const init = this.initMessage(counts, wordDiff);
     const start = Math.max(0, position - INITIAL_ROWS / 2);
     const r = await model.rows(this.filter, this.query, start, INITIAL_ROWS);
     const id = randomUUID();
