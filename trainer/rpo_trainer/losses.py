@@ -3,8 +3,8 @@
 Shapes: M rows (chosen responses on this device), N columns (rejected responses: this device's,
 or every device's with global contrast). For paired data `diagonal[i]` is the column of row i's
 own rejected response (i, or offset + i with global contrast). Log-ratios are
-log pi(y|x) - log pi_ref(y|x), summed over response tokens. Math: docs/contracts.md section 3
-and shared/guides/rpo-method.md.
+log pi(y|x) - log pi_ref(y|x), summed over response tokens. Math: docs/method.md and
+docs/contracts.md section 3.
 """
 
 from __future__ import annotations

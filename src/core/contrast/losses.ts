@@ -1,7 +1,7 @@
 import { type Matrix, at } from './weights';
 
 /**
- * The preference losses the trainer offers, written from the math in shared/guides/rpo-method.md.
+ * The preference losses the trainer offers, written from the math in docs/method.md.
  * The trainer computes them in PyTorch; these exist so the golden file checks both sides and
  * the preview can show what a batch would cost. Inputs are log-ratios (policy minus reference
  * log-probs, summed over response tokens).

@@ -1,5 +1,5 @@
 /**
- * RPO contrast weights (docs/contracts.md §3, shared/guides/rpo-method.md): cosine between
+ * RPO contrast weights (docs/method.md, docs/contracts.md §3): cosine between
  * prompt embeddings, row-wise softmax with temperature, the same-prompt pair's effective beta and
  * the share of weight off the diagonal. Pure and browser-safe: the preview webview imports it.
  * Rows are prompts of the chosen side (i), columns of the rejected side (j).
