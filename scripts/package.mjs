@@ -1,7 +1,7 @@
 // `npm run package`: production build + a VSIX per target platform with @vscode/vsce (offline).
 // The bundles carry all JavaScript dependencies except onnxruntime (native, kept external by
 // scripts/build.mjs), so the VSIX ships node_modules/onnxruntime-{node,common} with the native
-// binaries of its target only (~40 MB unpacked instead of ~210 MB) and codicons for the webviews.
+// binaries of its target only (~40 MB unpacked instead of ~210 MB).
 // .vscodeignore is the allowlist of shipped files. After packaging, the VSIX is checked: it must
 // hold the entry points and no sources, tests or source maps.
 // Usage: node scripts/package.mjs [--target linux-x64|linux-arm64|darwin-x64|darwin-arm64|win32-x64|win32-arm64|all] [--smoke]
@@ -85,7 +85,7 @@ function check(vsix, plat, arch) {
     [/(?<!\.d)\.ts$/, 'TypeScript source'],
     [/^extension\/trainer\/tests\//, 'trainer tests'],
     [/__pycache__|\.pyc$/, 'Python bytecode'],
-    [/^extension\/node_modules\/(?!onnxruntime-node\/|onnxruntime-common\/|@vscode\/codicons\/)/, 'a node module that is bundled already'],
+    [/^extension\/node_modules\/(?!onnxruntime-node\/|onnxruntime-common\/)/, 'a node module that is bundled already'],
     [new RegExp(`^extension/node_modules/onnxruntime-node/bin/napi-v3/(?!${plat}/${arch}/)`), 'a native binary of another platform'],
   ];
   for (const f of files) for (const [re, why] of forbidden) if (re.test(f)) problems.push(`${f}: ${why}`);

@@ -84,7 +84,7 @@ const runners = {
   python() {
     const tests = path.join(repoRoot, 'trainer', 'tests');
     if (!fs.existsSync(tests) || !listFiles(tests, (rel) => /(^|\/)test_.*\.py$|_test\.py$/.test(rel)).length) {
-      return { passed: 0, failed: 0, failures: [], note: 'skipped: no trainer/tests/test_*.py yet' };
+      return { passed: 0, failed: 0, failures: [], note: 'skipped: no trainer/tests/test_*.py found' };
     }
     const pyFile = path.join(repoRoot, '.rpo-test', 'python');
     const python = process.env.RPO_TEST_PYTHON ?? (fs.existsSync(pyFile) ? fs.readFileSync(pyFile, 'utf8').trim() : null);

@@ -17,12 +17,11 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
   };
 }
 
-/** dist/webview (bundles), media (icons), and the codicon font. Nothing else is readable. */
+/** dist/webview (bundles) and media (icons). Nothing else is readable. */
 export function webviewResourceRoots(extensionUri: vscode.Uri): vscode.Uri[] {
   return [
     vscode.Uri.joinPath(extensionUri, 'dist', 'webview'),
     vscode.Uri.joinPath(extensionUri, 'media'),
-    vscode.Uri.joinPath(extensionUri, 'node_modules', '@vscode', 'codicons', 'dist'),
   ];
 }
 
@@ -33,8 +32,6 @@ export interface WebviewHtmlOptions {
   title: string;
   /** Load dist/webview/<view>.css too (esbuild emits it when main.ts imports main.css). */
   css?: boolean;
-  /** Load the codicon font stylesheet (node_modules/@vscode/codicons must ship in the VSIX). */
-  codicons?: boolean;
   /**
    * Small, non-secret values for the view to read at start, written as data-* attributes on
    * <body> (escaped). Not a script: CSP forbids inline scripts.
@@ -104,10 +101,6 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, o
   const nonce = makeNonce();
   const asset = (...segments: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...segments)).toString();
   const styles: string[] = [];
-  if (options.codicons) {
-    // vscode-elements looks the codicon sheet up by this id.
-    styles.push(`<link rel="stylesheet" id="vscode-codicon-stylesheet" href="${escapeHtml(asset('node_modules', '@vscode', 'codicons', 'dist', 'codicon.css'))}">`);
-  }
   const bundle = (ext: string) => vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${options.view}.${ext}`).fsPath;
   const inlineCss = options.inline && options.css ? readBundle(bundle('css'), /<\/style/i) : undefined;
   // Not inlined if it holds `</script` (would end the element) or `<script` (after a `<!--`, which

@@ -1,7 +1,7 @@
 /**
  * Top-k nearest prompts by cosine over a cache of L2-normalised vectors (N x D, row-major
  * Float32Array): a dot product per row and a small sorted buffer of the best k. About
- * N * D multiply-adds; 100,000 x 384 takes tens of milliseconds in V8 (bench/embeddings.mjs).
+ * N * D multiply-adds; 100,000 x 384 takes tens of milliseconds in V8 (bench/embeddings.ts).
  */
 
 export interface Neighbour {
