@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
-import { type Logger, tagged } from './core/log';
+import { tagged } from './core/log';
 import { features } from './features';
+import { type Services } from './services';
 
 /**
  * Thin activation: build the shared services, then let each feature register itself and hand
@@ -38,15 +39,4 @@ export function deactivate(): void {
 /** Returned from activate(); integration tests read it. */
 export interface ExtensionApi {
   failedFeatures: string[];
-}
-
-/** What every feature receives. `log` is already tagged with the feature's id. */
-export interface Services {
-  context: vscode.ExtensionContext;
-  log: Logger;
-}
-
-export interface Feature {
-  id: string;
-  register(services: Services): vscode.Disposable[] | Promise<vscode.Disposable[]>;
 }

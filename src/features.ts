@@ -1,4 +1,4 @@
-import type { Feature } from './extension';
+import type { Feature } from './services';
 import { labelingFeature } from './labeling';
 import { previewFeature } from './preview';
 import { trainingFeature } from './training';

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatDuration } from '../core/run/state';
-import { listRuns } from '../core/run/store';
+import { listRuns } from '../node/run/store';
 import { type CliCommand } from './types';
 
 export const runsCommand: CliCommand = {

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseEventLine } from '../core/run/events';
 import { FINAL_STATUSES, initialRunState, applyEvent } from '../core/run/state';
-import { EVENTS_FILE, EventFileFollower, settleLiveness } from '../core/run/store';
+import { EVENTS_FILE, EventFileFollower, settleLiveness } from '../node/run/store';
 import { ProgressPrinter } from './progress';
 import { CliError, type CliCommand } from './types';
 

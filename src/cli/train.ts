@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildTrainArgv, freeLocalPort, launchFields, trainerEnv } from '../core/run/launch';
-import { TrainerProcess } from '../core/run/process';
+import { TrainerProcess } from '../node/run/process';
 import { ProgressPrinter } from './progress';
 import { cliPython, trainerRoot } from './trainerPaths';
 import { CliError, type CliCommand } from './types';

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { importHhFile } from '../core/dataset/hh';
 import type { Logger } from '../core/log';
-import type { Feature } from '../extension';
+import type { Feature } from '../services';
 import type { LabelAction, NavAction } from '../protocol/labeling';
 import { LabelingDocument } from './document';
 import { LabelingEditorProvider, reopenAsText, VIEW_TYPE } from './provider';

@@ -8,7 +8,7 @@ import { embedPrompts } from '../embeddings/embedPrompts';
 import { Embedder } from '../embeddings/embedder';
 import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, resolveModel } from '../embeddings/model';
 import { textKey } from '../core/contrast/nodePromptKey';
-import type { Feature } from '../extension';
+import type { Feature } from '../services';
 import { currentLabelingSelection, onDidChangeLabelingSelection, revealInLabelingEditor } from '../labeling/selection';
 import { type HostMessage, type PreviewState, parseViewMessage } from '../protocol/preview';
 import { webviewHtml, webviewOptions } from '../webviewHtml';

@@ -4,7 +4,7 @@
  * chart points the view has not seen (deltas); a `reset` replaces everything (first load, or a
  * resume that rewound the series). Messages from the webview are untrusted: `parseDashboardMessage`.
  */
-import type { Columns, EvalSeriesKey, StepSeriesKey } from '../core/run/series';
+import type { Columns, EvalSeriesKey, StepSeriesKey } from './series';
 
 export type DashboardStatus = 'starting' | 'running' | 'stopping' | 'completed' | 'stopped' | 'failed';
 

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Feature, Services } from '../extension';
-import { interruptTrainer, pruneLaunches } from '../core/run/process';
+import type { Feature, Services } from '../services';
+import { interruptTrainer, pruneLaunches } from '../node/run/process';
 import { FINAL_STATUSES } from '../core/run/state';
-import { isTrainerAlive, listRuns, loadRun } from '../core/run/store';
+import { isTrainerAlive, listRuns, loadRun } from '../node/run/store';
 import { DASHBOARD_VIEW_TYPE, Dashboards } from './dashboard';
 import { Doctor, HelperProcesses } from './doctor';
 import { findPython } from './python';

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../core/log';
 import { buildTrainArgv, freeLocalPort, launchFields, trainerEnv } from '../core/run/launch';
-import { TrainerProcess } from '../core/run/process';
+import { TrainerProcess } from '../node/run/process';
 import type { TrainerEvent } from '../core/run/events';
 import { FINAL_STATUSES, type RunState } from '../core/run/state';
 import { findPython, describePython } from './python';

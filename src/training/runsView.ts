@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { type RunStatus, formatDuration } from '../core/run/state';
-import { type RunSummary, listRuns } from '../core/run/store';
+import { type RunSummary, listRuns } from '../node/run/store';
 import type { RunManager } from './runManager';
 
 export const RUNS_VIEW_ID = 'rpo.runs';

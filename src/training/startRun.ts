@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { writeFileAtomic } from '../core/run/atomic';
+import { writeFileAtomic } from '../node/atomicFile';
 import { defaultModel } from './settings';
 
 /** Methods offered when starting a run, with what they are. */

@@ -2,7 +2,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './main.css';
 import type { DashboardSummary, HostMessage, SeriesPayload, ViewMessage } from '../../src/protocol/dashboard';
-import type { Columns, EvalSeriesKey, StepSeriesKey } from '../../src/core/run/series';
+import type { Columns, EvalSeriesKey, StepSeriesKey } from '../../src/protocol/series';
 
 /**
  * A training run's dashboard: summary, live uPlot charts, error panel, checkpoints.

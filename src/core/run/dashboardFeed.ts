@@ -1,5 +1,5 @@
 import type { DashboardSummary, HostMessage, SeriesPayload } from '../../protocol/dashboard';
-import { sliceColumns } from './series';
+import { sliceColumns } from '../../protocol/series';
 import { FINAL_STATUSES, type RunState } from './state';
 
 /**

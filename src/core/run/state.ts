@@ -1,5 +1,5 @@
 import type { CheckpointEvent, EndEvent, ErrorEvent, LogEvent, Metrics, StartEvent, StepEvent, TrainerEvent } from './events';
-import { type Columns, EVAL_SERIES, type EvalSeriesKey, STEP_SERIES, type StepSeriesKey, emptyColumns } from './series';
+import { type Columns, EVAL_SERIES, type EvalSeriesKey, STEP_SERIES, type StepSeriesKey, emptyColumns } from '../../protocol/series';
 
 /**
  * A run's state, reduced from its events in order. Used by the extension host (live runs and

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { writeFileAtomic, writeFileAtomicSync } from '../../../src/core/run/atomic';
+import { writeFileAtomic, writeFileAtomicSync } from '../../../src/node/atomicFile';
 
 test('writeFileAtomic replaces the file by a rename and leaves no temporary file', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpo-atomic-'));

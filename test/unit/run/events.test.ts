@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { LineSplitter, parseEventLine } from '../../../src/core/run/events';
 import { reduceEvents } from '../../../src/core/run/state';
-import { parseEventsText } from '../../../src/core/run/store';
+import { parseEventsText } from '../../../src/node/run/store';
 import { endEvent, errorEvent, startEvent, stepEvent } from '../../builders/events';
 
 const fixtures = path.join(__dirname, '..', '..', 'fixtures', 'events');

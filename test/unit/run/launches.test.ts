@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { LAUNCHES_DIR, RUN_STDERR_FILE, pruneLaunches, retireLaunch } from '../../../src/core/run/process';
-import { readProcessRecord, writeProcessRecord } from '../../../src/core/run/store';
+import { LAUNCHES_DIR, RUN_STDERR_FILE, pruneLaunches, retireLaunch } from '../../../src/node/run/process';
+import { readProcessRecord, writeProcessRecord } from '../../../src/node/run/store';
 
 /** A pid above the kernel's maximum (4194304): never a live process. */
 const DEAD_PID = 4194311;

@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import { buildTrainArgv, freeLocalPort, trainerEnv } from '../../../src/core/run/launch';
-import { TrainerProcess, trainerWorkers } from '../../../src/core/run/process';
-import { isTrainerAlive, readEventsFile } from '../../../src/core/run/store';
+import { TrainerProcess, trainerWorkers } from '../../../src/node/run/process';
+import { isTrainerAlive, readEventsFile } from '../../../src/node/run/store';
 import { testPython } from '../../support/python.cjs';
 
 /**

@@ -5,8 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildTrainArgv, trainerEnv } from '../../../src/core/run/launch';
-import { LAUNCHES_DIR, RUN_STDERR_FILE, TrainerProcess } from '../../../src/core/run/process';
-import { loadRun } from '../../../src/core/run/store';
+import { LAUNCHES_DIR, RUN_STDERR_FILE, TrainerProcess } from '../../../src/node/run/process';
+import { loadRun } from '../../../src/node/run/store';
 import { testPython } from '../../support/python.cjs';
 
 /**

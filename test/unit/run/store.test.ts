@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { EVENTS_FILE, EventFileFollower, isTrainerAlive, listRuns, loadRun, summarizeRun, writeProcessRecord } from '../../../src/core/run/store';
+import { EVENTS_FILE, EventFileFollower, isTrainerAlive, listRuns, loadRun, summarizeRun, writeProcessRecord } from '../../../src/node/run/store';
 import { endEvent, errorEvent, lines, startEvent, stepEvent } from '../../builders/events';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rpo-store-'));

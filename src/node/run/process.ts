@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomicSync } from './atomic';
-import { parseEventLine, type TrainerEvent } from './events';
-import { FINAL_STATUSES, type RunState, applyEvent, initialRunState, markProcessGone } from './state';
+import { writeFileAtomicSync } from '../atomicFile';
+import { parseEventLine, type TrainerEvent } from '../../core/run/events';
+import { FINAL_STATUSES, type RunState, applyEvent, initialRunState, markProcessGone } from '../../core/run/state';
 import { EVENTS_FILE, EventFileFollower, type ProcessRecord, isTrainerAlive, readProcessRecord, readTail, writeProcessRecord } from './store';
 
 /**

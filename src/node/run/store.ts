@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomicSync } from './atomic';
-import { LineSplitter, parseEventLine, type TrainerEvent } from './events';
-import { FINAL_STATUSES, type RunState, type RunStatus, applyEvent, initialRunState, markProcessGone } from './state';
+import { writeFileAtomicSync } from '../atomicFile';
+import { LineSplitter, parseEventLine, type TrainerEvent } from '../../core/run/events';
+import { FINAL_STATUSES, type RunState, type RunStatus, applyEvent, initialRunState, markProcessGone } from '../../core/run/state';
 
 /**
  * Run folders on disk: `<workspace>/.rpo/runs/<name>-<timestamp>/` written by the trainer
