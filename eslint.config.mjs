@@ -1,6 +1,8 @@
 // Lint rules whose main job is to keep the architecture honest:
 // src/core and src/protocol never import a value from `vscode` (they run in plain Node, the CLI,
 // workers and tests); webview/ code runs in a browser sandbox: no `vscode`, no Node built-ins.
+// Rules on resolved paths (import cycles, src/core not importing src/node, the allow-list of what
+// webviews may import) are in .dependency-cruiser.cjs, also run by the static test layer.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -46,7 +48,6 @@ export default tseslint.config(
         paths: [{ name: 'vscode', message: 'Webviews run in a browser sandbox: talk to the host through src/protocol messages.' }],
         patterns: [
           { group: ['node:*', ...nodeBuiltins], message: 'Webviews run in a browser sandbox: no Node modules.' },
-          { group: ['**/src/core/**/node*', '**/src/extension*'], message: 'Webviews may not import host code.' },
         ],
       }],
     },

@@ -1,5 +1,6 @@
 // The test runner behind `npm test` (after scripts/setup.sh). Layers, in order:
-//   static       eslint, tsc (host), tsc (webviews), esbuild build (into the run folder)
+//   static       eslint, import rules (dependency-cruiser: cycles, layers), tsc (host), tsc (webviews),
+//                esbuild build (into the run folder)
 //   unit         node --test over test/unit/**/*.test.ts (tsx)
 //   integration  Mocha in a real VS Code extension host (code-server, or desktop VS Code with
 //                RPO_TEST_VSCODE=desktop) over test/integration/**/*.test.ts
@@ -42,6 +43,7 @@ const runners = {
   static() {
     const steps = [
       ['eslint', npxBin('eslint'), ['.', '--max-warnings=0']],
+      ['import rules', npxBin('depcruise'), ['src', 'webview', '--config', '.dependency-cruiser.cjs']],
       ['tsc host', npxBin('tsc'), ['-p', 'tsconfig.json']],
       ['tsc webview', npxBin('tsc'), ['-p', 'tsconfig.webview.json']],
       ['build', process.execPath, ['scripts/build.mjs', '--outdir', path.join(makeRunDir('static'), 'dist')]],
