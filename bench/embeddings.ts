@@ -30,7 +30,7 @@ import { EmbeddingCache } from '../src/embeddings/cache';
 import { readDatasetPrompts } from '../src/embeddings/datasetPrompts';
 import { embedPrompts } from '../src/embeddings/embedPrompts';
 import { Embedder } from '../src/embeddings/embedder';
-import { defaultModelsDir, resolveModel } from '../src/embeddings/model';
+import { defaultModelsDir, resolveModel } from '../src/embeddings/modelSource';
 
 const root = path.resolve(__dirname, '..');
 const { values } = parseArgs({ options: { prompts: { type: 'string', default: '256' }, rounds: { type: 'string', default: '3' }, batch: { type: 'string', default: '32' }, 'skip-speed': { type: 'boolean' }, 'skip-stall': { type: 'boolean' } } });

@@ -7,7 +7,7 @@ import { type Precision, cacheFileName } from '../embeddings/cache';
 import { scanDatasetPromptKeys } from '../embeddings/datasetPrompts';
 import { embedPrompts } from '../embeddings/embedPrompts';
 import { Embedder } from '../embeddings/embedder';
-import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, ModelError, checkModelFolder, resolveModel } from '../embeddings/model';
+import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, ModelError, checkModelFolder, resolveModel } from '../embeddings/modelSource';
 import { CliError, type CliCommand } from './types';
 
 /** `rpo embed FILE`: fills the workspace embedding cache for every prompt of a preference file. */

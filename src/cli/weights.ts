@@ -10,7 +10,7 @@ import { joinContrastData } from '../embeddings/contrastData';
 import { readDatasetPrompts } from '../embeddings/datasetPrompts';
 import { embedPrompts } from '../embeddings/embedPrompts';
 import { Embedder } from '../embeddings/embedder';
-import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, ModelError, resolveModel } from '../embeddings/model';
+import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, ModelError, resolveModel } from '../embeddings/modelSource';
 import { CliError, type CliCommand } from './types';
 
 /** `rpo weights FILE`: the RPO contrast matrix of one minibatch, as the trainer will form it. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Precision } from './cache';
-import { type ModelSource, checkModelFolder } from './model';
+import { type ModelSource, checkModelFolder } from './modelSource';
 import type { FromWorker, ToWorker } from './workerProtocol';
 
 /**

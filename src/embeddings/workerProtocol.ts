@@ -1,5 +1,5 @@
 import type { Precision } from './cache';
-import type { ModelSource } from './model';
+import type { ModelSource } from './modelSource';
 
 /**
  * Messages between the host (Embedder) and the embedding worker (embed.worker.ts). One worker

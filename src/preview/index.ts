@@ -6,7 +6,7 @@ import { type Precision, EmbeddingCache, cacheFileName, workspaceCacheDir } from
 import { readDatasetPrompts } from '../embeddings/datasetPrompts';
 import { embedPrompts } from '../embeddings/embedPrompts';
 import { Embedder } from '../embeddings/embedder';
-import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, resolveModel } from '../embeddings/model';
+import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, resolveModel } from '../embeddings/modelSource';
 import { textKey } from '../core/contrast/nodePromptKey';
 import type { Feature } from '../services';
 import { currentLabelingSelection, onDidChangeLabelingSelection, revealInLabelingEditor } from '../labeling/selection';

@@ -8,7 +8,7 @@ import { EmbeddingCache } from '../../../src/embeddings/cache';
 import { parseSafetensors } from '../../../src/embeddings/safetensors';
 import { embedPrompts } from '../../../src/embeddings/embedPrompts';
 import { Embedder } from '../../../src/embeddings/embedder';
-import { ModelError, checkModelFolder, resolveModel } from '../../../src/embeddings/model';
+import { ModelError, checkModelFolder, resolveModel } from '../../../src/embeddings/modelSource';
 
 /** Plumbing on the tiny BERT fixture (random weights: no semantics). Needs dist/workers/embed.js. */
 const root = path.resolve(__dirname, '../../..');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { readDatasetPrompts } from '../../../src/embeddings/datasetPrompts';
 import { embedPrompts } from '../../../src/embeddings/embedPrompts';
 import { Embedder } from '../../../src/embeddings/embedder';
-import { resolveModel } from '../../../src/embeddings/model';
+import { resolveModel } from '../../../src/embeddings/modelSource';
 import { textKey } from '../../../src/core/contrast/nodePromptKey';
 
 /**

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Embedder } from '../../../src/embeddings/embedder';
-import { defaultModelsDir, resolveModel } from '../../../src/embeddings/model';
+import { defaultModelsDir, resolveModel } from '../../../src/embeddings/modelSource';
 import { testPythons } from '../../support/python.cjs';
 import { readDatasetPrompts } from '../../../src/embeddings/datasetPrompts';
 import { topK } from '../../../src/core/contrast';
