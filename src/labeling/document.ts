@@ -1,9 +1,12 @@
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DocumentChangedError, type LineEdit } from '../core/dataset/lineDocument';
+import { DocumentChangedError, SaveRefusedError, type LineEdit, type SaveOptions } from '../core/dataset/lineDocument';
 import type { Logger } from '../core/log';
 import type { LabelAction } from '../protocol/labeling';
 import { HEAD_BYTES, HEAD_LINES, HEAD_OPEN_BYTES, LabelingModel, type LabelSettings } from './model';
+import { askAboutSave, saveQuestion } from './saveQuestions';
 
 
 /**
@@ -217,14 +220,54 @@ export class LabelingDocument implements vscode.CustomDocument {
   async saveAs(target: vscode.Uri, _cancellation?: vscode.CancellationToken): Promise<void> {
     if (target.scheme !== 'file') throw new Error('RPO Preference Editor saves to files on disk only');
     const t0 = performance.now();
+    const options: SaveOptions = {};
+    const name = path.basename(target.fsPath);
     this.saving = true;
     try {
-      await this.model.save(target.fsPath === this.uri.fsPath ? undefined : target.fsPath);
+      for (;;) {
+        try {
+          await this.model.save(target.fsPath === this.uri.fsPath ? undefined : target.fsPath, options);
+          break;
+        } catch (err) {
+          if (!(err instanceof SaveRefusedError)) throw err;
+          const question = saveQuestion(err.refusal, name);
+          if (!question) throw err;
+          this.log.warn(err.message);
+          const choice = await askAboutSave(question);
+          if (choice === 'overwrite') options.overwriteChanged = true;
+          else if (choice === 'inPlace') options.inPlace = true;
+          else if (choice === 'reload') {
+            // After this save has failed: VS Code's revert drops its edits too.
+            setTimeout(() => void this.revertInVsCode(), 0);
+            throw new Error(`${name} was not saved: reloading it from disk as you chose`);
+          } else if (choice === 'compare') {
+            await this.compareWithDisk(name);
+            throw new Error(`${name} was not saved: compare your version with the file on disk, then save again (Overwrite) or revert`);
+          } else throw new Error(`${name} was not saved: ${err.message}`);
+        }
+      }
     } finally {
       // The watcher event for our own rename arrives after this; changedOnDisk() sorts it out.
       setTimeout(() => (this.saving = false), 1000);
     }
-    this.log.info(`saved ${target.fsPath} in ${(performance.now() - t0).toFixed(0)} ms`);
+    this.log.info(`saved ${target.fsPath}${options.inPlace ? ' in place (through its hard links)' : ''}${options.overwriteChanged ? ' over a change on disk' : ''} in ${(performance.now() - t0).toFixed(0)} ms`);
+  }
+
+  /** VS Code's revert of this document (its edits and dirty state go too), from an editor showing it. */
+  private async revertInVsCode(): Promise<void> {
+    const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputCustom && t.input.uri.toString() === this.uri.toString());
+    if (!tab) return void (await this.revert());
+    await vscode.commands.executeCommand('vscode.openWith', this.uri, (tab.input as vscode.TabInputCustom).viewType, tab.group.viewColumn);
+    await vscode.commands.executeCommand('workbench.action.files.revert', this.uri);
+  }
+
+  /** Writes the unsaved version to a temporary file and opens VS Code's diff of disk vs it. */
+  private async compareWithDisk(name: string): Promise<void> {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rpo-compare-'));
+    const mine = path.join(dir, name);
+    await this.model.save(mine);
+    this.log.info(`comparing ${this.uri.fsPath} with your unsaved version, written to ${mine}`);
+    await vscode.commands.executeCommand('vscode.diff', this.uri.with({ scheme: 'file' }), vscode.Uri.file(mine), `${name}: on disk ↔ your unsaved version`);
   }
 
   async revert(_cancellation?: vscode.CancellationToken): Promise<void> {
@@ -267,6 +310,9 @@ export class LabelingDocument implements vscode.CustomDocument {
       );
       if (choice === reload) {
         await vscode.commands.executeCommand('workbench.action.files.revert');
+      } else if (choice === keep) {
+        // Saving then overwrites this change without asking again (a later one is asked about).
+        await this.model.doc.acceptDiskChange();
       }
     } finally {
       this.asking = false;

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { parseLine, type ParsedLine } from '../core/dataset/formats';
 import { applyLabel, displayOrder, LabelError, type LabelIntent } from '../core/dataset/labeling';
-import { LineDocument, type DocumentBackup, type LineEdit } from '../core/dataset/lineDocument';
+import { LineDocument, type DocumentBackup, type LineEdit, type SaveOptions } from '../core/dataset/lineDocument';
 import { addToStats, emptyStats, fileVerdict, lineCode, mergeStats, stateOfCode, type DatasetStats, type FileVerdict } from '../core/dataset/stats';
 import type { Counts, Filter, LabelAction, NavAction, RecordDetail, RowSummary } from '../protocol/labeling';
 import { recordDetail, rowSummary, statusOfState } from './recordView';
@@ -613,8 +613,8 @@ export class LabelingModel {
     this.emit('edit');
   }
 
-  async save(target?: string): Promise<void> {
-    await this.doc.save(target);
+  async save(target?: string, options?: SaveOptions): Promise<void> {
+    await this.doc.save(target, options);
   }
 
   backup(): DocumentBackup {

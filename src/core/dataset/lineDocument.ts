@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { access, chmod, constants, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { type DiskState, describeChange, diskState, handleState, isReadOnly, realTarget, sameDiskState, sampleHash } from './diskFile';
 import { LineIndex } from './lineIndex';
 
 /**
@@ -15,7 +16,12 @@ import { LineIndex } from './lineIndex';
  * - `save` streams the original bytes (views into the loaded chunks, no copies) with the
  *   replaced lines spliced in to a temporary file in the same folder, fsyncs it and renames it
  *   over the target: nothing is half-written. Every unedited byte (BOM, `\r\n`, a missing final
- *   newline, invalid lines) is written as it was.
+ *   newline, invalid lines) is written as it was. A symbolic link is saved through (its target
+ *   is replaced, the link stays). Save refuses, with a `SaveRefusedError` naming the reason, when
+ *   the file changed on disk since it was loaded or last saved (size, mtime, inode, or a hash of
+ *   its first and last 64 KiB), when it is read-only, and when it has other hard links (a rename
+ *   would split them); the caller may then overwrite the change or write through the links in
+ *   place (`SaveOptions`).
  * - `backup` is the pending edits plus the file's size and mtime (a few KB, never a copy);
  *   `LineDocument.restore` replays it after checking the file has not changed.
  * - `revert` reloads from disk and drops every edit.
@@ -54,6 +60,44 @@ export interface DocumentBackup {
 
 export class DocumentChangedError extends Error {}
 
+/** Why `save` did not write (the caller may ask the user and retry with `SaveOptions`). */
+export type SaveRefusal =
+  /** The file is not the one loaded or last saved: an external change would be overwritten. */
+  | { kind: 'changed-on-disk'; path: string; change: string }
+  /** No write permission: the user marked it read-only, or may not write it. */
+  | { kind: 'read-only'; path: string }
+  /** The file has other hard links: replacing it would leave them with the old content. */
+  | { kind: 'hard-links'; path: string; links: number };
+
+export class SaveRefusedError extends Error {
+  constructor(readonly refusal: SaveRefusal) {
+    super(refusalMessage(refusal));
+  }
+}
+
+function refusalMessage(r: SaveRefusal): string {
+  switch (r.kind) {
+    case 'changed-on-disk':
+      return `${r.path} changed on disk since it was loaded or last saved (${r.change}); not saved, so that change is not overwritten`;
+    case 'read-only':
+      return `${r.path} is read-only; not saved (make it writable, or save to another file with Save As)`;
+    case 'hard-links':
+      return `${r.path} has ${r.links - 1} other hard link${r.links === 2 ? '' : 's'}; not saved (replacing it would leave the other names with the old content)`;
+  }
+}
+
+export interface SaveOptions {
+  signal?: AbortSignal;
+  /** Replace the file even if it changed on disk since it was loaded or last saved. */
+  overwriteChanged?: boolean;
+  /**
+   * A file with several hard links: write its bytes in place (every name sees the save). The
+   * complete new content is written and synced to a temporary file first and removed only once
+   * the file is rewritten; if the rewrite fails the error names that copy.
+   */
+  inPlace?: boolean;
+}
+
 export class LineDocument {
   private index: LineIndex;
   /** Current content of edited lines (absent: the original content). */
@@ -62,8 +106,10 @@ export class LineDocument {
   private saved = new Map<number, Buffer>();
   /** Lines whose current content differs from the saved content. */
   private dirtyLines = new Set<number>();
-  /** Size and mtime of the file on disk as we last read or wrote it. */
-  private disk: { size: number; mtimeMs: number };
+  /** The file on disk as we last read or wrote it. */
+  private disk: DiskState;
+  /** An external change the user chose to keep their edits over (save overwrites it without asking). */
+  private accepted: DiskState | undefined;
   /** Bumped on every change (apply, undo, redo, revert): cache parses by (line, version) if needed. */
   version = 0;
   /**
@@ -75,7 +121,7 @@ export class LineDocument {
   private constructor(
     readonly path: string,
     index: LineIndex,
-    disk: { size: number; mtimeMs: number },
+    disk: DiskState,
   ) {
     this.index = index;
     this.disk = disk;
@@ -83,13 +129,14 @@ export class LineDocument {
 
   /** Reads and indexes the file. `shared`: back the bytes with SharedArrayBuffers (for workers). */
   static async open(path: string, options: { shared?: boolean; onProgress?: (read: number, total: number) => void; signal?: AbortSignal } = {}): Promise<LineDocument> {
-    const before = await stat(path);
+    const before = await stat(path, { bigint: true });
     const index = await LineIndex.read(path, options);
-    const after = await stat(path);
-    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || index.byteLength !== after.size) {
+    const after = await stat(path, { bigint: true });
+    if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || after.ino !== before.ino || index.byteLength !== Number(after.size)) {
       throw new DocumentChangedError(`${path} changed while it was being read; try again`);
     }
-    return new LineDocument(path, index, { size: after.size, mtimeMs: after.mtimeMs });
+    const size = index.byteLength;
+    return new LineDocument(path, index, { size, mtimeMs: Number(after.mtimeMs), id: `${after.dev}:${after.ino}`, sample: sampleHash(size, (s, e) => index.views(s, e)) });
   }
 
   /**
@@ -101,7 +148,7 @@ export class LineDocument {
   static async head(path: string, maxBytes: number, options: { minLines?: number; firstReadBytes?: number } = {}): Promise<LineDocument | undefined> {
     const handle = await open(path, 'r');
     try {
-      const s = await handle.stat();
+      const s = await handleState(handle);
       if (s.size <= maxBytes) return undefined;
       const buf = Buffer.allocUnsafe(maxBytes);
       // With minLines: read firstReadBytes, doubling while fewer whole lines than that are in.
@@ -120,7 +167,7 @@ export class LineDocument {
       }
       const end = buf.subarray(0, filled).lastIndexOf(0x0a);
       if (end < 0) return undefined; // one huge first line: nothing whole to show early
-      const doc = new LineDocument(path, LineIndex.fromBuffer(buf.subarray(0, end + 1)), { size: s.size, mtimeMs: s.mtimeMs });
+      const doc = new LineDocument(path, LineIndex.fromBuffer(buf.subarray(0, end + 1)), s);
       doc.partial = { totalBytes: s.size };
       return doc;
     } finally {
@@ -224,35 +271,101 @@ export class LineDocument {
   }
 
   /**
-   * Writes the document to `target` (default: its own file) atomically. Saving to its own file
-   * makes the current state the saved (clean) state.
+   * Writes the document to `target` (default: its own file) atomically, through symbolic links
+   * (see the class comment for what it refuses and `SaveOptions`). Saving to its own file makes
+   * the current state the saved (clean) state.
    */
-  async save(target: string = this.path, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async save(target: string = this.path, options: SaveOptions = {}): Promise<void> {
     this.refusePartial('save it');
-    const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.rpo-save.tmp`);
-    const handle = await open(tmp, 'wx');
+    const real = await realTarget(target);
+    const own = target === this.path || real === (await realTarget(this.path));
+    let existing;
+    try {
+      existing = await stat(real);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (existing) {
+      const writable = await access(real, constants.W_OK).then(() => true, () => false);
+      if (isReadOnly(existing.mode, writable)) throw new SaveRefusedError({ kind: 'read-only', path: target });
+      if (existing.nlink > 1 && !options.inPlace) throw new SaveRefusedError({ kind: 'hard-links', path: target, links: existing.nlink });
+    }
+    if (own && !options.overwriteChanged) await this.refuseIfChanged(real, target);
+    const tmp = join(dirname(real), `.${basename(real)}.${randomBytes(6).toString('hex')}.rpo-save.tmp`);
+    let handle: FileHandle;
+    try {
+      handle = await open(tmp, 'wx+');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+        throw new Error(`${target}: not saved: cannot create a file in ${dirname(real)} (${code}); make the folder writable, or save to another folder with Save As`);
+      }
+      throw err;
+    }
+    let written: DiskState;
+    let keepTmp = false;
     try {
       await this.writeTo(handle, options.signal);
       await handle.sync();
+      written = await handleState(handle);
       await handle.close();
-      try {
-        const mode = (await stat(target)).mode & 0o7777;
-        await chmod(tmp, mode);
-      } catch {
-        // new target: keep the default mode
+      // The write took a while (seconds for a big file): look again just before replacing.
+      if (own && !options.overwriteChanged) await this.refuseIfChanged(real, target);
+      if (existing && existing.nlink > 1) {
+        keepTmp = true;
+        written = await this.rewriteInPlace(real, options.signal);
+        keepTmp = false;
+        await unlink(tmp);
+      } else {
+        if (existing) await chmod(tmp, existing.mode & 0o7777);
+        await rename(tmp, real);
       }
-      await rename(tmp, target);
     } catch (err) {
       await handle.close().catch(() => undefined);
+      if (keepTmp) throw new Error(`${target}: rewriting it in place failed (${(err as Error).message}); the complete saved content is in ${tmp}`);
       await unlink(tmp).catch(() => undefined);
       throw err;
     }
-    if (target === this.path) {
+    if (own) {
       this.saved = new Map(this.overlay);
       this.dirtyLines.clear();
-      const s = await stat(target);
-      this.disk = { size: s.size, mtimeMs: s.mtimeMs };
+      this.disk = written;
+      this.accepted = undefined;
     }
+  }
+
+  /** Writes the current content over the file's own bytes (keeps its inode and hard links). */
+  private async rewriteInPlace(path: string, signal: AbortSignal | undefined): Promise<DiskState> {
+    const handle = await open(path, 'r+');
+    try {
+      await this.writeTo(handle, signal);
+      await handle.truncate(this.byteLength());
+      await handle.sync();
+      return await handleState(handle);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private byteLength(): number {
+    let n = 0;
+    this.forEachPart((b) => (n += b.length));
+    return n;
+  }
+
+  private async refuseIfChanged(real: string, target: string): Promise<void> {
+    const now = await diskState(real);
+    // Deleted meanwhile: saving writes it again, nothing to overwrite.
+    if (!now || sameDiskState(now, this.disk) || (this.accepted && sameDiskState(now, this.accepted))) return;
+    throw new SaveRefusedError({ kind: 'changed-on-disk', path: target, change: describeChange(this.disk, now) });
+  }
+
+  /**
+   * The user keeps their edits over the external change now on disk: the next save overwrites
+   * that state without refusing (a later change is refused again).
+   */
+  async acceptDiskChange(): Promise<void> {
+    this.accepted = await diskState(this.path);
   }
 
   /** The pending edits (relative to the file on disk) plus the file's size and mtime. */
@@ -273,6 +386,7 @@ export class LineDocument {
     const fresh = await LineDocument.open(this.path, options);
     this.index = fresh.index;
     this.disk = fresh.disk;
+    this.accepted = undefined;
     this.overlay.clear();
     this.saved.clear();
     this.dirtyLines.clear();
@@ -282,8 +396,8 @@ export class LineDocument {
   /** True when the file on disk is not the one we loaded or last saved (external change). */
   async changedOnDisk(): Promise<boolean> {
     try {
-      const s = await stat(this.path);
-      return s.size !== this.disk.size || s.mtimeMs !== this.disk.mtimeMs;
+      const now = await diskState(this.path);
+      return !now || !sameDiskState(now, this.disk);
     } catch {
       return true;
     }
