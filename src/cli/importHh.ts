@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { importHhFile } from '../core/dataset/hh';
+import { importHhFile, SameFileError } from '../core/dataset/hh';
 import { CliError, type CliCommand } from './types';
 
 /** `rpo import-hh IN OUT`: Anthropic HH transcripts to explicit conversational preference records. */
@@ -14,7 +14,8 @@ export const importHhCommand: CliCommand = {
     '"rejected": ...}), and writes OUT with explicit TRL conversational records',
     '{"prompt": [messages], "chosen": [messages], "rejected": [messages]}: the prompt is the',
     'conversation both transcripts share, up to the last user turn. Records whose chosen equals',
-    'rejected are written and reported. OUT is written to a temporary file and renamed into place.',
+    'rejected are written and reported. OUT is written to a temporary file and renamed into place',
+    '(through a symbolic link: its target gets the records); OUT must not be IN by any path.',
     '',
     'Options:',
     '  --json   print the report as JSON',
@@ -31,6 +32,7 @@ export const importHhCommand: CliCommand = {
     try {
       report = await importHhFile(input, output);
     } catch (err) {
+      if (err instanceof SameFileError) throw new CliError(`IN and OUT must be different files: ${err.message}`);
       const e = err as NodeJS.ErrnoException;
       if (e.code) throw new CliError(`${e.path ?? input}: ${e.code} (${e.message})`);
       throw err;

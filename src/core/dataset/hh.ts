@@ -1,6 +1,7 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { realTarget, sameFile } from './diskFile';
 import { parseLine, type Message } from './formats';
 import { LineIndex } from './lineIndex';
 
@@ -83,14 +84,25 @@ export interface HhImportReport {
   problems: { line: number; reason: string }[];
 }
 
+/** `importHhFile` was given the same file twice (by any path, link or hard link). */
+export class SameFileError extends Error {
+  constructor(readonly input: string, readonly output: string) {
+    super(`${output} is the input file ${input} (the same file on disk); choose another output file`);
+  }
+}
+
 /**
  * Converts an HH JSONL file to explicit conversational records. Reads through a line index
- * (any size), writes to a temporary file next to `output` and renames it into place.
+ * (any size), writes to a temporary file next to `output` (the target of a symbolic link) and
+ * renames it into place. Refuses with `SameFileError` when `output` is `input`, whatever the path:
+ * same device and inode, so folder links and hard links are caught too.
  */
 export async function importHhFile(input: string, output: string): Promise<HhImportReport> {
+  if (await sameFile(input, output)) throw new SameFileError(input, output);
+  const target = await realTarget(output);
   const index = await LineIndex.read(input);
   const report: HhImportReport = { records: 0, written: 0, identical: [], problems: [] };
-  const tmp = join(dirname(output), `.${basename(output)}.${randomBytes(6).toString('hex')}.rpo-import.tmp`);
+  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.rpo-import.tmp`);
   const handle = await open(tmp, 'wx');
   try {
     let pending: string[] = [];
@@ -132,7 +144,9 @@ export async function importHhFile(input: string, output: string): Promise<HhImp
     await flush();
     await handle.sync();
     await handle.close();
-    await rename(tmp, output);
+    // Looked at again: the output may have become the input (a link made) while converting.
+    if (await sameFile(input, target)) throw new SameFileError(input, output);
+    await rename(tmp, target);
   } catch (err) {
     await handle.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
