@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type ModelRef, modelLocation } from '../core/run/config';
 import type { Precision } from './cache';
 
 /**
@@ -34,20 +35,21 @@ export function onnxFile(precision: Precision): string {
 export class ModelError extends Error {}
 
 /**
- * A spec that is an absolute path, starts with `.` or `~`, or names an existing folder is a
- * local folder; anything else of the form `owner/name` is a Hub id.
+ * Where a model spec points, by the run config's rule (docs/contracts.md §6, `modelLocation`):
+ * an absolute path, one starting with `.`, `/` or `~`, or an existing file or folder relative to
+ * `baseDir` is a local folder; anything else of the form `owner/name` is a Hub id.
  */
 export function resolveModel(spec: string, hubCacheDir: string, baseDir = process.cwd()): ModelSource {
   const s = spec.trim();
   if (!s) throw new ModelError('no embedding model given');
-  const expanded = s.startsWith('~') ? path.join(os.homedir(), s.slice(1)) : s;
-  const local = path.isAbsolute(expanded) || s.startsWith('.') || s.startsWith('~') || fs.existsSync(path.resolve(baseDir, expanded));
-  if (local) {
-    const dir = path.resolve(baseDir, expanded);
-    return { kind: 'folder', dir, name: declaredModelId(dir) ?? path.basename(dir) };
-  }
-  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(s)) throw new ModelError(`'${spec}' is neither a model folder nor a Hugging Face model id (owner/name)`);
-  return { kind: 'hub', id: HUB_DOWNLOAD_ALIASES[s] ?? s, name: s, cacheDir: hubCacheDir };
+  return modelSourceOf(modelLocation(s, baseDir), hubCacheDir);
+}
+
+/** The source of a model whose location is already known (a run config's `embeddings.model`, resolved). */
+export function modelSourceOf(ref: ModelRef, hubCacheDir: string): ModelSource {
+  if (ref.kind === 'folder') return { kind: 'folder', dir: ref.path, name: declaredModelId(ref.path) ?? path.basename(ref.path) };
+  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(ref.id)) throw new ModelError(`'${ref.id}' is neither a model folder nor a Hugging Face model id (owner/name)`);
+  return { kind: 'hub', id: HUB_DOWNLOAD_ALIASES[ref.id] ?? ref.id, name: ref.id, cacheDir: hubCacheDir };
 }
 
 /**

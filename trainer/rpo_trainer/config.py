@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .methods import EMBEDDING_METHODS, UNPAIRED_METHODS
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
@@ -101,11 +102,11 @@ class RunConfig:
 
     @property
     def uses_embeddings(self) -> bool:
-        return self.method in ("rpo", "rpo-unpaired") or self.similarity_batching
+        return self.method in EMBEDDING_METHODS or self.similarity_batching
 
     @property
     def paired(self) -> bool:
-        return self.method != "rpo-unpaired"
+        return self.method not in UNPAIRED_METHODS
 
     def to_json(self) -> dict[str, Any]:
         """The resolved config; valid against the schema (unset optional keys are left out)."""
@@ -152,10 +153,12 @@ PATH_KEYS = ("dataset", "eval_dataset", "output_dir", "accelerate_config")
 
 
 def _maybe_local(value: str, base: Path) -> str:
-    """A model or tokenizer is a local folder if it exists relative to the config or looks like a path."""
+    """Model keys (docs/contracts.md section 6, pinned by test/golden/config-paths.json): a local folder
+    when the value is an absolute path, starts with `.`, `/` or `~`, or exists relative to the
+    config's folder; anything else is a Hub id, kept as written."""
     p = Path(value).expanduser()
     candidate = p if p.is_absolute() else base / p
-    if candidate.exists() or value.startswith((".", "/", "~")):
+    if p.is_absolute() or value.startswith((".", "/", "~")) or candidate.exists():
         return str(candidate.resolve())
     return value  # a Hub id
 
@@ -172,10 +175,8 @@ def config_from_dict(data: dict, base_dir: str | Path = ".", source: str = "run 
     if data.get("tokenizer"):
         data["tokenizer"] = _maybe_local(data["tokenizer"], base)
     emb = dict(data.pop("embeddings", {}) or {})
-    emb["cache_dir"] = str((base / emb.get("cache_dir", EmbeddingsConfig.cache_dir)).resolve())
-    emb_model = emb.get("model")
-    if emb_model:
-        emb["model"] = _maybe_local(emb_model, base) if Path(base / emb_model).exists() else emb_model
+    emb["cache_dir"] = str((base / Path(emb.get("cache_dir", EmbeddingsConfig.cache_dir)).expanduser()).resolve())
+    emb["model"] = _maybe_local(emb.get("model", EmbeddingsConfig.model), base)
     lora = dict(data.pop("lora", {}) or {})
     try:
         return RunConfig(**data, embeddings=EmbeddingsConfig(**emb), lora=LoraConfig(**lora), base_dir=str(base))

@@ -15,9 +15,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-PAIRED_METHODS = ("rpo", "rpo-uniform", "rpo-diagonal", "dpo", "ipo")
-UNPAIRED_METHODS = ("rpo-unpaired",)
-EMBEDDING_METHODS = ("rpo", "rpo-unpaired")
+from .methods import EMBEDDING_METHODS, PAIRED_METHODS, UNPAIRED_METHODS  # noqa: F401 (schemas/methods.json)
 
 
 def _at_least_fp32(x: torch.Tensor) -> torch.Tensor:
