@@ -89,7 +89,7 @@ export const embedCommand: CliCommand = {
         startEmbedder: (signal) => {
           bar.label(`loading ${model.name} (${precision})`);
           return Embedder.start({
-            model, precision, maxTokens: DEFAULT_MAX_TOKENS,
+            model, precision, maxTokens: DEFAULT_MAX_TOKENS, localModelHint: '`--model PATH`',
             onDownload: (f, loaded, total) => bar.label(`downloading ${f} ${(loaded / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB`),
           }, signal);
         },

@@ -124,7 +124,7 @@ export const weightsCommand: CliCommand = {
         log: stderrLogger('info'),
         startEmbedder: (signal) => {
           process.stderr.write(`embedding prompts missing from the cache with ${source.name} (${precision})...\n`);
-          return Embedder.start({ model: source, precision: precision as Precision, maxTokens: DEFAULT_MAX_TOKENS }, signal);
+          return Embedder.start({ model: source, precision: precision as Precision, maxTokens: DEFAULT_MAX_TOKENS, localModelHint: '`--model PATH`' }, signal);
         },
       });
     } catch (err) {

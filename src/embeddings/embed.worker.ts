@@ -40,6 +40,7 @@ async function load(m: Extract<ToWorker, { type: 'load' }>): Promise<Loaded> {
   } else {
     env.allowRemoteModels = true;
     env.allowLocalModels = false;
+    if (m.endpoint) env.remoteHost = m.endpoint + '/';
     env.cacheDir = m.model.cacheDir;
     env.useFSCache = true;
     id = m.model.id;
@@ -116,7 +117,13 @@ async function embed(loaded: Loaded, texts: string[]): Promise<{ vectors: Float3
   return { vectors, dim: h, truncated, tokens };
 }
 
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+/** The error's message, with the cause of a network failure ("fetch failed" alone says nothing). */
+const message = (err: unknown) => {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as { cause?: { message?: string; code?: string } }).cause;
+  const why = cause?.message || cause?.code;
+  return why && !err.message.includes(why) ? `${err.message} (${why})` : err.message;
+};
 
 port.on('message', (m: ToWorker) => {
   switch (m.type) {

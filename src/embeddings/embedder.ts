@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Precision } from './cache';
+import { HubUnreachableError, hubEndpoint, hubFilesCached, isNetworkFailure, probeHub } from './hub';
 import { type ModelSource, checkModelFolder } from './modelSource';
 import type { FromWorker, ToWorker } from './workerProtocol';
 
@@ -24,6 +25,8 @@ export interface EmbedderOptions {
   spinning?: boolean;
   workerPath?: string;
   onDownload?: (file: string, loaded: number, total: number) => void;
+  /** Where a local model folder can be given instead, named in the "Hub unreachable" error. */
+  localModelHint?: string;
 }
 
 export interface BatchResult {
@@ -156,13 +159,30 @@ export class Embedder {
   ) {}
 
   static async start(options: EmbedderOptions, signal?: AbortSignal): Promise<Embedder> {
-    if (options.model.kind === 'folder') checkModelFolder(options.model.dir, options.precision);
+    const { model } = options;
+    if (model.kind === 'folder') checkModelFolder(model.dir, options.precision);
+    if (signal?.aborted) throw new CancelledError();
+    const endpoint = hubEndpoint();
+    const unreachable = (reason: string) => model.kind === 'hub'
+      ? new HubUnreachableError(model.name, model.id, endpoint, reason, options.precision, model.cacheDir, options.localModelHint ?? 'the setting `rpo.embeddings.model` (VS Code) or `--model` (rpo CLI)')
+      : undefined;
+    // Not downloaded yet: ask the Hub once, with a short timeout, before Transformers.js fetches
+    // (whose failure is a bare "fetch failed", or a connect timeout per file where packets are dropped).
+    if (model.kind === 'hub' && !hubFilesCached(model.cacheDir, model.id, options.precision)) {
+      let reason: string | undefined;
+      try {
+        reason = await probeHub(model.id, { endpoint, ...(signal ? { signal } : {}) });
+      } catch {
+        throw new CancelledError(); // probeHub throws only when `signal` aborted it
+      }
+      if (reason) throw unreachable(reason);
+    }
     if (signal?.aborted) throw new CancelledError();
     const h = host(options.workerPath);
-    const source = options.model.kind === 'folder' ? options.model.dir : options.model.id;
+    const source = model.kind === 'folder' ? model.dir : model.id;
     const key = JSON.stringify([source, options.precision, options.maxTokens, options.threads ?? 0, !!options.spinning]);
     h.acquire(key);
-    const { id, done } = h.request({ type: 'load', key, model: options.model, precision: options.precision, maxTokens: options.maxTokens, ...(options.threads ? { threads: options.threads } : {}), ...(options.spinning ? { spinning: true } : {}) }, options.onDownload);
+    const { id, done } = h.request({ type: 'load', key, model, precision: options.precision, maxTokens: options.maxTokens, ...(model.kind === 'hub' ? { endpoint } : {}), ...(options.threads ? { threads: options.threads } : {}), ...(options.spinning ? { spinning: true } : {}) }, options.onDownload);
     const onAbort = () => h.drop(id, new CancelledError());
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -172,6 +192,8 @@ export class Embedder {
     } catch (err) {
       h.release(key);
       if (err instanceof CancelledError) throw err;
+      // The Hub answered the check but a download failed on the way (connection lost).
+      if (isNetworkFailure((err as Error).message)) throw unreachable((err as Error).message) ?? err;
       throw new Error(`loading the embedding model failed: ${(err as Error).message}`);
     } finally {
       signal?.removeEventListener('abort', onAbort);

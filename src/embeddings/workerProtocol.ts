@@ -7,7 +7,7 @@ import type { ModelSource } from './modelSource';
  * several models may be loaded at once, each under its `model` key.
  */
 export type ToWorker =
-  | { type: 'load'; id: number; key: string; model: ModelSource; precision: Precision; maxTokens: number; threads?: number; spinning?: boolean }
+  | { type: 'load'; id: number; key: string; model: ModelSource; precision: Precision; maxTokens: number; endpoint?: string; threads?: number; spinning?: boolean }
   | { type: 'embed'; id: number; key: string; texts: string[] }
   | { type: 'unload'; key: string };
 
