@@ -42,6 +42,22 @@ export const NAV_COMMANDS: Record<string, NavAction> = {
   pageUp: 'pageUp',
 };
 
+/** Passed by `warmUpKeyCommands` only (a keybinding or a `command:` link cannot pass a Symbol): the command does nothing. */
+const WARM_UP = Symbol('warm up');
+
+/**
+ * The workbench runs the first use of a contributed command in a window only after a round trip
+ * to the extension host that marks its activation event (`onCommand:<id>`) done, and runs any
+ * command whose event is done at once: keys pressed quickly on a fresh window reached the
+ * extension out of order (1, 2, 1 arrived as 1, 1, 2: the 2 waited, the second 1 did not).
+ * Executing each key command once here, from the extension host, fires those events now (the
+ * extension host sends them to the workbench without awaiting them), so by the time a key is
+ * pressed every key command runs at once, in the order the keys were pressed.
+ */
+function warmUpKeyCommands(ids: string[]): void {
+  for (const id of ids) void vscode.commands.executeCommand(id, WARM_UP);
+}
+
 /** git's user.name (global config: no repository config, nothing runs), else the OS user. */
 function defaultAnnotator(): Promise<string> {
   const fallback = (() => {
@@ -73,30 +89,26 @@ export const labelingFeature: Feature = {
       disposables.push(provider, vscode.window.registerCustomEditorProvider(viewType, provider, { supportsMultipleEditorsPerDocument: false }));
     }
     const noEditor = () => void vscode.window.showInformationMessage('RPO: open a preference file in the RPO Preference Editor first.');
+    /** The editor's key commands (keybindings in package.json): `rpo.label.<name>`. */
+    const keyCommand = (name: string, run: () => unknown) => vscode.commands.registerCommand(`rpo.label.${name}`, (arg?: unknown) => {
+      if (arg === WARM_UP) return;
+      return run();
+    });
     for (const [name, action] of Object.entries(LABEL_COMMANDS)) {
-      disposables.push(vscode.commands.registerCommand(`rpo.label.${name}`, async () => {
-        const view = provider.active();
-        if (!view) return noEditor();
-        await view.label(action);
-      }));
+      disposables.push(keyCommand(name, () => provider.active()?.label(action) ?? noEditor()));
     }
     for (const [name, action] of Object.entries(NAV_COMMANDS)) {
-      disposables.push(vscode.commands.registerCommand(`rpo.label.${name}`, async () => {
-        const view = provider.active();
-        if (!view) return noEditor();
-        await view.navigate(action);
-      }));
+      disposables.push(keyCommand(name, () => provider.active()?.navigate(action) ?? noEditor()));
     }
     const toView = (type: 'focusNote' | 'focusSearch' | 'toggleHelp' | 'toggleDiff') => () => {
       const view = provider.active();
       if (!view) return noEditor();
       view.post({ type });
     };
+    const viewCommands = { note: 'focusNote', search: 'focusSearch', help: 'toggleHelp', toggleDiff: 'toggleDiff' } as const;
+    for (const [name, type] of Object.entries(viewCommands)) disposables.push(keyCommand(name, toView(type)));
+    warmUpKeyCommands([...Object.keys(LABEL_COMMANDS), ...Object.keys(NAV_COMMANDS), ...Object.keys(viewCommands)].map((name) => `rpo.label.${name}`));
     disposables.push(
-      vscode.commands.registerCommand('rpo.label.note', toView('focusNote')),
-      vscode.commands.registerCommand('rpo.label.search', toView('focusSearch')),
-      vscode.commands.registerCommand('rpo.label.help', toView('toggleHelp')),
-      vscode.commands.registerCommand('rpo.label.toggleDiff', toView('toggleDiff')),
       vscode.commands.registerCommand('rpo.reopenAsText', async (uri?: vscode.Uri) => {
         const active = provider.active();
         const target = uri instanceof vscode.Uri ? uri : active?.document.uri;

@@ -35,6 +35,18 @@ class LabelingView {
   private pendingLabelAt: number | undefined;
   private firstRowsPending = true;
   private readonly createdAt = performance.now();
+  /**
+   * Everything that reads or moves the selection (label and navigation keys, clicks, filter,
+   * note, reveal, refreshes after an edit elsewhere) runs here, one at a time, in the order it
+   * arrived: keys pressed at any speed apply in order, each to the record the keys before it left
+   * selected, and the view gets its 'selected' messages in that order too.
+   */
+  private inOrder<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => undefined); // a failed task (logged by its caller) does not stop the next
+    return run;
+  }
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(readonly document: LabelingDocument, readonly panel: vscode.WebviewPanel, private readonly host: LabelingEditorProvider) {}
 
@@ -75,7 +87,7 @@ class LabelingView {
     void this.panel.webview.postMessage(m);
   }
 
-  async sendSelected(): Promise<void> {
+  private async sendSelected(): Promise<void> {
     const model = this.document.model;
     if (model.lineCount === 0) {
       this.post({ type: 'selected', detail: null, position: -1 });
@@ -124,44 +136,23 @@ class LabelingView {
   private async handle(m: ViewMessage): Promise<void> {
     const model = this.document.model;
     switch (m.type) {
-      case 'ready': {
-        this.ready = true;
-        this.timings.readyAt = performance.now();
-        this.firstRowsPending = true;
-        const embedded = this.embedded;
-        this.embedded = undefined;
-        if (embedded && embedded.id === m.embedded && embedded.filter === this.filter && embedded.query === this.query && embedded.wordDiff === this.host.wordDiff()) {
-          // The view painted the first screen from its HTML. Only what changed since goes out:
-          // after an edit or the whole file replacing its head, the selection and a refresh of
-          // the rows (kept on screen until the fresh ones come, as after a reload); the counts
-          // if the scan moved them (the rows of the list do not depend on the scan).
-          const changed = embedded.model !== model || embedded.version !== model.doc.version;
-          if (changed || embedded.selected !== this.selected) await this.sendSelected();
-          else this.schedulePrefetch();
-          if (changed || JSON.stringify(model.counts) !== JSON.stringify(embedded.counts)) this.sendCounts();
-          if (changed) this.post({ type: 'invalidate' });
-        } else {
-          this.post(this.initMessage(model.counts, this.host.wordDiff()));
-          await this.sendSelected();
-        }
-        void model.whenScanned().then(() => this.checkVerdict());
+      case 'ready':
+        await this.inOrder(() => this.start(m.embedded));
         break;
-      }
       case 'rows': {
         const r = await model.rows(m.filter, m.query, m.start, m.count);
         this.post({ type: 'rows', requestId: m.requestId, filter: m.filter, query: m.query, start: m.start, matching: r.matching, complete: model.counts.complete, rows: r.rows });
         break;
       }
       case 'select':
-        if (m.index < model.lineCount) {
-          this.selected = m.index;
-          await this.sendSelected();
-        }
+        await this.select(m.index);
         break;
       case 'setFilter':
-        this.filter = m.filter;
-        this.query = m.query;
-        await this.sendSelected();
+        await this.inOrder(async () => {
+          this.filter = m.filter;
+          this.query = m.query;
+          await this.sendSelected();
+        });
         break;
       case 'label':
         await this.label(m.action, m.index);
@@ -170,10 +161,12 @@ class LabelingView {
         await this.navigate(m.action);
         break;
       case 'note':
-        if (!(await this.whenEditable())) break;
-        if (m.index < this.document.model.lineCount) this.apply(() => this.document.note(m.index, m.note, this.host.settings()));
-        await this.sendSelected();
-        this.flushRefresh();
+        await this.inOrder(async () => {
+          if (!(await this.whenEditable())) return;
+          if (m.index < this.document.model.lineCount) this.apply(() => this.document.note(m.index, m.note, this.host.settings()));
+          await this.sendSelected();
+          this.flushRefresh();
+        });
         break;
       case 'reopenAsText':
         await reopenAsText(this.document.uri, this.panel.viewColumn);
@@ -200,6 +193,31 @@ class LabelingView {
     }
   }
 
+  /** The view's script ran ('ready'): what it needs beyond the first screen it painted, if any. */
+  private async start(embeddedId: string | undefined): Promise<void> {
+    const model = this.document.model;
+    this.ready = true;
+    this.timings.readyAt = performance.now();
+    this.firstRowsPending = true;
+    const embedded = this.embedded;
+    this.embedded = undefined;
+    if (embedded && embedded.id === embeddedId && embedded.filter === this.filter && embedded.query === this.query && embedded.wordDiff === this.host.wordDiff()) {
+      // The view painted the first screen from its HTML. Only what changed since goes out:
+      // after an edit or the whole file replacing its head, the selection and a refresh of
+      // the rows (kept on screen until the fresh ones come, as after a reload); the counts
+      // if the scan moved them (the rows of the list do not depend on the scan).
+      const changed = embedded.model !== model || embedded.version !== model.doc.version;
+      if (changed || embedded.selected !== this.selected) await this.sendSelected();
+      else this.schedulePrefetch();
+      if (changed || JSON.stringify(model.counts) !== JSON.stringify(embedded.counts)) this.sendCounts();
+      if (changed) this.post({ type: 'invalidate' });
+    } else {
+      this.post(this.initMessage(model.counts, this.host.wordDiff()));
+      await this.sendSelected();
+    }
+    void model.whenScanned().then(() => this.checkVerdict());
+  }
+
   private checkVerdict(): void {
     const verdict = this.document.model.verdict();
     if (verdict.kind === 'not-preference') this.post({ type: 'notPreference', reason: `${verdict.reason}.` });
@@ -222,9 +240,6 @@ class LabelingView {
     }
   }
 
-  /** The selection move of the last navigation command (a label key right after it labels where it went). */
-  private pendingNavigation: Promise<unknown> = Promise.resolve();
-
   /**
    * A big file's first lines are shown read-only while the whole file is read: an edit then waits
    * for the whole model (the same line numbers), in the order the keys were pressed.
@@ -235,14 +250,17 @@ class LabelingView {
     return this.document.whenWhole();
   }
 
-  async label(action: LabelAction, index?: number): Promise<void> {
+  /**
+   * Labels `index`, or without it (a key) the record selected when the label's turn comes: after
+   * every key pressed before it has moved the selection.
+   */
+  label(action: LabelAction, index?: number): Promise<void> {
+    return this.inOrder(() => this.applyLabel(action, index));
+  }
+
+  private async applyLabel(action: LabelAction, requested: number | undefined): Promise<void> {
     if (!(await this.whenEditable())) return;
-    if (index === undefined) {
-      // Keys pressed in quick succession can reach the host in one batch: "J" then "1" must
-      // label the record J moved to, not the one selected before J's move resolved.
-      await this.pendingNavigation;
-      index = this.selected;
-    }
+    const index = requested ?? this.selected;
     const model = this.document.model;
     if (index >= model.lineCount) return;
     const t0 = performance.now();
@@ -266,13 +284,24 @@ class LabelingView {
     this.post({ type: 'invalidate' });
   }
 
-  async navigate(action: NavAction): Promise<void> {
-    const moved = this.pendingNavigation.then(() => this.document.model.navigate(action, this.filter, this.query, this.selected)).then((line) => {
-      this.selected = line;
+  navigate(action: NavAction): Promise<void> {
+    return this.inOrder(async () => {
+      this.selected = await this.document.model.navigate(action, this.filter, this.query, this.selected);
+      await this.sendSelected();
     });
-    this.pendingNavigation = moved.catch(() => undefined);
-    await moved;
-    await this.sendSelected();
+  }
+
+  /** Selects a line (a click in the list, the preview's reveal). */
+  select(line: number): Promise<void> {
+    return this.inOrder(async () => {
+      this.selected = line; // sendSelected clamps it to the file
+      if (this.ready) await this.sendSelected();
+    });
+  }
+
+  /** After an edit from elsewhere (undo, redo, another view, a reload): the selection again, in turn. */
+  refreshSelection(): Promise<void> {
+    return this.inOrder(() => this.sendSelected());
   }
 }
 
@@ -354,7 +383,7 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
           }
           view.sendCounts();
           view.post({ type: 'invalidate' });
-          if (what !== 'scan') void view.sendSelected();
+          if (what !== 'scan') void view.refreshSelection();
         }
       }),
     ];
@@ -413,9 +442,8 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
       view = [...this.views].find((v) => v.document.uri.toString() === uri.toString());
       if (!view) return;
     }
-    view.selected = line;
     view.panel.reveal(undefined, true);
-    if (view.ready) await view.sendSelected();
+    await view.select(line);
   }
 
   /** The view commands act on: the active labeling editor. */
