@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Feature, Services } from '../services';
 import { interruptTrainer, pruneLaunches } from '../node/run/process';
+import { StopRefusedError, verifyTrainer } from '../node/run/processInfo';
 import { FINAL_STATUSES } from '../core/run/state';
 import { isTrainerAlive, listRuns, loadRun } from '../node/run/store';
 import { DASHBOARD_VIEW_TYPE, Dashboards } from './dashboard';
@@ -65,10 +66,16 @@ export const trainingFeature: Feature = {
     };
 
     const stop = async (run: LiveRun) => {
-      await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `RPO: stopping ${path.basename(run.runDir ?? run.label)} (saving a checkpoint)…` },
-        () => manager.stop(run),
-      );
+      try {
+        await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `RPO: stopping ${path.basename(run.runDir ?? run.label)} (saving a checkpoint)…` },
+          () => manager.stop(run),
+        );
+      } catch (err) {
+        if (!(err instanceof StopRefusedError)) throw err;
+        log.warn(err.message);
+        void vscode.window.showErrorMessage(`RPO: ${err.message}. Nothing was signalled.`);
+      }
     };
 
     const dashboards = new Dashboards(context.extensionUri, manager, { stop, resume, runsDirs }, log);
@@ -158,7 +165,15 @@ export const trainingFeature: Feature = {
         const loaded = loadRun(target);
         if (loaded.live && loaded.process) {
           const ok = await vscode.window.showWarningMessage(`RPO: ${path.basename(target)} was not started by this window (pid ${loaded.process.pid}). Stop it?`, { modal: true }, 'Stop');
-          if (ok) interruptTrainer(loaded.process.pid, loaded.process.argv ?? []);
+          if (ok) {
+            // process.json is a workspace file: signal its pid only if it is that trainer.
+            const check = await verifyTrainer(loaded.process);
+            if (check.ok) interruptTrainer(loaded.process.pid, loaded.process.argv);
+            else {
+              log.warn(`not stopping pid ${loaded.process.pid} named by ${target}/process.json: ${check.reason}`);
+              void vscode.window.showErrorMessage(`RPO: not stopping pid ${loaded.process.pid}: ${check.reason}. Nothing was signalled.`);
+            }
+          }
           tree.refresh();
         }
       }),

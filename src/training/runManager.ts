@@ -180,7 +180,7 @@ export class RunManager implements vscode.Disposable {
         run.proc.detach();
       } else {
         this.log.info(`stopping trainer pid ${run.proc.pid} (window closing)`);
-        void run.proc.stop(stopTimeoutMs());
+        run.proc.stop(stopTimeoutMs()).catch((err: Error) => this.log.warn(err.message));
         run.proc.detach();
       }
     }

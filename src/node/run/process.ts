@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { writeFileAtomicSync } from '../atomicFile';
 import { parseEventLine, type TrainerEvent } from '../../core/run/events';
 import { FINAL_STATUSES, type RunState, applyEvent, initialRunState, markProcessGone } from '../../core/run/state';
+import { refuseUnlessTrainer } from './processInfo';
 import { EVENTS_FILE, EventFileFollower, type ProcessRecord, isTrainerAlive, readProcessRecord, readTail, writeProcessRecord } from './store';
 
 /**
@@ -190,8 +191,12 @@ export class TrainerProcess {
    * interruptTrainer), so it finishes its step, saves a resumable checkpoint and ends with status
    * `stopped`. After `graceMs` without exit the trainer is killed (killTrainer).
    */
-  stop(graceMs: number): Promise<void> {
-    if (this.exited) return Promise.resolve();
+  async stop(graceMs: number): Promise<void> {
+    if (this.exited) return;
+    // Re-attached from launch.json, a workspace file: its pid is signalled only when it is that
+    // trainer (command line, start time, owner); else StopRefusedError. Our own child: at once.
+    if (!this.child) await refuseUnlessTrainer(this.launch);
+    if (this.exited) return;
     if (!FINAL_STATUSES.has(this.state.status)) this.state.status = 'stopping';
     interruptTrainer(this.pid, this.launch.argv);
     if (!this.killTimer) this.killTimer = setTimeout(() => this.kill(), graceMs);
