@@ -27,8 +27,9 @@ def _is_main_process() -> bool:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import Run, StopFlag, resume_config
     from .config import load_config
+    from .run_folder import resume_config
+    from .train import Run, StopFlag
 
     events = EventWriter(enabled=_is_main_process())
     stop = StopFlag()
@@ -36,17 +37,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     run = None
     try:
-        resume_from = None
         run_dir = Path(args.run_dir).resolve() if args.run_dir else None
         if args.resume:
             run_dir = Path(args.resume).resolve()
-            cfg, resume_from = resume_config(run_dir)
-            human(f"resuming {run_dir} from {resume_from.name}")
+            cfg = resume_config(run_dir)
         elif args.config:
             cfg = load_config(args.config)
         else:
             raise ConfigError("train needs --config RUN.json or --resume RUN_DIR")
-        run = Run(cfg, events, stop, run_dir=run_dir, resume_from=resume_from)
+        run = Run(cfg, events, stop, run_dir=run_dir, resume=bool(args.resume))
         status = run.run()
         end = {"status": status, "step": run.step, "total_steps": run.total_steps, "epoch": run.epoch(),
                "elapsed_seconds": round(time.perf_counter() - started, 3), "run_dir": str(run.run_dir.resolve())}

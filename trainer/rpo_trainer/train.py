@@ -1,12 +1,13 @@
-"""The training loop: accelerate, the loss table, events, checkpoints that really resume."""
+"""The training loop: accelerate, the loss table, events; checkpoints that really resume.
+
+The pieces live next door: checkpointing.py (save, load, order, atomic rewrite), run_folder.py
+(run folder, run.json, model card), contrast.py (forming the contrast batch), hub.py (where the
+model comes from).
+"""
 
 from __future__ import annotations
 
-import json
-import math
 import platform
-import random
-import shutil
 import signal
 import sys
 import time
@@ -14,37 +15,29 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from . import __version__
-from .config import RunConfig, config_from_dict, resolved_config
+from . import checkpointing, run_folder
+from .config import RunConfig, resolved_config
+from .contrast import build_contrast, contrast_loss, contrast_metrics, gather_columns
 from .data import Example, Tokenizing, collate, load_dataset, split_eval, unpaired_items
 from .embeddings import add_to_cache, cache_path, prompt_embeddings
-from .files import write_text_atomic
 from .errors import ConfigError, DataError
 from .events import EventWriter, human
-from .losses import EMBEDDING_METHODS, LOSSES, Contrast, batch_metrics, contrast_weights
+from .files import write_text_atomic
+from .hub import check_model_source
+from .losses import EMBEDDING_METHODS
 from .modeling import count_parameters, load_policy, load_reference, load_tokenizer, reference_context, sequence_logps
 from .sampler import EpochSampler
 
 METRIC_NAMES = ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies",
                 "logps/chosen", "logps/rejected")
 
+# The config's lr_scheduler names -> transformers.get_scheduler's (linear warm-up from 0 first).
+SCHEDULERS = {"constant": "constant_with_warmup", "linear": "linear", "cosine": "cosine"}
+
 
 # ---------------------------------------------------------------- small helpers
-
-def package_versions() -> dict[str, str | None]:
-    from importlib import metadata
-
-    out: dict[str, str | None] = {"python": platform.python_version(), "rpo_trainer": __version__}
-    for name in ("torch", "transformers", "peft", "accelerate", "safetensors", "numpy", "sentence-transformers"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
 
 def resolve_precision(cfg: RunConfig, on_cuda: bool) -> str:
     if cfg.precision == "auto":
@@ -54,18 +47,13 @@ def resolve_precision(cfg: RunConfig, on_cuda: bool) -> str:
     return cfg.precision
 
 
-def lr_lambda(cfg: RunConfig, total_steps: int):
-    def f(step: int) -> float:
-        if cfg.warmup_steps and step < cfg.warmup_steps:
-            return (step + 1) / (cfg.warmup_steps + 1)
-        if cfg.lr_scheduler == "constant":
-            return 1.0
-        span = max(1, total_steps - cfg.warmup_steps)
-        progress = min(1.0, (step - cfg.warmup_steps) / span)
-        if cfg.lr_scheduler == "linear":
-            return 1.0 - progress
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-    return f
+def make_scheduler(cfg: RunConfig, optimizer, total_steps: int):
+    """transformers' schedules: during the warm-up the factor is step / warmup_steps (0 at the
+    first step), then constant, linear to 0, or half a cosine to 0 at total_steps."""
+    from transformers import get_scheduler
+
+    return get_scheduler(SCHEDULERS[cfg.lr_scheduler], optimizer, num_warmup_steps=cfg.warmup_steps,
+                         num_training_steps=total_steps)
 
 
 class StopFlag:
@@ -117,154 +105,21 @@ def reduce_window(accelerator, window: MetricWindow, names: list[str]) -> tuple[
     return metrics, t[2 * n].item(), t[2 * n + 1].item()
 
 
-def gather_columns(accelerator, local: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """All ranks' rows concatenated (rank order) and the offset of this rank's rows.
-
-    The gather is differentiable: backward sends each rank the gradient that every rank's loss
-    puts on its rows, so with DDP's gradient averaging the update is exactly the gradient of the
-    mean loss over the global contrast matrix. Ranks may hold different row counts.
-    """
-    if accelerator.num_processes == 1:
-        return local, 0
-    import torch.distributed as dist
-    from torch.distributed.nn.functional import all_gather as all_gather_with_grad
-
-    world, rank = accelerator.num_processes, accelerator.process_index
-    size = torch.tensor([local.shape[0]], device=local.device)
-    sizes = [torch.zeros_like(size) for _ in range(world)]
-    dist.all_gather(sizes, size)
-    sizes_l = [int(s.item()) for s in sizes]
-    width = max(sizes_l)
-    pad = local.new_zeros((width - local.shape[0],) + tuple(local.shape[1:]))
-    parts = all_gather_with_grad(torch.cat([local, pad], dim=0).contiguous())
-    return torch.cat([p[:n] for p, n in zip(parts, sizes_l)], dim=0), sum(sizes_l[:rank])
-
-
-# ---------------------------------------------------------------- run folder and checkpoints
-
-def make_run_dir(cfg: RunConfig) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    root = Path(cfg.output_dir)
-    run_dir = root / f"{cfg.name}-{stamp}"
-    k = 1
-    while run_dir.exists():
-        k += 1
-        run_dir = root / f"{cfg.name}-{stamp}-{k}"
-    return run_dir
-
-
-def trainable_state(model) -> dict[str, torch.Tensor]:
-    return {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
-
-
-def rng_state() -> dict:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def save_checkpoint(accelerator, path: Path, model, optimizer, scheduler, state: dict) -> None:
-    """Trainable weights, optimizer, scheduler, each rank's RNG, and the step / data position."""
-    from safetensors.torch import save_file
-
-    tmp = path.with_name(path.name + ".tmp")
-    if accelerator.is_main_process:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-    accelerator.wait_for_everyone()
-    torch.save(rng_state(), tmp / f"rng_{accelerator.process_index}.pt")
-    if sharded(accelerator):
-        # FSDP / DeepSpeed shard parameters and optimizer state: accelerate saves its own way.
-        accelerator.save_state(str(tmp / "accelerate"))
-        if accelerator.is_main_process:
-            torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-            (tmp / "trainer_state.json").write_text(json.dumps(state, indent=1), "utf-8")
-    elif accelerator.is_main_process:
-        save_file(trainable_state(accelerator.unwrap_model(model)), str(tmp / "trainable.safetensors"))
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-        torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-        (tmp / "trainer_state.json").write_text(json.dumps(state, indent=1), "utf-8")
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        shutil.rmtree(path, ignore_errors=True)
-        tmp.rename(path)
-    accelerator.wait_for_everyone()
-
-
-def load_checkpoint(accelerator, path: Path, model, optimizer, scheduler) -> dict:
-    from safetensors.torch import load_file
-
-    if (path / "accelerate").is_dir():
-        accelerator.load_state(str(path / "accelerate"))
-        scheduler.load_state_dict(torch.load(path / "scheduler.pt", map_location="cpu", weights_only=False))
-        rng_file = path / f"rng_{accelerator.process_index}.pt"
-        if rng_file.exists():
-            set_rng_state(torch.load(rng_file, map_location="cpu", weights_only=False))
-        return json.loads((path / "trainer_state.json").read_text("utf-8"))
-    weights = load_file(str(path / "trainable.safetensors"))
-    unwrapped = accelerator.unwrap_model(model)
-    params = dict(unwrapped.named_parameters())
-    missing = [n for n, p in params.items() if p.requires_grad and n not in weights]
-    if missing:
-        raise ConfigError(f"--resume: {path} does not match the model: no weights for {missing[0]}")
-    with torch.no_grad():
-        for n, t in weights.items():
-            params[n].copy_(t.to(params[n].device, params[n].dtype))
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location="cpu", weights_only=False))
-    scheduler.load_state_dict(torch.load(path / "scheduler.pt", map_location="cpu", weights_only=False))
-    rng_file = path / f"rng_{accelerator.process_index}.pt"
-    if rng_file.exists():
-        set_rng_state(torch.load(rng_file, map_location="cpu", weights_only=False))
-    return json.loads((path / "trainer_state.json").read_text("utf-8"))
-
-
-def sharded(accelerator) -> bool:
-    """FSDP or DeepSpeed: parameters are sharded across ranks (not tested on this project's CI)."""
-    from accelerate.utils import DistributedType
-
-    return accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
-
-
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    ckpts = sorted((run_dir / "checkpoints").glob("step-*[0-9]"))
-    return ckpts[-1] if ckpts else None
-
-
-def model_card(cfg: RunConfig, step: int, dataset_sha: str) -> str:
-    settings = {"method": cfg.method, "beta": cfg.beta}
-    if cfg.method in EMBEDDING_METHODS:
-        settings.update(tau=cfg.tau, embeddings=cfg.embeddings.model, embedding_precision=cfg.embeddings.precision)
-    if cfg.method == "rpo-diagonal":
-        settings["diagonal_weight"] = cfg.diagonal_weight
-    settings.update(batch_size=cfg.batch_size, num_processes=cfg.num_processes, global_contrast=cfg.global_contrast,
-                    similarity_batching=cfg.similarity_batching, learning_rate=cfg.learning_rate,
-                    optimizer=cfg.optimizer, steps=step, seed=cfg.seed, lora=cfg.lora.enabled)
-    lines = "\n".join(f"| {k} | {v} |" for k, v in settings.items())
-    return (f"# {cfg.name}\n\nFine-tuned from `{cfg.model}` with "
-            f"{'Relative Preference Optimization (Yin et al. 2024, arXiv 2402.10958)' if cfg.method.startswith('rpo') else cfg.method.upper()} "
-            f"by the RPO Studio trainer {__version__}.\n\n| setting | value |\n| --- | --- |\n{lines}\n\n"
-            f"Dataset: `{Path(cfg.dataset).name}` (sha256 {dataset_sha}).\n")
-
-
 # ---------------------------------------------------------------- the run
 
 class Run:
+    """One training run. `run_dir` None: a new folder under output_dir; `resume`: continue the
+    run in `run_dir` from its newest complete checkpoint."""
+
     def __init__(self, cfg: RunConfig, events: EventWriter, stop: StopFlag, run_dir: Path | None = None,
-                 resume_from: Path | None = None) -> None:
+                 resume: bool = False) -> None:
         self.cfg = cfg
         self.events = events
         self.stop = stop
-        self.run_dir = run_dir
-        self.resume_from = resume_from
+        self.run_dir: Path | None = None  # set once the folder exists
+        self.requested_run_dir = run_dir
+        self.resume = resume
+        self.resume_from: Path | None = None
         self.step = 0
         self.total_steps = 0
         self.steps_per_epoch = 1.0
@@ -273,8 +128,9 @@ class Run:
     # -- setup
 
     def prepare(self) -> None:
+        """Config, data and model first; the run folder only once they have loaded."""
         from accelerate import Accelerator
-        from accelerate.utils import broadcast_object_list, set_seed
+        from accelerate.utils import set_seed
 
         cfg = self.cfg
         cpu = cfg.device == "cpu" or not torch.cuda.is_available()
@@ -288,20 +144,43 @@ class Run:
         if acc.num_processes != cfg.num_processes:
             self.events.log("warning", f"num_processes is {cfg.num_processes} in the config but {acc.num_processes} processes run; "
                                        f"the global batch is batch_size * {acc.num_processes}")
-        if self.run_dir is None:
-            holder = [str(make_run_dir(cfg)) if acc.is_main_process else None]
-            if acc.num_processes > 1:
-                broadcast_object_list(holder)
-            self.run_dir = Path(holder[0])
-        if acc.is_main_process:
-            (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-            self.events.attach(self.run_dir / "events.jsonl")
-            write_text_atomic(self.run_dir / "config.json", json.dumps(resolved_config(cfg), indent=1) + "\n")
-        acc.wait_for_everyone()
-
+        check_model_source(cfg.model, "model")
+        if cfg.tokenizer:
+            check_model_source(cfg.tokenizer, "tokenizer")
         self.tokenizer = load_tokenizer(cfg)
         self._prepare_data()
         self._prepare_model()
+        self._open_run_folder()
+
+    def _open_run_folder(self) -> None:
+        from accelerate.utils import broadcast_object_list
+
+        acc = self.acc
+        run_dir = self.requested_run_dir
+        if run_dir is None:
+            holder = [str(run_folder.new_run_dir(self.cfg)) if acc.is_main_process else None]
+            if acc.num_processes > 1:
+                broadcast_object_list(holder)
+            run_dir = Path(holder[0])
+        checkpoints = run_dir / "checkpoints"
+        if acc.is_main_process:
+            if self.resume:
+                for line in checkpointing.tidy(checkpoints):
+                    human(f"checkpoints: {line}")
+            else:
+                run_folder.create(run_dir, self.cfg)
+            self.events.attach(run_dir / "events.jsonl")
+        acc.wait_for_everyone()
+        self.run_dir = run_dir
+        if self.resume:
+            latest, skipped = checkpointing.latest_complete(checkpoints)
+            for path in skipped:
+                self.events.log("warning", f"skipping the incomplete checkpoint {path.name} (a save was interrupted)")
+            if latest is None:
+                raise ConfigError(f"--resume: {run_dir} has no complete checkpoint to resume from",
+                                  hint="A run leaves a checkpoint when it is stopped (SIGINT/SIGTERM) or every save_steps steps.")
+            self.resume_from = latest
+            human(f"resuming {run_dir} from {latest.name}")
 
     def _prepare_data(self) -> None:
         cfg, acc = self.cfg, self.acc
@@ -315,6 +194,12 @@ class Run:
         else:
             train, evals = split_eval(items, cfg.eval_split)
             self.eval_sha = None
+        if not train and evals:
+            unit = "record" if cfg.paired else "item"
+            raise DataError(f"{cfg.dataset}: eval_split {cfg.eval_split} took all {len(evals)} usable {unit}(s) for evaluation "
+                            f"(the last ceil({cfg.eval_split} x {len(evals)}) = {len(evals)}), none is left to train on",
+                            hint="Set eval_split to 0 (no evaluation) in the run config, or label more records "
+                                 "(eval_split takes the last ceil(eval_split x n) usable ones), or use eval_dataset.")
         if not train:
             left = ", ".join(f"{k} {v}" for k, v in sorted(ds.left_out.items())) or "none"
             raise DataError(f"{cfg.dataset}: no usable training records ({ds.lines} non-empty lines; left out: {left})",
@@ -383,7 +268,7 @@ class Run:
             optimizer = torch.optim.RMSprop(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         else:
             optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg, self.total_steps))
+        self.scheduler = make_scheduler(cfg, optimizer, self.total_steps)
         self.model, self.optimizer = acc.prepare(model, optimizer)
 
         self.ref_model = None
@@ -393,11 +278,16 @@ class Run:
         if cfg.precompute_ref_logps:
             self._precompute_reference()
 
-    # -- forward passes
+    # -- forward passes: every log-probability goes through sequence_logps_of
 
     def _batch(self, examples: list[Example]) -> dict:
         b = collate(examples, self.tokenizer.pad_token_id)
         return {k: v.to(self.acc.device) for k, v in b.items()}
+
+    def sequence_logps_of(self, model, batch: dict) -> torch.Tensor:
+        """Per-row sums of response-token log-probabilities under `model` ([R]); the one place
+        the trainer runs a model forward (policy, reference, precomputed reference)."""
+        return sequence_logps(model, batch)
 
     def _reference_logps(self, batch: dict, keys: list[tuple[str, int]] | None) -> torch.Tensor:
         if self.ref_cache is not None and keys is not None:
@@ -408,9 +298,15 @@ class Run:
             return torch.stack([r[0] for r in rows]).to(self.acc.device)
         with torch.no_grad(), self.acc.autocast():
             if self.ref_model is not None:
-                return sequence_logps(self.ref_model, batch)
+                return self.sequence_logps_of(self.ref_model, batch)
             with reference_context(self.model):
-                return sequence_logps(self.model, batch)
+                return self.sequence_logps_of(self.model, batch)
+
+    def policy_and_reference_logps(self, batch: dict, keys: list[tuple[str, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Policy log-probabilities (with gradient) and reference ones (without) per row of `batch`."""
+        with self.acc.autocast():
+            policy = self.sequence_logps_of(self.model, batch)
+        return policy, self._reference_logps(batch, keys if self.ref_cache is not None else None)
 
     def _precompute_reference(self) -> None:
         """One pass with the reference (the untrained policy, adapter off for LoRA)."""
@@ -424,7 +320,7 @@ class Run:
                 chunk = examples[start:start + bs]
                 batch = self._batch(chunk)
                 with torch.no_grad(), self.acc.autocast(), reference_context(self.model):
-                    logps = sequence_logps(self.model, batch).float().cpu()
+                    logps = self.sequence_logps_of(self.model, batch).float().cpu()
                 n = len(chunk)
                 for i in range(n):
                     cache[(split, start + i)] = torch.stack([logps[i], logps[n + i]]) if "labels" not in batch else logps[i:i + 1]
@@ -434,61 +330,21 @@ class Run:
     def _loss(self, examples: list[Example], indices: list[int], split: str) -> tuple[torch.Tensor, dict, int]:
         cfg, acc = self.cfg, self.acc
         batch = self._batch(examples)
-        with acc.autocast():
-            policy = sequence_logps(self.model, batch)
-        ref = self._reference_logps(batch, [(split, i) for i in indices] if self.ref_cache is not None else None)
-        ratios = policy.float() - ref.float()
-        offset_base = split if split == "eval" else "train"
+        policy, ref = self.policy_and_reference_logps(batch, [(split, i) for i in indices])
         emb = None
         if self.embeddings is not None and cfg.method in EMBEDDING_METHODS:
-            base = 0 if offset_base == "train" else len(self.train_examples)
+            base = 0 if split == "train" else len(self.train_examples)
             emb = self.embeddings[[base + i for i in indices]].to(acc.device)
         global_c = cfg.global_contrast and acc.num_processes > 1 and split == "train"
-        offset = 0
-        if "labels" not in batch:
-            m = len(examples)
-            chosen, rejected = ratios[:m], ratios[m:]
-            chosen_logps, rejected_logps = policy[:m], policy[m:]
-            cols_emb = emb
-            offset = 0
-            if global_c:
-                rejected, offset = gather_columns(acc, rejected)
-                if emb is not None:
-                    cols_emb, _ = gather_columns(acc, emb)
-            diagonal = torch.arange(m, device=ratios.device) + offset
-            weights = contrast_weights(emb, cols_emb, cfg.tau) if emb is not None else None
-            c = Contrast(chosen=chosen, rejected=rejected, beta=cfg.beta, diagonal=diagonal, weights=weights,
-                         diagonal_weight=cfg.diagonal_weight)
-            local_rejected = ratios[m:]
-        else:
-            labels = batch["labels"]
-            chosen, rejected = ratios[labels], ratios[~labels]
-            chosen_logps, rejected_logps = policy[labels], policy[~labels]
-            rows_emb, cols_emb = emb[labels], emb[~labels]
-            local_rejected = rejected
-            if global_c:
-                rejected, _ = gather_columns(acc, rejected)
-                cols_emb, _ = gather_columns(acc, cols_emb)
-            weights = contrast_weights(rows_emb, cols_emb, cfg.tau)
-            c = Contrast(chosen=chosen, rejected=rejected, beta=cfg.beta, weights=weights)
-        loss = LOSSES[cfg.method](c)
-        loss_metric = (loss.item(), 1)
-        if c.diagonal is None:
-            # Unpaired: the batch's loss is a mean over chosen x rejected terms, and a batch with
-            # no terms adds nothing to the reported loss.
-            terms = c.chosen.numel() * c.rejected.numel()
-            loss_metric = (loss.item() * terms, terms)
-            if global_c:
-                # Rows differ per rank: scale so that DDP's average over ranks is the mean over
-                # all terms of the global matrix.
-                total = torch.tensor([float(terms)], device=acc.device)
-                total = acc.reduce(total, reduction="sum").item()
-                if total > 0:
-                    loss = loss * (terms * acc.num_processes / total)
-        metrics_c = Contrast(chosen=c.chosen, rejected=local_rejected, beta=cfg.beta,
-                             diagonal=(torch.arange(len(examples), device=ratios.device) if c.diagonal is not None else None),
-                             weights=(weights[:, offset:offset + len(examples)] if (weights is not None and c.diagonal is not None and global_c) else weights))
-        metrics = batch_metrics(metrics_c, chosen_logps, rejected_logps)
+        cb = build_contrast(policy.float() - ref.float(), policy, batch.get("labels"), emb, beta=cfg.beta, tau=cfg.tau,
+                            diagonal_weight=cfg.diagonal_weight,
+                            gather=(lambda t: gather_columns(acc, t)) if global_c else None)
+        sum_over_ranks = None
+        if global_c:
+            def sum_over_ranks(x: float) -> float:
+                return acc.reduce(torch.tensor([x], device=acc.device), reduction="sum").item()
+        loss, loss_metric = contrast_loss(cfg.method, cb, world=acc.num_processes, sum_over_ranks=sum_over_ranks)
+        metrics = contrast_metrics(cb)
         metrics["loss"] = loss_metric
         return loss, metrics, int(batch["attention_mask"].sum().item())
 
@@ -502,12 +358,11 @@ class Run:
         return round(self.step / self.steps_per_epoch, 6) if self.steps_per_epoch else 0.0
 
     def _checkpoint(self, reason: str) -> Path:
-        path = self.run_dir / "checkpoints" / f"step-{self.step:06d}"
-        save_checkpoint(self.acc, path, self.model, self.optimizer, self.scheduler, self._state())
+        checkpoints = self.run_dir / "checkpoints"
+        path = checkpointing.step_folder(checkpoints, self.step)
+        checkpointing.save_checkpoint(self.acc, path, self.model, self.optimizer, self.scheduler, self._state())
         if self.acc.is_main_process and reason == "periodic":
-            periodic = sorted((self.run_dir / "checkpoints").glob("step-*[0-9]"))
-            for old in periodic[:-self.cfg.save_total_limit]:
-                shutil.rmtree(old, ignore_errors=True)
+            checkpointing.rotate(checkpoints, self.cfg.save_total_limit)
         self.events.emit("checkpoint", step=self.step, total_steps=self.total_steps, epoch=self.epoch(),
                          path=str(path.resolve()), reason=reason)
         return path
@@ -554,11 +409,13 @@ class Run:
                 "peak_bytes": int(torch.cuda.max_memory_allocated())}
 
     def run(self) -> str:
-        """Train; return 'completed' or 'stopped'."""
+        """Train; return 'completed' or 'stopped'. Every run, a resumed one too, starts its
+        events with a `start` event (readers take the steps after the latest one)."""
         self.prepare()
         cfg, acc = self.cfg, self.acc
         if self.resume_from is not None:
-            state = load_checkpoint(acc, self.resume_from, self.model, self.optimizer, self.scheduler)
+            state = checkpointing.load_checkpoint(acc, self.resume_from, self.model, self.optimizer, self.scheduler,
+                                                  warn=lambda message: self.events.log("warning", message))
             self.step = int(state["step"])
             if state.get("batches_per_epoch") != self.batches_per_epoch:
                 raise ConfigError(f"--resume: the data changed since {self.resume_from} "
@@ -573,12 +430,12 @@ class Run:
                      "truncated": self.truncated, "embeddings_computed": self.embeddings_computed},
             devices=self._devices(), num_processes=acc.num_processes, total_steps=self.total_steps, step=self.step,
             epoch=self.epoch(), resumed=str(self.resume_from.resolve()) if self.resume_from else None,
-            precision=self.precision, versions=package_versions())
+            precision=self.precision, versions=run_folder.package_versions())
         if acc.is_main_process:
-            run_info = {"seed": cfg.seed, "dataset": cfg.dataset, "dataset_sha256": ds.sha256,
-                        "eval_dataset_sha256": self.eval_sha, "versions": package_versions(), "argv": sys.argv,
-                        "precision": self.precision, "num_processes": acc.num_processes}
-            write_text_atomic(self.run_dir / "run.json", json.dumps(run_info, indent=1) + "\n")
+            run_folder.write_run_info(self.run_dir, {
+                "seed": cfg.seed, "dataset": cfg.dataset, "dataset_sha256": ds.sha256, "eval_dataset_sha256": self.eval_sha,
+                "versions": run_folder.package_versions(), "argv": sys.argv, "precision": self.precision,
+                "num_processes": acc.num_processes})
 
         self.model.train()
         window = MetricWindow()
@@ -647,16 +504,21 @@ class Run:
         acc = self.acc
         acc.wait_for_everyone()
         self.final_dir = self.run_dir / "final"
-        if sharded(acc):
-            # Gathers the full state dict from the shards (accelerate's documented way).
-            state_dict = acc.get_state_dict(self.model)
-            acc.unwrap_model(self.model).save_pretrained(self.final_dir, state_dict=state_dict, is_main_process=acc.is_main_process,
-                                                         save_function=acc.save, safe_serialization=True)
-        elif acc.is_main_process:
-            acc.unwrap_model(self.model).save_pretrained(self.final_dir, safe_serialization=True)
-        if acc.is_main_process:
-            self.tokenizer.save_pretrained(self.final_dir)
-            write_text_atomic(self.final_dir / "README.md", model_card(self.cfg, self.step, self.dataset_info.sha256))
+        try:
+            if checkpointing.sharded(acc):
+                # Gathers the full state dict from the shards (accelerate's documented way).
+                state_dict = acc.get_state_dict(self.model)
+                acc.unwrap_model(self.model).save_pretrained(self.final_dir, state_dict=state_dict, is_main_process=acc.is_main_process,
+                                                             save_function=acc.save, safe_serialization=True)
+            elif acc.is_main_process:
+                acc.unwrap_model(self.model).save_pretrained(self.final_dir, safe_serialization=True)
+            if acc.is_main_process:
+                self.tokenizer.save_pretrained(self.final_dir)
+                write_text_atomic(self.final_dir / "README.md", run_folder.model_card(self.cfg, self.step, self.dataset_info.sha256))
+        except Exception as e:  # OSError, torch's RuntimeError, safetensors' SafetensorError
+            if checkpointing.is_disk_full(e, self.final_dir):
+                raise checkpointing.disk_full_error(self.final_dir, "the final model", e) from None
+            raise
         acc.wait_for_everyone()
         self.events.emit("checkpoint", step=self.step, total_steps=self.total_steps, epoch=self.epoch(),
                          path=str(self.final_dir.resolve()), reason="final")
@@ -668,16 +530,3 @@ class _null:
 
     def __exit__(self, *exc):
         return False
-
-
-def resume_config(run_dir: Path) -> tuple[RunConfig, Path]:
-    """The saved resolved config of a run folder and its latest checkpoint."""
-    cfg_path = run_dir / "config.json"
-    if not cfg_path.exists():
-        raise ConfigError(f"--resume: {run_dir} is not a run folder (no config.json)")
-    ckpt = latest_checkpoint(run_dir)
-    if ckpt is None:
-        raise ConfigError(f"--resume: {run_dir} has no checkpoint to resume from",
-                          hint="A run leaves a checkpoint when it is stopped (SIGINT/SIGTERM) or every save_steps steps.")
-    data = json.loads(cfg_path.read_text("utf-8"))
-    return config_from_dict(data, run_dir, source=str(cfg_path)), ckpt
