@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { importHhFile } from '../core/dataset/hh';
-import type { Logger } from '../core/log';
 import type { Feature } from '../services';
 import type { LabelAction, NavAction } from '../protocol/labeling';
 import { LabelingDocument } from './document';
+import { importHhCommand } from './importHh';
+import { answerSaveQuestionsWith, type SaveChoice } from './saveQuestions';
 import { LabelingEditorProvider, reopenAsText, VIEW_TYPE } from './provider';
 
 /**
@@ -75,6 +74,9 @@ function defaultAnnotator(): Promise<string> {
   });
 }
 
+/** Questions answered through `_rpo.labeling.testSaveAnswers` (tests only). */
+const savedQuestions: { kind: string; message: string; choices: SaveChoice[] }[] = [];
+
 export const labelingFeature: Feature = {
   id: 'labeling',
   async register({ context, log }) {
@@ -120,10 +122,20 @@ export const labelingFeature: Feature = {
         if (!target) return;
         await vscode.commands.executeCommand('vscode.openWith', target, VIEW_TYPE);
       }),
-      vscode.commands.registerCommand('rpo.importHh', () => importHh(log)),
+      vscode.commands.registerCommand('rpo.importHh', (input?: unknown, output?: unknown) => importHhCommand(log, input, output)),
       // Not in the palette: the integration tests and the benchmark read the editor's state.
       vscode.commands.registerCommand('_rpo.labeling.testState', () => provider.testState()),
       vscode.commands.registerCommand('_rpo.labeling.testRestore', (uri: string, backupId: string) => provider.testRestore(uri, backupId)),
+      // Answers the save questions (saveQuestions.ts) in turn instead of the modal dialog (null:
+      // dismissed); returns the questions asked since the last call. No answers: the dialog again.
+      vscode.commands.registerCommand('_rpo.labeling.testSaveAnswers', (answers?: (SaveChoice | null)[]) => {
+        const asked = savedQuestions.splice(0);
+        answerSaveQuestionsWith(answers && ((q) => {
+          savedQuestions.push({ kind: q.refusal.kind, message: q.message, choices: q.choices });
+          return Promise.resolve(answers.shift() ?? undefined);
+        }));
+        return asked;
+      }),
       vscode.commands.registerCommand('_rpo.labeling.testHoldWholeRead', (hold: boolean) => {
         LabelingDocument.holdWhole?.release();
         LabelingDocument.holdWhole = undefined;
@@ -137,32 +149,3 @@ export const labelingFeature: Feature = {
     return disposables;
   },
 };
-
-async function importHh(log: Logger): Promise<void> {
-  const [input] = (await vscode.window.showOpenDialog({
-    title: 'Anthropic HH transcripts to import',
-    canSelectMany: false,
-    filters: { 'JSON Lines': ['jsonl'] },
-    openLabel: 'Import',
-  })) ?? [];
-  if (!input) return;
-  const suggested = input.fsPath.replace(/(\.pref)?\.jsonl$/, '') + '.pref.jsonl';
-  const output = await vscode.window.showSaveDialog({
-    title: 'Write explicit prompt/chosen/rejected records to',
-    defaultUri: vscode.Uri.file(suggested === input.fsPath ? input.fsPath.replace(/\.jsonl$/, '.imported.pref.jsonl') : suggested),
-    filters: { 'Preference data': ['jsonl'] },
-  });
-  if (!output) return;
-  const report = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `RPO: importing ${path.basename(input.fsPath)}…` },
-    () => importHhFile(input.fsPath, output.fsPath),
-  );
-  log.info(`import-hh ${input.fsPath} -> ${output.fsPath}: ${report.written}/${report.records} written, ${report.identical.length} identical pairs, ${report.problems.length} problems`);
-  for (const p of report.problems.slice(0, 50)) log.warn(`import-hh ${input.fsPath}:${p.line}: ${p.reason}`);
-  const parts = [`Imported ${report.written} of ${report.records} records.`];
-  if (report.identical.length) parts.push(`${report.identical.length} have chosen equal to rejected (lines ${report.identical.slice(0, 10).join(', ')}${report.identical.length > 10 ? ', …' : ''}).`);
-  if (report.problems.length) parts.push(`${report.problems.length} could not be converted (see the log).`);
-  const open = 'Open';
-  const choice = await (report.problems.length ? vscode.window.showWarningMessage : vscode.window.showInformationMessage)(parts.join(' '), open);
-  if (choice === open) await vscode.commands.executeCommand('vscode.openWith', output, VIEW_TYPE);
-}
