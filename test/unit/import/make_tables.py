@@ -143,4 +143,13 @@ pq.write_table(unsupported, out / "unsupported.parquet")
 (out / "not-parquet.parquet").write_text("prompt,chosen,rejected\np,c,r\n")
 data = (out / "ultrafeedback.parquet").read_bytes()
 (out / "truncated.parquet").write_bytes(data[: len(data) // 2])
+
+
+# ---- A file whose footer reads but whose second row group is damaged (fails mid-import).
+meta = pq.ParquetFile(out / "ultrafeedback.parquet").metadata
+col = meta.row_group(1).column(0)
+start = col.dictionary_page_offset or col.data_page_offset
+damaged = bytearray(data)
+damaged[start:start + col.total_compressed_size] = b"\xff" * col.total_compressed_size
+(out / "damaged.parquet").write_bytes(bytes(damaged))
 print("ok")
