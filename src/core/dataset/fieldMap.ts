@@ -233,7 +233,7 @@ export function compileMapping(map: FieldMap, columns: Column[], options: Compil
         const col = map[target];
         if (col === undefined) return null;
         const v = row[col];
-        return v === null || v === undefined ? { column: col, reason: `column "${col}" (${target}) is null` } : null;
+        return v === null || v === undefined ? { column: col, reason: `null, but ${target} needs a value` } : null;
       };
       for (const target of ['prompt', 'chosen', 'rejected', 'completion', 'response_a', 'response_b', 'a_preferred'] as const) {
         const p = nullIn(target);
