@@ -295,7 +295,8 @@ export class LabelingDocument implements vscode.CustomDocument {
     if (this.saving) return;
     if (!this.isDirty) {
       this.log.info(`${this.uri.fsPath} changed on disk: reloading`);
-      await this.model.reload();
+      // Deleted or unreadable: keep what is shown (a save writes it again).
+      await this.model.reload().catch((err: Error) => this.log.warn(`could not reload ${this.uri.fsPath}: ${err.message}`));
       return;
     }
     this.asking = true;
