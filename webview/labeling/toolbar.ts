@@ -1,0 +1,66 @@
+import type { Filter } from '../../src/protocol/labeling';
+import { detailView } from './detail';
+import {
+  annotators, diffToggle, FILTER_LABELS, filterRadios, filters, help, helpButton, isChecked, list, progress, progressFill,
+  progressText, search, fieldValue,
+} from './layout';
+import { recordList } from './list';
+import { send, view } from './state';
+
+/** The toolbar: filter radios with counts, search, word diff, progress, annotators, help. */
+
+export function renderCounts(): void {
+  if (!view.counts) return;
+  const c = view.counts;
+  const done = c.records - c.unlabeled;
+  progress.setAttribute('aria-valuemax', String(c.records));
+  progress.setAttribute('aria-valuenow', String(done));
+  progressFill.style.width = c.records ? `${(100 * done) / c.records}%` : '0%';
+  const scanning = c.reading
+    ? ` · reading the file ${Math.round((100 * c.reading.read) / Math.max(c.reading.total, 1))}% (first ${c.lines.toLocaleString()} lines shown, labels apply once it is read)`
+    : c.complete ? '' : ` · scanning ${Math.round((100 * c.scanned) / Math.max(c.lines, 1))}%`;
+  progressText.textContent = `${done.toLocaleString()} / ${c.records.toLocaleString()} labeled (${c.tieSkip.toLocaleString()} tie/skip, ${c.invalid.toLocaleString()} invalid)${scanning}`;
+  const who = Object.entries(c.byAnnotator).sort((a, b) => b[1] - a[1]).slice(0, 5);
+  annotators.textContent = who.length ? who.map(([name, n]) => `${name || '(no annotator)'}: ${n.toLocaleString()}`).join(' · ') : '';
+  const byFilter: Record<Filter, number> = { all: c.lines, unlabeled: c.unlabeled, labeled: c.labeled, tieSkip: c.tieSkip, invalid: c.invalid };
+  // Only the radios whose count changed (each is a custom element that re-renders on a new label).
+  for (const [f, radio] of filterRadios) {
+    const text = `${FILTER_LABELS[f]} ${byFilter[f].toLocaleString()}`;
+    if (radio.getAttribute('label') !== text) radio.setAttribute('label', text);
+  }
+}
+
+filters.addEventListener('change', () => {
+  const checked = Array.from(filterRadios.entries()).find(([, r]) => isChecked(r));
+  if (!checked || checked[0] === view.filter) return;
+  view.filter = checked[0];
+  list.scrollTop = 0;
+  send({ type: 'setFilter', filter: view.filter, query: view.query });
+  recordList.invalidate();
+});
+
+let searchTimer: ReturnType<typeof setTimeout> | undefined;
+search.addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => {
+    const q = fieldValue(search).slice(0, 1000);
+    if (q === view.query) return;
+    view.query = q;
+    list.scrollTop = 0;
+    send({ type: 'setFilter', filter: view.filter, query: view.query });
+    recordList.invalidate();
+  }, 250);
+});
+
+diffToggle.addEventListener('change', () => {
+  view.wordDiff = isChecked(diffToggle);
+  detailView.render();
+});
+
+export function toggleHelp(show = help.hidden): void {
+  help.hidden = !show;
+  if (show) help.focus();
+  else list.focus();
+}
+help.tabIndex = -1;
+helpButton.addEventListener('click', () => toggleHelp());
