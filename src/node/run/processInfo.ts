@@ -67,7 +67,8 @@ function run(command: string, args: string[]): Promise<string | undefined> {
   });
 }
 
-async function psFacts(pid: number): Promise<ProcessFacts | undefined> {
+/** macOS and the BSDs (exported: it runs on Linux too, where tests compare it with /proc). */
+export async function psFacts(pid: number): Promise<ProcessFacts | undefined> {
   const out = await run('ps', ['-o', 'lstart=,uid=,command=', '-p', String(pid)]);
   if (out === undefined) throw new UnverifiableError('ps is not available');
   const m = /^\s*(\w{3} \w{3}\s+\d{1,2} \d\d:\d\d:\d\d \d{4})\s+(\d+)\s+(.*)$/m.exec(out);

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { checkTrainer, isTrainerArgv } from '../../../src/core/run/trainerIdentity';
 import { LAUNCHES_DIR, TrainerProcess } from '../../../src/node/run/process';
-import { processFacts, StopRefusedError, verifyTrainer } from '../../../src/node/run/processInfo';
+import { processFacts, psFacts, StopRefusedError, verifyTrainer } from '../../../src/node/run/processInfo';
 
 /**
  * Stop signals a pid named by a workspace file (launch.json, process.json) only when that pid is
@@ -26,7 +26,7 @@ const skip = supported ? false : 'process facts are read from /proc or ps here';
 
 /** A detached node process (its own process group, as a trainer) that records a SIGINT in `marker` and exits. */
 async function spawnNode(marker: string, extraArgs: string[]): Promise<{ child: ChildProcess; argv: string[]; startedAt: string }> {
-  const code = `process.on('SIGINT', () => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'SIGINT'); process.exit(0); }); setInterval(() => {}, 1000);`;
+  const code = `process.on('SIGINT', () => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'SIGINT'); process.exit(0); }); require('fs').writeFileSync(${JSON.stringify(marker + '.ready')}, ''); setInterval(() => {}, 1000);`;
   const argv = [process.execPath, '-e', code, '--', ...extraArgs];
   const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore' });
   children.push(child);
@@ -35,8 +35,11 @@ async function spawnNode(marker: string, extraArgs: string[]): Promise<{ child: 
     child.once('error', reject);
   });
   const startedAt = new Date().toISOString();
-  // wait until node has installed its handler (the process is running the script)
-  await new Promise((r) => setTimeout(r, 400));
+  // wait until its SIGINT handler is installed (node starts slowly on a loaded machine)
+  for (const deadline = Date.now() + 20_000; !fs.existsSync(marker + '.ready');) {
+    if (Date.now() > deadline) throw new Error('the test process did not start');
+    await new Promise((r) => setTimeout(r, 20));
+  }
   return { child, argv, startedAt };
 }
 
@@ -80,6 +83,13 @@ test('processFacts reads this process: its own arguments, a start time before no
   assert.ok(delta > -2000 && delta < 5000, `start time ${new Date(facts.startedAtMs).toISOString()} vs recorded ${startedAt}`);
   assert.equal(facts.uid, process.getuid!());
   assert.deepEqual(await verifyTrainer({ pid: child.pid!, argv, startedAt, hostname: os.hostname() }), { ok: true });
+  // The macOS/BSD reader (ps), where ps is there: the same process, start time to the second.
+  const ps = await psFacts(child.pid!).catch(() => undefined);
+  if (ps) {
+    assert.ok(Math.abs(ps.startedAtMs - facts.startedAtMs) < 1500, `ps start ${new Date(ps.startedAtMs).toISOString()} vs ${new Date(facts.startedAtMs).toISOString()}`);
+    assert.equal(ps.uid, process.getuid!());
+    assert.deepEqual(checkTrainer({ pid: child.pid!, argv, startedAt }, ps, process.getuid!()), { ok: true });
+  }
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   assert.equal(await processFacts(child.pid!), undefined);
