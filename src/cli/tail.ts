@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseEventLine } from '../core/run/events';
+import { parseEventLine, tooLongMessage } from '../core/run/events';
 import { FINAL_STATUSES, initialRunState, applyEvent } from '../core/run/state';
 import { EVENTS_FILE, EventFileFollower, settleLiveness } from '../node/run/store';
 import { ProgressPrinter } from './progress';
@@ -24,20 +24,25 @@ Prints a run's events from the beginning, then follows its events.jsonl until th
     const state = initialRunState();
     state.runDir = runDir;
     const printer = new ProgressPrinter(process.stdout, 0);
-    const follower = new EventFileFollower(file, (line) => {
-      const parsed = parseEventLine(line);
-      if (parsed.kind === 'malformed') {
-        state.malformedLines++;
-        process.stderr.write(`rpo tail: skipped a malformed line (${parsed.error})\n`);
-      } else if (parsed.kind === 'event') {
-        applyEvent(state, parsed.event);
-        printer.onEvent(parsed.event, state);
-      }
+    const malformed = (error: string) => {
+      state.malformedLines++;
+      process.stderr.write(`rpo tail: skipped a malformed line (${error})\n`);
+    };
+    const follower = new EventFileFollower(file, {
+      line: (line) => {
+        const parsed = parseEventLine(line);
+        if (parsed.kind === 'malformed') malformed(parsed.error);
+        else if (parsed.kind === 'event') {
+          applyEvent(state, parsed.event);
+          printer.onEvent(parsed.event, state);
+        }
+      },
+      tooLong: (length) => malformed(tooLongMessage(length)),
     }, interval);
-    follower.poll();
+    follower.drain();
     await new Promise<void>((resolve) => {
       const check = () => {
-        follower.poll();
+        follower.drain();
         if (FINAL_STATUSES.has(state.status)) return resolve();
         const { live } = settleLiveness(runDir, state);
         if (!live && FINAL_STATUSES.has(state.status)) {

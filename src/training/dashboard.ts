@@ -66,11 +66,17 @@ export class DashboardPanel implements vscode.Disposable {
     state.runDir = source.runDir;
     this.source = { ...source, state };
     this.feed = new DashboardFeed(state);
-    const follower = new EventFileFollower(path.join(source.runDir, EVENTS_FILE), (line) => {
-      const parsed = parseEventLine(line);
-      if (parsed.kind === 'event') applyEvent(state, parsed.event);
-      else if (parsed.kind === 'malformed') state.malformedLines++;
-      this.scheduleFlush();
+    const follower = new EventFileFollower(path.join(source.runDir, EVENTS_FILE), {
+      line: (line) => {
+        const parsed = parseEventLine(line);
+        if (parsed.kind === 'event') applyEvent(state, parsed.event);
+        else if (parsed.kind === 'malformed') state.malformedLines++;
+        this.scheduleFlush();
+      },
+      tooLong: () => {
+        state.malformedLines++;
+        this.scheduleFlush();
+      },
     });
     follower.start();
     const timer = setInterval(() => {

@@ -211,23 +211,89 @@ export function parseEventLine(line: string): ParsedLine {
   return { kind: 'event', event: record as unknown as TrainerEvent };
 }
 
+/** The longest line a reader of the trainer's output keeps (characters); longer ones are skipped. */
+export const MAX_LINE_LENGTH = 1 << 20;
+
+/** The message for a line over MAX_LINE_LENGTH, for logs and malformed-line reports. */
+export function tooLongMessage(length: number, limit = MAX_LINE_LENGTH): string {
+  return `a line of ${length.toLocaleString('en-US')} characters, over the ${limit.toLocaleString('en-US')}-character limit, was skipped`;
+}
+/** How much of a skipped line is kept to name it in a message. */
+const TOO_LONG_HEAD = 200;
+
+/** Where a LineSplitter delivers what it splits, in stream order. */
+export interface LineSink {
+  line(text: string): void;
+  /**
+   * A line longer than the limit (e.g. a progress bar redrawn with `\r` and no newline for a
+   * whole run): it is not kept; `length` is its full length in characters, `head` its start.
+   */
+  tooLong(length: number, head: string): void;
+}
+
 /**
- * Splits a byte/char stream into lines across chunk boundaries. `push` returns the complete lines
- * of this chunk; the partial tail waits for the next chunk (or `flush` at the end of the stream).
+ * Splits a text stream into lines across chunk boundaries (`\n`, a trailing `\r` removed). Only
+ * the new chunk is searched for line ends, and an unfinished line is held as a list of pieces
+ * joined once at its end: linear in the stream, whatever the line lengths. A line longer than
+ * `maxLineLength` is reported to `sink.tooLong` instead of being held: memory stays bounded by
+ * the limit. `flush` delivers a last line without a newline (end of stream).
  */
 export class LineSplitter {
-  private rest = '';
+  private pieces: string[] = [];
+  private pendingLength = 0;
+  /** The unfinished line passed the limit: its pieces are dropped, only its length is counted. */
+  private overflowHead: string | undefined;
 
-  push(chunk: string): string[] {
-    const text = this.rest + chunk;
-    const lines = text.split('\n');
-    this.rest = lines.pop() ?? '';
-    return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  constructor(
+    private readonly sink: LineSink,
+    private readonly maxLineLength = MAX_LINE_LENGTH,
+  ) {}
+
+  push(chunk: string): void {
+    let start = 0;
+    for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', start)) {
+      this.append(chunk, start, nl);
+      this.endLine(true);
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.append(chunk, start, chunk.length);
   }
 
-  flush(): string[] {
-    const last = this.rest;
-    this.rest = '';
-    return last ? [last] : [];
+  flush(): void {
+    if (this.pendingLength > 0) this.endLine(false);
+  }
+
+  /** Adds chunk[from, to) to the unfinished line. */
+  private append(chunk: string, from: number, to: number): void {
+    if (to <= from) return;
+    this.pendingLength += to - from;
+    if (this.overflowHead !== undefined) return;
+    const piece = from === 0 && to === chunk.length ? chunk : chunk.slice(from, to);
+    // A `\r` that ends the line is removed at its end: keep one of slack for it.
+    if (this.pendingLength > this.maxLineLength + 1) {
+      this.overflowHead = (this.pieces.join('') + piece.slice(0, TOO_LONG_HEAD)).slice(0, TOO_LONG_HEAD);
+      this.pieces = [];
+      return;
+    }
+    this.pieces.push(piece);
+  }
+
+  private endLine(newline: boolean): void {
+    const head = this.overflowHead;
+    let length = this.pendingLength;
+    let text = head === undefined ? (this.pieces.length === 1 ? this.pieces[0] : this.pieces.join('')) : '';
+    this.pieces = [];
+    this.pendingLength = 0;
+    this.overflowHead = undefined;
+    if (head !== undefined) {
+      this.sink.tooLong(length, head);
+      return;
+    }
+    if (newline && text.endsWith('\r')) {
+      text = text.slice(0, -1);
+      length--;
+    }
+    if (length > this.maxLineLength) this.sink.tooLong(length, text.slice(0, TOO_LONG_HEAD));
+    else this.sink.line(text);
   }
 }

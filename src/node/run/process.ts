@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomicSync } from '../atomicFile';
-import { parseEventLine, type TrainerEvent } from '../../core/run/events';
+import { parseEventLine, type TrainerEvent, tooLongMessage } from '../../core/run/events';
 import { FINAL_STATUSES, type RunState, applyEvent, initialRunState, markProcessGone } from '../../core/run/state';
 import { refuseUnlessTrainer } from './processInfo';
 import { EVENTS_FILE, EventFileFollower, type ProcessRecord, isTrainerAlive, readProcessRecord, readTail, writeProcessRecord } from './store';
@@ -239,9 +239,16 @@ export class TrainerProcess {
 
   private follow(pollMs: number): void {
     if (this.launch.resumeRunDir) this.state.runDir = this.launch.resumeRunDir;
-    this.stdout = new EventFileFollower(this.eventsPath(), (line) => this.onStdoutLine(line), pollMs);
-    this.stderr = new EventFileFollower(this.launch.stderrPath, (line) => {
+    this.stdout = new EventFileFollower(this.eventsPath(), {
+      line: (line) => this.onStdoutLine(line),
+      tooLong: (length, head) => this.onMalformed(head, tooLongMessage(length)),
+    }, pollMs);
+    const stderrLine = (line: string) => {
       for (const l of this.listeners) l.stderr?.(line);
+    };
+    this.stderr = new EventFileFollower(this.launch.stderrPath, {
+      line: stderrLine,
+      tooLong: (length, head) => stderrLine(`[rpo] ${tooLongMessage(length)}; it began: ${head}`),
     }, pollMs);
     this.stdout.start();
     this.stderr.start();
@@ -250,11 +257,7 @@ export class TrainerProcess {
   private onStdoutLine(line: string): void {
     const parsed = parseEventLine(line);
     if (parsed.kind === 'ignored') return;
-    if (parsed.kind === 'malformed') {
-      this.state.malformedLines++;
-      for (const l of this.listeners) l.malformed?.(line, parsed.error);
-      return;
-    }
+    if (parsed.kind === 'malformed') return this.onMalformed(line, parsed.error);
     const event = parsed.event;
     const wasStopping = this.state.status === 'stopping';
     applyEvent(this.state, event);
@@ -278,6 +281,11 @@ export class TrainerProcess {
       }
     }
     for (const l of this.listeners) l.event?.(event, this.state);
+  }
+
+  private onMalformed(line: string, error: string): void {
+    this.state.malformedLines++;
+    for (const l of this.listeners) l.malformed?.(line, error);
   }
 
   private finish(reason: string): void {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomicSync } from '../atomicFile';
-import { LineSplitter, parseEventLine, type TrainerEvent } from '../../core/run/events';
+import { type LineSink, LineSplitter, MAX_LINE_LENGTH, parseEventLine, type TrainerEvent } from '../../core/run/events';
 import { FINAL_STATUSES, type RunState, type RunStatus, applyEvent, initialRunState, markProcessGone } from '../../core/run/state';
 
 /**
@@ -255,27 +255,40 @@ export function listRuns(runsDir: string): RunSummary[] {
 /**
  * Follows a growing file of event lines (a live run's stdout capture or events.jsonl) by polling:
  * works for files written by a process this one did not start, on every OS and file system.
+ * One `poll` reads at most `POLL_BUDGET_BYTES`; a started follower continues a longer backlog
+ * (a capture replayed after a window reload) on the next turns of the event loop, so a large
+ * file never holds the extension host for long. `drain` reads everything at once (the CLI, and
+ * the last read at `stop`).
  */
 export class EventFileFollower {
+  static readonly POLL_BUDGET_BYTES = 4 * 1024 * 1024;
   private offset = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly splitter = new LineSplitter();
+  private continuation: NodeJS.Immediate | undefined;
+  private readonly splitter: LineSplitter;
   private readonly decoder = new TextDecoder('utf-8');
   private buffer: Buffer | undefined;
 
   constructor(
     private readonly file: string,
-    private readonly onLine: (line: string) => void,
+    sink: LineSink,
     private readonly intervalMs = 250,
-  ) {}
-
-  start(): void {
-    this.poll();
-    this.timer = setInterval(() => this.poll(), this.intervalMs);
+    maxLineLength = MAX_LINE_LENGTH,
+  ) {
+    this.splitter = new LineSplitter(sink, maxLineLength);
   }
 
-  /** Reads whatever was appended since the last read; returns the number of bytes read. */
-  poll(): number {
+  start(): void {
+    this.timer = setInterval(() => this.poll(), this.intervalMs);
+    this.poll();
+  }
+
+  /**
+   * Reads what was appended since the last read, up to `budget` bytes; returns the number of
+   * bytes read. When the budget ran out and the follower is started, the rest follows on the
+   * next turn of the event loop.
+   */
+  poll(budget = EventFileFollower.POLL_BUDGET_BYTES): number {
     let fd: number;
     try {
       fd = fs.openSync(this.file, 'r');
@@ -283,26 +296,44 @@ export class EventFileFollower {
       return 0;
     }
     let total = 0;
+    let more = false;
     try {
       const buf = (this.buffer ??= Buffer.allocUnsafe(1 << 16));
       for (;;) {
+        if (total >= budget) {
+          more = true;
+          break;
+        }
         const n = fs.readSync(fd, buf, 0, buf.length, this.offset);
         if (n <= 0) break;
         this.offset += n;
         total += n;
-        for (const line of this.splitter.push(this.decoder.decode(buf.subarray(0, n), { stream: true }))) this.onLine(line);
+        this.splitter.push(this.decoder.decode(buf.subarray(0, n), { stream: true }));
       }
     } finally {
       fs.closeSync(fd);
     }
+    if (more && this.timer && !this.continuation) {
+      this.continuation = setImmediate(() => {
+        this.continuation = undefined;
+        if (this.timer) this.poll();
+      });
+    }
     return total;
+  }
+
+  /** Reads everything appended since the last read (blocking); returns the number of bytes read. */
+  drain(): number {
+    return this.poll(Infinity);
   }
 
   /** Stops polling after a final read; a last line without a newline is delivered too. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.poll();
-    for (const line of this.splitter.flush()) this.onLine(line);
+    if (this.continuation) clearImmediate(this.continuation);
+    this.continuation = undefined;
+    this.drain();
+    this.splitter.flush();
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { LineSplitter, parseEventLine } from '../../../src/core/run/events';
+import { type LineSink, LineSplitter, MAX_LINE_LENGTH, parseEventLine } from '../../../src/core/run/events';
 import { reduceEvents } from '../../../src/core/run/state';
 import { parseEventsText } from '../../../src/node/run/store';
 import { endEvent, errorEvent, startEvent, stepEvent } from '../../builders/events';
@@ -81,13 +81,83 @@ test('a torn last line (file still being written) is not reported as malformed',
   assert.equal(malformed.length, 0);
 });
 
+function collect(): { sink: LineSink; got: string[] } {
+  const got: string[] = [];
+  return { got, sink: { line: (t) => got.push(t), tooLong: (n, head) => got.push(`too long: ${n} ${head.slice(0, 5)}`) } };
+}
+
 test('LineSplitter joins lines across chunks and strips CR', () => {
-  const s = new LineSplitter();
-  assert.deepEqual(s.push('{"a":'), []);
-  assert.deepEqual(s.push('1}\r\n{"b"'), ['{"a":1}']);
-  assert.deepEqual(s.push(':2}\n'), ['{"b":2}']);
-  assert.deepEqual(s.push('tail'), []);
-  assert.deepEqual(s.flush(), ['tail']);
+  const { sink, got } = collect();
+  const s = new LineSplitter(sink);
+  s.push('{"a":');
+  assert.deepEqual(got, []);
+  s.push('1}\r\n{"b"');
+  assert.deepEqual(got, ['{"a":1}']);
+  s.push(':2}\n\n');
+  assert.deepEqual(got, ['{"a":1}', '{"b":2}', '']);
+  s.push('tail');
+  s.flush();
+  assert.deepEqual(got, ['{"a":1}', '{"b":2}', '', 'tail']);
+});
+
+test('LineSplitter skips a line over the limit, whole or in pieces, and keeps the lines around it', () => {
+  const { sink, got } = collect();
+  const s = new LineSplitter(sink, 10);
+  s.push('short\n0123456789\r\n0123456789A\n');
+  // 25 characters in pieces, the limit passed in the middle of the second chunk
+  s.push('abcdefgh');
+  s.push('ijklmnopq');
+  s.push('rstuvwxy\nnext\nlast');
+  s.flush();
+  assert.deepEqual(got, ['short', '0123456789', 'too long: 11 01234', 'too long: 25 abcde', 'next', 'last']);
+});
+
+test('LineSplitter: a 3 MiB line (a progress bar without newlines) in 64 KiB chunks is reported once, with its length', () => {
+  const { sink, got } = collect();
+  const s = new LineSplitter(sink);
+  const chunk = 'x'.repeat(64 * 1024 - 1) + '\r';
+  s.push('{"before":1}\n');
+  for (let i = 0; i < 48; i++) s.push(chunk);
+  s.push('\n{"after":2}\n');
+  assert.deepEqual(got, ['{"before":1}', `too long: ${48 * 64 * 1024} xxxxx`, '{"after":2}']);
+  assert.ok(MAX_LINE_LENGTH >= 1 << 20 && MAX_LINE_LENGTH < 48 * 64 * 1024);
+});
+
+/**
+ * Characters examined by string searches during `fn` (indexOf, split, ...): a splitter that
+ * re-searches what it holds on every chunk examines O(n^2 / chunk) characters for a long line.
+ */
+function scannedChars(fn: () => void): number {
+  const names = ['indexOf', 'lastIndexOf', 'includes', 'split', 'search', 'match'] as const;
+  const proto = String.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const saved = names.map((n) => proto[n]);
+  let scanned = 0;
+  names.forEach((n, i) => {
+    proto[n] = function (this: string, ...args: unknown[]) {
+      scanned += this.length;
+      return saved[i].apply(this, args);
+    };
+  });
+  try {
+    fn();
+  } finally {
+    names.forEach((n, i) => (proto[n] = saved[i]));
+  }
+  return scanned;
+}
+
+test('LineSplitter searches each chunk once: a 1 MiB line in 4 KiB chunks examines about 1 MiB, not the held line again per chunk', () => {
+  const { sink, got } = collect();
+  const s = new LineSplitter(sink, 8 << 20);
+  const chunk = 'y'.repeat(4096);
+  const total = 256 * chunk.length;
+  const scanned = scannedChars(() => {
+    for (let i = 0; i < 256; i++) s.push(chunk);
+    s.push('\n');
+  });
+  assert.equal(got.length, 1);
+  assert.equal(got[0].length, total);
+  assert.ok(scanned <= 2 * total, `examined ${scanned} characters for a stream of ${total}`);
 });
 
 // Recorded streams of the real trainer (CPU, tiny model): every line must be a valid event.

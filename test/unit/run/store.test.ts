@@ -105,7 +105,7 @@ test('the follower reads lines appended by another process, across partial write
   const file = path.join(root, 'follow.jsonl');
   fs.writeFileSync(file, '');
   const got: string[] = [];
-  const follower = new EventFileFollower(file, (l) => got.push(l), 20);
+  const follower = new EventFileFollower(file, { line: (l) => got.push(l), tooLong: (n) => got.push(`too long: ${n}`) }, 20);
   follower.start();
   const script = `const fs=require('fs');const f=${JSON.stringify(file)};
     fs.appendFileSync(f,'{"a":1}\\n{"b"');setTimeout(()=>fs.appendFileSync(f,':2}\\n{"c":3}'),150);`;
@@ -114,4 +114,26 @@ test('the follower reads lines appended by another process, across partial write
   assert.deepEqual(got, ['{"a":1}', '{"b":2}']);
   follower.stop();
   assert.deepEqual(got, ['{"a":1}', '{"b":2}', '{"c":3}']);
+});
+
+test('a follower started on a large backlog (a capture replayed after a reload) reads it over several turns of the event loop, in order', async (t) => {
+  const file = path.join(root, 'backlog.jsonl');
+  const line = JSON.stringify({ pad: 'p'.repeat(90) });
+  const count = Math.ceil((3 * EventFileFollower.POLL_BUDGET_BYTES) / (line.length + 1));
+  fs.writeFileSync(file, (line + '\n').repeat(count) + 'x'.repeat(3 << 20) + '\n' + line + '\n');
+  let got = 0;
+  let tooLong = 0;
+  const follower = new EventFileFollower(file, { line: (l) => (assert.equal(l, line), got++), tooLong: (n) => (tooLong = n) }, 10_000);
+  follower.start();
+  t.after(() => follower.stop());
+  const afterFirstTurn = got;
+  assert.ok(afterFirstTurn > 0 && afterFirstTurn < count, `the first read stops at the budget (${afterFirstTurn} of ${count} lines)`);
+  let turns = 1;
+  while (got < count + 1 && turns < 100) {
+    await new Promise((r) => setImmediate(r));
+    turns++;
+  }
+  assert.equal(got, count + 1, 'the rest follows without waiting for the poll interval');
+  assert.equal(tooLong, 3 << 20, 'the 3 MiB line is skipped and reported with its length');
+  assert.ok(turns >= 3, `read over ${turns} turns`);
 });
