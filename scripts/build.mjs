@@ -49,7 +49,8 @@ const nodeCommon = {
   format: 'cjs',
   target: 'node20',
   external: nodeExternal,
-  alias: { sharp: sharpStub },
+  // jsonc-parser's main entry is UMD, whose require('./impl/...') calls esbuild cannot follow: bundle its ES module build.
+  alias: { sharp: sharpStub, 'jsonc-parser': path.join(root, 'node_modules', 'jsonc-parser', 'lib', 'esm', 'main.js') },
   // transformers.js reads import.meta.url; give CommonJS bundles a real value.
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('url').pathToFileURL(__filename).href;" },

@@ -48,8 +48,25 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`rpo ${name}: ${err.message}\n`);
       return err.exitCode;
     }
+    if (isParseArgsError(err)) {
+      // An unknown option, a missing value, an extra positional: a usage error like the others.
+      process.stderr.write(`rpo ${name}: ${err.message}\n${usageLine(command)}\n(rpo ${name} --help shows every option)\n`);
+      return 2;
+    }
     throw err;
   }
+}
+
+/** The errors node:util's parseArgs throws for command lines it does not accept (codes ERR_PARSE_ARGS_*). */
+function isParseArgsError(err: unknown): err is Error {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}
+
+/** A command's usage line: the first line of its help that starts with `rpo` or `Usage: rpo`. */
+export function usageLine(command: CliCommand): string {
+  const line = command.help.split('\n').find((l) => /^(Usage: )?rpo /.test(l)) ?? `rpo ${command.name} [options]`;
+  return line.startsWith('Usage: ') ? line : `Usage: ${line}`;
 }
 
 if (require.main === module) {

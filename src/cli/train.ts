@@ -1,7 +1,7 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildTrainArgv, freeLocalPort, launchFields, trainerEnv } from '../core/run/launch';
+import { RunConfigError, launchPlanOf, readRunConfig } from '../core/run/config';
+import { buildTrainArgv, freeLocalPort, trainerEnv } from '../core/run/launch';
 import { TrainerProcess } from '../node/run/process';
 import { ProgressPrinter } from './progress';
 import { cliPython, trainerRoot } from './trainerPaths';
@@ -42,29 +42,24 @@ export const trainCommand: CliCommand = {
     if (!Number.isFinite(stopTimeout) || stopTimeout <= 0) throw new CliError('--stop-timeout: expected a positive number of seconds');
 
     const source = configPath ?? path.join(resume!, 'config.json');
-    let config: unknown;
+    let plan;
     try {
-      config = JSON.parse(fs.readFileSync(source, 'utf8'));
+      plan = launchPlanOf(readRunConfig(source), path.dirname(source));
     } catch (err) {
-      throw new CliError(`${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(err as Error).message})`}`);
-    }
-    let fields;
-    try {
-      fields = launchFields(config, path.dirname(source), path.resolve);
-    } catch (err) {
-      throw new CliError(`${source}: ${(err as Error).message}`);
+      if (err instanceof RunConfigError) throw new CliError(err.message);
+      throw err;
     }
     const python = cliPython(values.python);
     const argv = buildTrainArgv({
       python,
       configPath,
       resumeRunDir: resume,
-      numProcesses: fields.numProcesses,
-      accelerateConfig: fields.accelerateConfig,
-      mainProcessPort: fields.numProcesses > 1 && !fields.accelerateConfig ? await freeLocalPort() : undefined,
+      numProcesses: plan.numProcesses,
+      accelerateConfig: plan.accelerateConfig,
+      mainProcessPort: plan.numProcesses > 1 && !plan.accelerateConfig ? await freeLocalPort() : undefined,
     });
     // A resumed run's saved config has output_dir resolved already: its parent holds the runs.
-    const runsDir = resume ? path.dirname(resume) : fields.outputDir;
+    const runsDir = resume ? path.dirname(resume) : plan.outputDir;
     let proc: TrainerProcess;
     try {
       proc = await TrainerProcess.start({

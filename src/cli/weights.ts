@@ -5,12 +5,13 @@ import { parseArgs } from 'node:util';
 import { stderrLogger } from '../core/log';
 import { type ContrastSettings, DEFAULT_SETTINGS, batchView, matrixNumbers, neighbourHistogram, planFor, trainCount } from '../core/contrast/preview';
 import { toRows } from '../core/contrast/weights';
+import { type ModelRef, RunConfigError, contrastSettingsOf, readRunConfig, resolvedPaths } from '../core/run/config';
 import { type Precision, cacheFileName } from '../embeddings/cache';
 import { joinContrastData } from '../embeddings/contrastData';
 import { readDatasetPrompts } from '../embeddings/datasetPrompts';
 import { embedPrompts } from '../embeddings/embedPrompts';
 import { Embedder } from '../embeddings/embedder';
-import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, ModelError, resolveModel } from '../embeddings/modelSource';
+import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, ModelError, modelSourceOf, resolveModel } from '../embeddings/modelSource';
 import { CliError, type CliCommand } from './types';
 
 /** `rpo weights FILE`: the RPO contrast matrix of one minibatch, as the trainer will form it. */
@@ -49,34 +50,25 @@ export const weightsCommand: CliCommand = {
         model: { type: 'string' }, precision: { type: 'string' }, cache: { type: 'string' }, json: { type: 'boolean', default: false },
       },
     });
-    const s: ContrastSettings = { ...DEFAULT_SETTINGS };
-    let model = DEFAULT_MODEL;
+    let s: ContrastSettings = { ...DEFAULT_SETTINGS };
+    let model: ModelRef | string = DEFAULT_MODEL;
     let precision: string = DEFAULT_PRECISION;
     let cacheDir = path.join('.rpo', 'embeddings');
     let file = positionals[0];
     if (values.config) {
-      let cfg: Record<string, unknown>;
+      let config;
       try {
-        cfg = JSON.parse(fs.readFileSync(values.config, 'utf8'));
+        config = readRunConfig(values.config);
       } catch (err) {
-        throw new CliError(`cannot read run config ${values.config}: ${(err as Error).message}`);
+        if (err instanceof RunConfigError) throw new CliError(err.message);
+        throw err;
       }
-      const base = path.dirname(values.config);
-      const num = (k: string, v: unknown) => { if (v !== undefined && typeof v !== 'number') throw new CliError(`${values.config}: field "${k}" must be a number`); return v as number | undefined; };
-      s.tau = num('tau', cfg.tau) ?? s.tau;
-      s.beta = num('beta', cfg.beta) ?? s.beta;
-      s.batchSize = num('batch_size', cfg.batch_size) ?? s.batchSize;
-      s.numProcesses = num('num_processes', cfg.num_processes) ?? s.numProcesses;
-      s.seed = num('seed', cfg.seed) ?? s.seed;
-      s.evalSplit = cfg.eval_dataset ? 0 : num('eval_split', cfg.eval_split) ?? 0;
-      s.globalContrast = cfg.global_contrast === true;
-      s.similarityBatching = cfg.similarity_batching === true;
-      s.mode = cfg.method === 'rpo-unpaired' ? 'unpaired' : 'paired';
-      const emb = (cfg.embeddings ?? {}) as Record<string, unknown>;
-      if (typeof emb.model === 'string') model = emb.model.startsWith('.') ? path.resolve(base, emb.model) : emb.model;
-      if (typeof emb.precision === 'string') precision = emb.precision;
-      cacheDir = path.resolve(base, typeof emb.cache_dir === 'string' ? emb.cache_dir : cacheDir);
-      if (!file && typeof cfg.dataset === 'string') file = path.resolve(base, cfg.dataset);
+      const paths = resolvedPaths(config, path.dirname(path.resolve(values.config)));
+      s = contrastSettingsOf(config);
+      model = paths.embeddingsModel;
+      precision = config.embeddings.precision;
+      cacheDir = paths.embeddingsCacheDir;
+      file ??= paths.dataset;
     }
     const int = (name: string, v: string | undefined, min: number): number | undefined => {
       if (v === undefined) return undefined;
@@ -109,7 +101,8 @@ export const weightsCommand: CliCommand = {
 
     let source;
     try {
-      source = resolveModel(model, path.join(process.env.RPO_CACHE_DIR || path.join(os.homedir(), '.cache', 'rpo-studio'), 'hub'));
+      const hubCache = path.join(process.env.RPO_CACHE_DIR || path.join(os.homedir(), '.cache', 'rpo-studio'), 'hub');
+      source = typeof model === 'string' ? resolveModel(model, hubCache) : modelSourceOf(model, hubCache);
     } catch (err) {
       if (err instanceof ModelError) throw new CliError(err.message, 1);
       throw err;

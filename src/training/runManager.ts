@@ -1,8 +1,8 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../core/log';
-import { buildTrainArgv, freeLocalPort, launchFields, trainerEnv } from '../core/run/launch';
+import { RunConfigError, launchPlanOf, readRunConfig } from '../core/run/config';
+import { buildTrainArgv, freeLocalPort, trainerEnv } from '../core/run/launch';
 import { TrainerProcess } from '../node/run/process';
 import type { TrainerEvent } from '../core/run/events';
 import { FINAL_STATUSES, type RunState } from '../core/run/state';
@@ -69,28 +69,23 @@ export class RunManager implements vscode.Disposable {
   /** Starts a run from a config file, or resumes a run folder. */
   async start(options: { configPath?: string; resumeRunDir?: string; cwd: string; resource?: vscode.Uri }): Promise<LiveRun> {
     const source = options.configPath ?? path.join(options.resumeRunDir!, 'config.json');
-    let config: unknown;
+    let plan;
     try {
-      config = JSON.parse(await fs.promises.readFile(source, 'utf8'));
+      plan = launchPlanOf(readRunConfig(source), path.dirname(source));
     } catch (err) {
-      throw new RunStartError(`${source}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : `not valid JSON (${(err as Error).message})`}`);
-    }
-    let fields;
-    try {
-      fields = launchFields(config, path.dirname(source), path.resolve);
-    } catch (err) {
-      throw new RunStartError(`${source}: ${(err as Error).message}`);
+      if (err instanceof RunConfigError) throw new RunStartError(err.message);
+      throw err;
     }
     const python = await findPython(options.resource);
     const argv = buildTrainArgv({
       python: python.command,
       configPath: options.configPath,
       resumeRunDir: options.resumeRunDir,
-      numProcesses: fields.numProcesses,
-      accelerateConfig: fields.accelerateConfig,
-      mainProcessPort: fields.numProcesses > 1 && !fields.accelerateConfig ? await freeLocalPort() : undefined,
+      numProcesses: plan.numProcesses,
+      accelerateConfig: plan.accelerateConfig,
+      mainProcessPort: plan.numProcesses > 1 && !plan.accelerateConfig ? await freeLocalPort() : undefined,
     });
-    const runsDir = options.resumeRunDir ? path.dirname(options.resumeRunDir) : fields.outputDir;
+    const runsDir = options.resumeRunDir ? path.dirname(options.resumeRunDir) : plan.outputDir;
     this.log.info(`starting ${JSON.stringify(argv)} with Python ${describePython(python)}`);
     let proc: TrainerProcess;
     try {
@@ -105,7 +100,7 @@ export class RunManager implements vscode.Disposable {
     } catch (err) {
       throw new RunStartError(`Could not start Python ${describePython(python)}: ${(err as Error).message}`);
     }
-    const label = options.resumeRunDir ? path.basename(options.resumeRunDir) : fields.name ?? path.basename(source);
+    const label = options.resumeRunDir ? path.basename(options.resumeRunDir) : plan.name;
     return this.track(proc, label);
   }
 

@@ -137,33 +137,6 @@ export function trainerEnv(base: NodeJS.ProcessEnv, trainerRoot: string, pathSep
   };
 }
 
-/** The fields of a run config the launcher needs (the trainer validates the whole file). */
-export interface LaunchFields {
-  numProcesses: number;
-  accelerateConfig?: string;
-  name?: string;
-  outputDir: string;
-}
-
-/** Reads the launcher's fields from a parsed run config; `configDir` resolves relative paths. */
-export function launchFields(config: unknown, configDir: string, join: (a: string, b: string) => string): LaunchFields {
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error('the run config must be a JSON object');
-  const c = config as Record<string, unknown>;
-  const n = c.num_processes ?? 1;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new Error(`num_processes: must be an integer >= 1, got ${JSON.stringify(n)}`);
-  const acc = c.accelerate_config ?? undefined;
-  if (acc !== undefined && typeof acc !== 'string') throw new Error('accelerate_config: must be a string');
-  const out = c.output_dir ?? '.rpo/runs';
-  // A run folder's saved config.json has resolved (absolute) paths and explicit nulls.
-  if (typeof out !== 'string') throw new Error('output_dir: must be a string');
-  return {
-    numProcesses: n,
-    accelerateConfig: acc ? join(configDir, acc) : undefined,
-    name: typeof c.name === 'string' ? c.name : undefined,
-    outputDir: join(configDir, out),
-  };
-}
-
 /**
  * A TCP port that is free on this machine now, for the rendezvous of a multi-process run (the
  * operating system picks it; a small window remains before the trainer binds it).

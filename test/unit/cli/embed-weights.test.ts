@@ -111,3 +111,20 @@ test('rpo weights --unpaired: chosen x rejected; --config reads a run config', (
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--tau must be a number > 0/);
 });
+
+test('rpo weights --config: paths as the trainer resolves them (docs/contracts.md §6): a model folder named without ./ next to the config, the dataset and cache relative to the config', () => {
+  const dir = workspace([paired(0), paired(1), paired(2)]);
+  fs.mkdirSync(path.join(dir, 'configs'));
+  fs.cpSync(tiny, path.join(dir, 'configs', 'tiny-bert'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'configs', 'run.rpo.json'), JSON.stringify({ model: 'x', dataset: '../data.pref.jsonl', embeddings: { model: 'tiny-bert', precision: 'fp32' } }));
+  // Run from the workspace, not the config's folder: nothing may resolve against the working directory.
+  const r = rpo(['weights', '--config', path.join('configs', 'run.rpo.json'), '--json'], dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).usable, 3);
+  assert.ok(fs.existsSync(path.join(dir, 'configs', '.rpo', 'embeddings', 'tiny-bert.fp32.safetensors')), 'the cache the trainer reads for this config');
+
+  fs.writeFileSync(path.join(dir, 'configs', 'bad.rpo.json'), '{\n  "model": "x",\n  "dataset": "../data.pref.jsonl",\n  "batch_size": 0\n}\n');
+  const bad = rpo(['weights', '--config', path.join('configs', 'bad.rpo.json')], dir);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /configs\/bad\.rpo\.json:4: batch_size: must be >= 1, got 0/);
+});

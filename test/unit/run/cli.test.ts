@@ -60,11 +60,13 @@ test('rpo tail: not a run folder is a usage error naming the folder', () => {
 test('rpo train: a missing config, bad JSON and a bad num_processes name the file and key', () => {
   assert.match(rpo('train', 'missing.rpo.json').stderr, /missing\.rpo\.json: no such file/);
   fs.writeFileSync(path.join(dir, 'bad.rpo.json'), '{"model": ');
-  assert.match(rpo('train', 'bad.rpo.json').stderr, /bad\.rpo\.json: not valid JSON/);
+  assert.match(rpo('train', 'bad.rpo.json').stderr, /bad\.rpo\.json:1: not valid JSON/);
   fs.writeFileSync(path.join(dir, 'n.rpo.json'), JSON.stringify({ model: 'm', dataset: 'd', num_processes: 0 }));
   const r = rpo('train', 'n.rpo.json');
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /n\.rpo\.json: num_processes/);
+  assert.match(r.stderr, /n\.rpo\.json:1: num_processes: must be >= 1, got 0/);
+  fs.writeFileSync(path.join(dir, 'k.rpo.json'), '{\n  "model": "m",\n  "dataset": "d",\n  "num_proceses": 2\n}\n');
+  assert.match(rpo('train', 'k.rpo.json').stderr, /k\.rpo\.json:4: num_proceses: unknown key \(allowed: .*num_processes/, 'a misspelt key is caught before the trainer starts');
 });
 
 test('rpo train: a Python that cannot start is a clear error, exit 1', () => {

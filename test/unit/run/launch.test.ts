@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import { test } from 'node:test';
-import { PATH_PYTHON, buildTrainArgv, discoverPython, freeLocalPort, interpreterFromPythonApi, launchFields, trainerEnv } from '../../../src/core/run/launch';
+import { PATH_PYTHON, buildTrainArgv, discoverPython, freeLocalPort, interpreterFromPythonApi, trainerEnv } from '../../../src/core/run/launch';
 
 const none = async () => undefined;
 
@@ -127,12 +126,4 @@ test('env: PYTHONPATH starts with the shipped trainer, keeps the existing path, 
   assert.equal(env.PYTHONUNBUFFERED, '1');
   assert.equal(env.HOME, '/h');
   assert.equal(trainerEnv({}, '/ext/trainer', ':').PYTHONPATH, '/ext/trainer');
-});
-
-test('launch fields: defaults and relative paths', () => {
-  const f = launchFields({ model: 'm', dataset: 'd', accelerate_config: 'acc.yaml' }, '/w/cfg', path.join);
-  assert.deepEqual(f, { numProcesses: 1, accelerateConfig: '/w/cfg/acc.yaml', name: undefined, outputDir: '/w/cfg/.rpo/runs' });
-  assert.equal(launchFields({ accelerate_config: null, output_dir: '/abs/runs' }, '/w', path.join).accelerateConfig, undefined);
-  assert.throws(() => launchFields({ num_processes: 'two' }, '/w', path.join), /num_processes/);
-  assert.throws(() => launchFields([], '/w', path.join), /JSON object/);
 });
