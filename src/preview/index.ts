@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { type ContrastSettings, DEFAULT_SETTINGS } from '../core/contrast/preview';
 import type { Logger } from '../core/log';
+import { RunConfigError, parseRunConfig, resolveConfigPath } from '../core/run/config';
 import { type Precision, EmbeddingCache, cacheFileName, workspaceCacheDir } from '../embeddings/cache';
 import { readDatasetPrompts } from '../embeddings/datasetPrompts';
 import { embedPrompts } from '../embeddings/embedPrompts';
@@ -12,7 +13,7 @@ import type { Feature } from '../services';
 import { currentLabelingSelection, onDidChangeLabelingSelection, revealInLabelingEditor } from '../labeling/selection';
 import { type HostMessage, type PreviewState, parseViewMessage } from '../protocol/preview';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
-import { PreviewSession } from './session';
+import { PreviewSession, previewSettingsOf } from './session';
 
 /**
  * Feature "preview": RPO: Show Contrast Preview. A webview beside the labeling editor that
@@ -93,7 +94,7 @@ class PreviewPanel {
     this.setState({ ...emptyState(), status: 'loading', message: `Reading ${fileName}…`, fileName });
     try {
       const data = await readDatasetPrompts(uri.fsPath);
-      const { settings, source } = await runConfigSettings(uri);
+      const { settings, source, notes } = await runConfigSettings(uri);
       const cfg = config();
       const root = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? path.dirname(uri.fsPath);
       const model = resolveModel(cfg.model, vscode.Uri.joinPath(this.context.globalStorageUri, 'models').fsPath, root);
@@ -153,7 +154,7 @@ class PreviewPanel {
         dim = result.dim;
       }
       if (token !== this.loadToken) return;
-      this.session = new PreviewSession(data, vectors, dim, settings);
+      this.session = new PreviewSession(data, vectors, dim, settings, notes);
       this.batchIndex = 0;
       this.pushAll(source, fileName);
     } catch (err) {
@@ -241,32 +242,38 @@ function emptyState(): PreviewState {
   };
 }
 
-/** Settings from the first workspace run config (`*.rpo.json`) whose dataset is this file. */
-async function runConfigSettings(uri: vscode.Uri): Promise<{ settings: ContrastSettings; source: string }> {
+/**
+ * Settings from the first workspace run config (`*.rpo.json`) whose dataset is this file, within
+ * the ranges of the preview's controls (previewSettingsOf: notes say what was clamped).
+ */
+async function runConfigSettings(uri: vscode.Uri): Promise<{ settings: ContrastSettings; source: string; notes: string[] }> {
   const configs = await vscode.workspace.findFiles('**/*.rpo.json', '**/node_modules/**', 50);
+  let invalid: string | undefined;
   for (const c of configs) {
+    let text: string;
     try {
-      const cfg = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(c)).toString('utf8')) as Record<string, unknown>;
-      if (typeof cfg.dataset !== 'string' || path.resolve(path.dirname(c.fsPath), cfg.dataset) !== uri.fsPath) continue;
-      const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v : d);
-      const d = DEFAULT_SETTINGS;
-      return {
-        source: `run config ${vscode.workspace.asRelativePath(c)}`,
-        settings: {
-          mode: cfg.method === 'rpo-unpaired' ? 'unpaired' : 'paired',
-          tau: num(cfg.tau, d.tau), beta: num(cfg.beta, d.beta),
-          batchSize: Math.max(1, Math.floor(num(cfg.batch_size, d.batchSize))),
-          numProcesses: Math.max(1, Math.floor(num(cfg.num_processes, d.numProcesses))),
-          globalContrast: cfg.global_contrast === true, similarityBatching: cfg.similarity_batching === true,
-          seed: Math.max(0, Math.floor(num(cfg.seed, d.seed))), epoch: 0,
-          evalSplit: cfg.eval_dataset ? 0 : Math.max(0, Math.min(0.99, num(cfg.eval_split, 0))),
-        },
-      };
+      text = Buffer.from(await vscode.workspace.fs.readFile(c)).toString('utf8');
     } catch {
-      // a config that does not parse is reported by the schema validation, not here
+      continue; // gone since findFiles
+    }
+    const usesThisFile = (dataset: unknown) => typeof dataset === 'string' && resolveConfigPath(dataset, path.dirname(c.fsPath)) === uri.fsPath;
+    try {
+      const config = parseRunConfig(text, vscode.workspace.asRelativePath(c));
+      if (!usesThisFile(config.dataset)) continue;
+      return { source: `run config ${vscode.workspace.asRelativePath(c)}`, ...previewSettingsOf(config) };
+    } catch (err) {
+      if (!(err instanceof RunConfigError)) throw err;
+      // Invalid configs are marked in the editor (the schema); say so only when it names this file.
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        raw = undefined;
+      }
+      if (!invalid && usesThisFile((raw as { dataset?: unknown } | undefined)?.dataset)) invalid = err.message;
     }
   }
-  return { settings: { ...DEFAULT_SETTINGS }, source: 'defaults (no run config uses this file)' };
+  return { settings: { ...DEFAULT_SETTINGS }, source: invalid ? `defaults (not valid: ${invalid})` : 'defaults (no run config uses this file)', notes: [] };
 }
 
 export const previewFeature: Feature = {

@@ -3,7 +3,31 @@ import { TopKIndex } from '../core/contrast/topkIndex';
 import type { EpochPlan } from '../core/contrast/sampler';
 import { type ContrastData, joinContrastData } from '../embeddings/contrastData';
 import type { DatasetPrompts } from '../embeddings/datasetPrompts';
-import { type BatchPayload, type HistogramPayload, type NeighboursPayload, PROMPT_SNIPPET, type PreviewSettings } from '../protocol/preview';
+import { type RunConfig, contrastSettingsOf } from '../core/run/config';
+import { type BatchPayload, type HistogramPayload, MAX_BATCH, MAX_PROCESSES, type NeighboursPayload, PROMPT_SNIPPET, type PreviewSettings, TAU_RANGE } from '../protocol/preview';
+
+/**
+ * A run config's contrast settings within the ranges of the preview's own controls, and a note
+ * for each value changed. The workspace's config is not trusted input: a huge batch_size or
+ * num_processes would make the preview allocate without bound (an array per process, a G x G
+ * matrix with global_contrast), in untrusted workspaces too.
+ */
+export function previewSettingsOf(config: RunConfig): { settings: ContrastSettings; notes: string[] } {
+  const settings = contrastSettingsOf(config);
+  const notes: string[] = [];
+  const clamp = (key: 'batchSize' | 'numProcesses' | 'tau', configKey: string, min: number, max: number) => {
+    const v = settings[key];
+    const c = Math.min(max, Math.max(min, v));
+    if (c !== v) {
+      settings[key] = c;
+      notes.push(`The run config's ${configKey} (${v}) is outside what the preview shows (${min} to ${max}): previewing ${configKey} ${c}. Training uses ${v}.`);
+    }
+  };
+  clamp('batchSize', 'batch_size', 1, MAX_BATCH);
+  clamp('numProcesses', 'num_processes', 1, MAX_PROCESSES);
+  clamp('tau', 'tau', TAU_RANGE.min, TAU_RANGE.max);
+  return { settings, notes };
+}
 
 /**
  * The preview's data for one file: records, their prompt vectors and the current sampler plan.
@@ -25,6 +49,8 @@ export class PreviewSession {
     private readonly promptVectors: Float32Array,
     readonly dim: number,
     public settings: ContrastSettings = { ...DEFAULT_SETTINGS },
+    /** Shown with the warnings while this file is previewed (e.g. config values clamped by previewSettingsOf). */
+    private readonly notes: readonly string[] = [],
   ) {
     data.prompts.forEach((p, i) => this.lineToPrompt.set(p.line, i));
     this.contrast = joinContrastData(data, promptVectors, dim, settings.mode);
@@ -66,7 +92,7 @@ export class PreviewSession {
   warnings(batch?: BatchPayload): string[] {
     const s = this.settings;
     const g = s.batchSize * s.numProcesses;
-    const out: string[] = [];
+    const out: string[] = [...this.notes];
     if (!this.train) out.push(`No usable ${s.mode} records: nothing would train (records labeled tie, skip, both bad or excluded are left out).`);
     else if (this.plan.shortEpoch) out.push(`Only ${this.train} training records, fewer than the global batch of ${g}: the trainer makes one batch of all of them.`);
     if (batch && s.mode === 'unpaired' && this.train && (!batch.rowLines.length || !batch.colLines.length)) {

@@ -90,7 +90,9 @@ export type ViewMessage =
   | { type: 'timing'; what: 'update'; ms: number; m: number };
 
 export const PROMPT_SNIPPET = 600;
+/** The ranges of the preview's controls (the host clamps a run config's values to them too). */
 export const MAX_BATCH = 256;
+export const MAX_PROCESSES = 64;
 export const TAU_RANGE = { min: 0.05, max: 2, step: 0.05 } as const;
 
 const isInt = (v: unknown, min: number, max: number): v is number => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
@@ -121,7 +123,7 @@ export function parseViewMessage(data: unknown): ViewMessage | string {
             out.batchSize = v;
             break;
           case 'numProcesses':
-            if (!isInt(v, 1, 64)) return 'settings: numProcesses must be an integer from 1 to 64';
+            if (!isInt(v, 1, MAX_PROCESSES)) return `settings: numProcesses must be an integer from 1 to ${MAX_PROCESSES}`;
             out.numProcesses = v;
             break;
           case 'seed':

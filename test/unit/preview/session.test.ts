@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { parseText } from '../../../src/core/dataset';
 import { promptText, DEFAULT_SETTINGS, planEpoch } from '../../../src/core/contrast';
 import type { DatasetPrompts } from '../../../src/embeddings/datasetPrompts';
-import { PreviewSession } from '../../../src/preview/session';
-import { parseViewMessage } from '../../../src/protocol/preview';
+import { PreviewSession, previewSettingsOf } from '../../../src/preview/session';
+import { contrastSettingsOf, validateRunConfig } from '../../../src/core/run/config';
+import { MAX_BATCH, MAX_PROCESSES, TAU_RANGE, parseViewMessage } from '../../../src/protocol/preview';
 
 /** The preview's data model on hand-made vectors (no model): what the webview is sent. */
 function dataset(records: object[], vec: (prompt: string) => number[]): { data: DatasetPrompts; vectors: Float32Array; dim: number } {
@@ -87,4 +88,26 @@ test('webview messages are validated', () => {
   assert.match(parseViewMessage({ type: 'reveal', line: -1 }) as string, /bad line/);
   assert.match(parseViewMessage({ type: 'nope' }) as string, /unknown message type/);
   assert.equal(parseViewMessage(null), 'not an object');
+});
+
+test('a run config\'s huge batch_size / num_processes / tau are clamped to the preview\'s controls, and the preview says so', () => {
+  // A workspace file, untrusted input: unclamped, 1e9 x 1e6 would allocate an array per process and a G x G matrix.
+  const config = validateRunConfig({ model: 'm', dataset: 'd', batch_size: 1_000_000_000, num_processes: 1_000_000, tau: 50, global_contrast: true }, 'big.rpo.json');
+  const { settings, notes } = previewSettingsOf(config);
+  assert.equal(settings.batchSize, MAX_BATCH);
+  assert.equal(settings.numProcesses, MAX_PROCESSES);
+  assert.equal(settings.tau, TAU_RANGE.max);
+  assert.equal(settings.globalContrast, true);
+  assert.equal(notes.length, 3);
+  assert.match(notes[0]!, /batch_size \(1000000000\) is outside what the preview shows \(1 to 256\): previewing batch_size 256\. Training uses 1000000000\./);
+  assert.match(notes[1]!, /num_processes \(1000000\)/);
+  assert.match(notes[2]!, /tau \(50\)/);
+  const { data, vectors, dim } = dataset(records, vec);
+  const s = new PreviewSession(data, vectors, dim, settings, notes);
+  assert.equal(s.view().batchSize, MAX_BATCH);
+  assert.deepEqual(s.warnings().slice(0, 3), notes, 'the notes are shown with the warnings');
+  assert.equal(s.batch(0).rowLines.length, s.usable, 'one batch of every record (fewer than the global batch)');
+
+  const ok = validateRunConfig({ model: 'm', dataset: 'd', batch_size: 8, num_processes: 2, tau: 0.25 }, 'ok.rpo.json');
+  assert.deepEqual(previewSettingsOf(ok), { settings: contrastSettingsOf(ok), notes: [] }, 'values within range are kept as they are');
 });
