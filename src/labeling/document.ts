@@ -32,6 +32,9 @@ function firstScreenGate(): FirstScreenGate {
   return { promise, open };
 }
 
+/** VS Code's limit for files it opens as text for an extension (and diffs). */
+const COMPARE_MAX_BYTES = 50 * 1024 * 1024;
+
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 
 function logWhenScanned(log: Logger, uri: vscode.Uri, model: LabelingModel, t0: number, rss0: number): void {
@@ -261,13 +264,27 @@ export class LabelingDocument implements vscode.CustomDocument {
     await vscode.commands.executeCommand('workbench.action.files.revert', this.uri);
   }
 
-  /** Writes the unsaved version to a temporary file and opens VS Code's diff of disk vs it. */
+  /**
+   * Copies of the file on disk and of the unsaved version in a temporary folder, named so that
+   * they open as text (`x.pref (on disk).jsonl`: not `*.pref.jsonl`, which would show both in this
+   * editor), and VS Code's text diff of the two. Over COMPARE_MAX_BYTES (VS Code does not diff
+   * such files) only the unsaved copy is written and named.
+   */
   private async compareWithDisk(name: string): Promise<void> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rpo-compare-'));
-    const mine = path.join(dir, name);
+    const stem = name.replace(/\.jsonl$/, '');
+    const mine = path.join(dir, `${stem} (unsaved).jsonl`);
     await this.model.save(mine);
-    this.log.info(`comparing ${this.uri.fsPath} with your unsaved version, written to ${mine}`);
-    await vscode.commands.executeCommand('vscode.diff', this.uri.with({ scheme: 'file' }), vscode.Uri.file(mine), `${name}: on disk ↔ your unsaved version`);
+    const size = (await fs.stat(this.uri.fsPath).catch(() => undefined))?.size ?? 0;
+    if (size > COMPARE_MAX_BYTES || (await fs.stat(mine)).size > COMPARE_MAX_BYTES) {
+      this.log.info(`${this.uri.fsPath} is too large to compare in VS Code; your unsaved version is in ${mine}`);
+      void vscode.window.showInformationMessage(`RPO: ${name} is too large for VS Code's diff; your unsaved version is in ${mine}.`);
+      return;
+    }
+    const disk = path.join(dir, `${stem} (on disk).jsonl`);
+    await fs.copyFile(this.uri.fsPath, disk);
+    this.log.info(`comparing ${this.uri.fsPath} (copied to ${disk}) with your unsaved version (${mine})`);
+    await vscode.commands.executeCommand('vscode.diff', vscode.Uri.file(disk), vscode.Uri.file(mine), `${name}: on disk ↔ your unsaved version`);
   }
 
   async revert(_cancellation?: vscode.CancellationToken): Promise<void> {

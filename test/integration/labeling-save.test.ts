@@ -126,6 +126,26 @@ suite('labeling editor: saves that never lose data', () => {
     assert.equal(fs.readFileSync(file, 'utf8'), external);
   });
 
+  test('Compare opens a diff of the file on disk and the unsaved version; nothing is saved', async () => {
+    const file = writeFile(`compare${n++}.pref.jsonl`, [record(0), record(1)]);
+    await openInEditor(file);
+    await labelOne();
+    const external = [record(0), record(1), record(2)].join('\n') + '\n';
+    fs.writeFileSync(file, external);
+    await answer(['compare']);
+    await save();
+    const diff = await waitFor(() => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputTextDiff), 20_000, 'the diff editor');
+    const input = diff.input as vscode.TabInputTextDiff;
+    assert.equal(fs.readFileSync(input.original.fsPath, 'utf8'), external, 'the left side is the file on disk');
+    assert.equal(labeledLines(input.modified.fsPath), 1, 'the right side is the unsaved version');
+    assert.equal(fs.readFileSync(file, 'utf8'), external, 'nothing saved');
+    assert.deepEqual((await answer(undefined)).map((a) => a.kind), ['changed-on-disk']);
+    fs.rmSync(path.dirname(input.modified.fsPath), { recursive: true, force: true });
+    // back to the preference editor (teardown reverts the active editor)
+    await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(file), 'rpo.labelingEditor');
+    assert.equal((await state())!.dirty, true, 'the label is still unsaved');
+  });
+
   test('a symbolic link is saved through without a question: the target gets the label', async () => {
     const real = writeFile(`real${n++}.pref.jsonl`, [record(0), record(1)]);
     const link = path.join(dir, `link${n++}.pref.jsonl`);
