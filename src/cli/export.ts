@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { LabelState } from '../core/dataset/formats';
 import { EXPORT_STATES, EXPORT_STATES_DEFAULT, ExportCancelled, ExportError, exportParquet } from '../dataio/exportParquet';
+import { SameInputError } from '../dataio/importTables';
 import { CliError, type CliCommand } from './types';
 
 /** `rpo export FILE.pref.jsonl -o OUT.parquet`: labeled records in TRL's column layout. */
@@ -66,7 +67,7 @@ export const exportCommand: CliCommand = {
       if (err instanceof ExportError || err instanceof ExportCancelled) throw new CliError(err.message, err instanceof ExportCancelled ? 130 : 2);
       const e = err as NodeJS.ErrnoException;
       if (e.code && e.path) throw new CliError(`${e.path}: ${e.code} (${e.message})`);
-      if (err instanceof Error && /is the input/.test(err.message)) throw new CliError(err.message);
+      if (err instanceof SameInputError) throw new CliError(err.message);
       throw err;
     } finally {
       process.off('SIGINT', onSignal);

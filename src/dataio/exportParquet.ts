@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parse as parseLossless } from 'lossless-json';
 import { type Column, type ValueType, BOOL, STRING, TypeConflict, mergeTypes, parquetSchemaOf, parquetValue, parseJsonNumber, typeOfJson } from '../core/dataset/columns';
 import { type LabelState, classify, labelState } from '../core/dataset/formats';
 import { LABEL_FIELD } from '../core/dataset/provenance';
-import { checkNotAnInput } from './importTables';
+import { outputTarget } from './importTables';
 
 /**
  * `rpo export` and "RPO: Export Dataset as Parquet…": a preference JSONL file to Parquet in TRL's
@@ -96,7 +96,7 @@ async function* records(path: string, onFraction: (f: number) => void, signal?: 
 }
 
 export async function exportParquet(input: string, output: string, options: ExportOptions = {}): Promise<ExportReport> {
-  await checkNotAnInput(output, [input]);
+  const target = await outputTarget(output, [input]);
   const states = new Set(options.states ?? EXPORT_STATES_DEFAULT);
   const report: ExportReport = { input, output, records: 0, written: 0, leftOut: {}, columns: [] };
 
@@ -139,7 +139,7 @@ export async function exportParquet(input: string, output: string, options: Expo
 
   // Pass 2: row groups.
   const { ParquetWriter, fileWriter } = await import('hyparquet-writer');
-  const tmp = join(dirname(resolve(output)), `.${basename(output)}.${randomBytes(6).toString('hex')}.rpo-export.tmp`);
+  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.rpo-export.tmp`);
   const schema = parquetSchemaOf(columns);
   try {
     const writer = new ParquetWriter({ writer: fileWriter(tmp), schema, createdBy: 'RPO Studio (hyparquet-writer)' });
@@ -161,7 +161,7 @@ export async function exportParquet(input: string, output: string, options: Expo
     const fd = await fs.promises.open(tmp, 'r+');
     await fd.sync();
     await fd.close();
-    await fs.promises.rename(tmp, output);
+    await fs.promises.rename(tmp, target);
   } catch (err) {
     await fs.promises.unlink(tmp).catch(() => undefined);
     throw err;

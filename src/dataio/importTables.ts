@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type CompiledMapping, type FieldMap, type MappingProposal, compileMapping, proposeMapping, recordLine } from '../core/dataset/fieldMap';
 import type { Column } from '../core/dataset/columns';
+import { realTarget, sameFile } from '../core/dataset/diskFile';
 import { type TableSource, openTable } from './tables';
 
 /**
@@ -60,26 +61,22 @@ export class ImportCancelled extends Error {
 
 const MAX_PROBLEMS = 1000;
 
-/** Refuses an output that is one of the inputs (same path after links, or the same file). */
-export async function checkNotAnInput(output: string, inputs: string[]): Promise<void> {
-  const out = resolve(output);
-  let outReal = out;
-  let outStat: fs.Stats | null = null;
-  try {
-    outReal = await fs.promises.realpath(out);
-    outStat = await fs.promises.stat(out);
-  } catch {
-    // The output does not exist yet: compare paths (its folder may be a link).
-    outReal = join(await fs.promises.realpath(dirname(out)).catch(() => dirname(out)), basename(out));
-  }
+/**
+ * Refuses an output that is one of the inputs (same file on disk by any path, link or hard link;
+ * or the same path for an output that does not exist yet) and returns the file to replace: the
+ * target of a symbolic link (diskFile.realTarget), so the link stays and its target gets the data.
+ */
+export async function outputTarget(output: string, inputs: string[]): Promise<string> {
+  const target = await realTarget(resolve(output));
   for (const input of inputs) {
-    const inReal = await fs.promises.realpath(input).catch(() => resolve(input));
-    const inStat = await fs.promises.stat(input).catch(() => null);
-    if (inReal === outReal || (outStat && inStat && inStat.ino === outStat.ino && inStat.dev === outStat.dev)) {
-      throw new Error(`the output ${output} is the input ${input}: choose another output file (the input is never overwritten)`);
+    if ((await sameFile(input, output)) || (await realTarget(resolve(input))) === target) {
+      throw new SameInputError(`the output ${output} is the input ${input}: choose another output file (the input is never overwritten)`);
     }
   }
+  return target;
 }
+
+export class SameInputError extends Error {}
 
 /** The columns of the first file and the mapping proposed for them. */
 export async function inspectTable(path: string): Promise<{ columns: Column[]; format: string; rowCount: number | null; proposal: MappingProposal }> {
@@ -119,7 +116,7 @@ export async function previewImport(path: string, map: FieldMap, options: { drop
 
 export async function importTables(inputs: string[], output: string, options: ImportOptions = {}): Promise<ImportReport> {
   if (!inputs.length) throw new Error('no input files');
-  await checkNotAnInput(output, inputs);
+  const target = await outputTarget(output, inputs);
   const tables: TableSource[] = [];
   try {
     for (const input of inputs) tables.push(await openTable(input));
@@ -137,7 +134,7 @@ export async function importTables(inputs: string[], output: string, options: Im
       problems: [],
       problemCount: 0,
     };
-    const tmp = join(dirname(resolve(output)), `.${basename(output)}.${randomBytes(6).toString('hex')}.rpo-import.tmp`);
+    const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.rpo-import.tmp`);
     const handle = await fs.promises.open(tmp, 'wx');
     try {
       for (let f = 0; f < tables.length; f++) {
@@ -169,7 +166,7 @@ export async function importTables(inputs: string[], output: string, options: Im
       if (options.signal?.aborted) throw new ImportCancelled();
       await handle.sync();
       await handle.close();
-      await fs.promises.rename(tmp, output);
+      await fs.promises.rename(tmp, target);
     } catch (err) {
       await handle.close().catch(() => undefined);
       await fs.promises.unlink(tmp).catch(() => undefined);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { testPython } from '../../support/python.cjs';
@@ -209,6 +209,16 @@ test('a failure in the middle of a file leaves an existing output as it was; the
   assert.equal(readFileSync(jsonl, 'utf8'), '{"prompt":"p","chosen":"a","rejected":"b"}\n');
   const exp = rpo('export', jsonl, '-o', jsonl);
   assert.equal(exp.code, 2);
+  assert.equal(readFileSync(jsonl, 'utf8'), '{"prompt":"p","chosen":"a","rejected":"b"}\n');
+  // A link to the input is the input; a link to another file: that file gets the records, the link stays.
+  symlinkSync(jsonl, T('link-to-input.jsonl'));
+  assert.match(rpo('import', T('link-to-input.jsonl'), '-o', jsonl).stderr, /is the input/);
+  assert.match(rpo('import', jsonl, '-o', T('link-to-input.jsonl')).stderr, /is the input/);
+  writeFileSync(T('target.pref.jsonl'), 'old\n');
+  symlinkSync(T('target.pref.jsonl'), T('link.pref.jsonl'));
+  assert.equal(rpo('import', T('stack.parquet'), '-o', T('link.pref.jsonl')).code, 0);
+  assert.ok(lstatSync(T('link.pref.jsonl')).isSymbolicLink());
+  assert.equal(readFileSync(T('target.pref.jsonl'), 'utf8'), readFileSync(T('stack.expected.jsonl'), 'utf8'));
   assert.equal(readFileSync(jsonl, 'utf8'), '{"prompt":"p","chosen":"a","rejected":"b"}\n');
   assert.deepEqual(temporaries(), []);
 });
