@@ -164,16 +164,19 @@ export const trainingFeature: Feature = {
         // A run started elsewhere on this machine (e.g. `rpo train` in a terminal).
         const loaded = loadRun(target);
         if (loaded.live && loaded.process) {
-          const ok = await vscode.window.showWarningMessage(`RPO: ${path.basename(target)} was not started by this window (pid ${loaded.process.pid}). Stop it?`, { modal: true }, 'Stop');
-          if (ok) {
-            // process.json is a workspace file: signal its pid only if it is that trainer.
-            const check = await verifyTrainer(loaded.process);
-            if (check.ok) interruptTrainer(loaded.process.pid, loaded.process.argv);
-            else {
-              log.warn(`not stopping pid ${loaded.process.pid} named by ${target}/process.json: ${check.reason}`);
-              void vscode.window.showErrorMessage(`RPO: not stopping pid ${loaded.process.pid}: ${check.reason}. Nothing was signalled.`);
-            }
-          }
+          const record = loaded.process;
+          // process.json is a workspace file: its pid is signalled only if it is that trainer,
+          // checked before asking and again after (the process may have ended meanwhile).
+          const refuse = async () => {
+            const check = await verifyTrainer(record);
+            if (check.ok) return false;
+            log.warn(`not stopping pid ${record.pid} named by ${target}/process.json: ${check.reason}`);
+            void vscode.window.showErrorMessage(`RPO: not stopping pid ${record.pid}: ${check.reason}. Nothing was signalled.`);
+            return true;
+          };
+          if (await refuse()) return;
+          const ok = await vscode.window.showWarningMessage(`RPO: ${path.basename(target)} was not started by this window (pid ${record.pid}). Stop it?`, { modal: true }, 'Stop');
+          if (ok && !(await refuse())) interruptTrainer(record.pid, record.argv);
           tree.refresh();
         }
       }),
