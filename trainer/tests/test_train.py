@@ -155,6 +155,14 @@ def test_unusable_datasets_are_named(tmp_path, tiny_model, records, message):
     assert "toy.pref.jsonl" in err.value.message and message in err.value.message
 
 
+def test_an_eval_split_that_takes_every_usable_record_says_so(tmp_path, tiny_model):
+    config = toy_workspace(tmp_path, tiny_model, n=1, method="dpo", eval_split=0.2)
+    with pytest.raises(DataError) as err:
+        in_process(config)
+    assert "toy.pref.jsonl: eval_split 0.2 took all 1 usable record(s) for evaluation" in err.value.message
+    assert "Set eval_split to 0" in err.value.hint and "no usable training records" not in err.value.message
+
+
 def test_missing_embeddings_stop_with_rpo_embed_hint(tmp_path, tiny_model):
     config = toy_workspace(tmp_path, tiny_model, n=4, method="rpo", embeddings={"compute_missing": False})
     (tmp_path / "data" / "toy.pref.jsonl").open("a").write(json.dumps({"prompt": "new", "chosen": "a", "rejected": "b"}) + "\n")
