@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { Logger } from '../core/log';
 import { buildDoctorArgv, trainerEnv } from '../core/run/launch';
 import { describePython, findPython } from './python';
-import { SETTINGS } from './settings';
+import { SETTING, updateUserSetting } from '../settings';
 
 /** The trainer's `doctor` JSON (trainer/rpo_trainer/doctor.py). */
 export interface DoctorReport {
@@ -131,7 +131,7 @@ export class Doctor {
         )
         .then((choice) => {
           if (choice === 'Create Environment…') void this.createEnvironment(python.command);
-          else if (choice === 'Set Python Path') void vscode.commands.executeCommand('workbench.action.openSettings', SETTINGS.pythonPath);
+          else if (choice === 'Set Python Path') void vscode.commands.executeCommand('workbench.action.openSettings', SETTING.pythonPath);
           else if (choice === 'Show Log') void vscode.commands.executeCommand('rpo.showLog');
         });
       return undefined;
@@ -182,7 +182,7 @@ export class Doctor {
     );
     if (!ok) return false;
     const use = await vscode.window.showInformationMessage(`RPO: the training environment is ready (${this.venvPython()}). Use it for training runs?`, 'Use It');
-    if (use) await vscode.workspace.getConfiguration('rpo.python').update('path', this.venvPython(), vscode.ConfigurationTarget.Global);
+    if (use) await updateUserSetting(SETTING.pythonPath, this.venvPython());
     return true;
   }
 }

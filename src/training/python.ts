@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { type PythonChoice, discoverPython, interpreterFromPythonApi } from '../core/run/launch';
-import { pythonPathSetting } from './settings';
+import { pythonPath } from '../settings';
 
 /**
  * The Python extension's selected interpreter through its public API (the shape
@@ -23,7 +23,7 @@ async function pythonExtensionInterpreter(resource: vscode.Uri | undefined): Pro
 
 /** `rpo.python.path`, else the Python extension's interpreter, else python3 on the PATH. */
 export function findPython(resource?: vscode.Uri): Promise<PythonChoice> {
-  return discoverPython({ setting: pythonPathSetting, pythonExtension: () => pythonExtensionInterpreter(resource), trusted: vscode.workspace.isTrusted });
+  return discoverPython({ setting: pythonPath, pythonExtension: () => pythonExtensionInterpreter(resource), trusted: vscode.workspace.isTrusted });
 }
 
 export function describePython(choice: PythonChoice): string {

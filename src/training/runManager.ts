@@ -7,7 +7,7 @@ import { TrainerProcess } from '../node/run/process';
 import type { TrainerEvent } from '../core/run/events';
 import { FINAL_STATUSES, type RunState } from '../core/run/state';
 import { findPython, describePython } from './python';
-import { keepRunningOnWindowClose, stopTimeoutMs } from './settings';
+import { trainingKeepRunningOnWindowClose, trainingStopTimeoutMs } from '../settings';
 
 /** A run this window follows: started here, or re-attached after a reload. */
 export interface LiveRun {
@@ -125,7 +125,7 @@ export class RunManager implements vscode.Disposable {
   async stop(run: LiveRun): Promise<void> {
     if (!run.proc.running) return;
     this.log.info(`stopping pid ${run.proc.pid} (SIGINT to its process group)`);
-    const done = run.proc.stop(stopTimeoutMs());
+    const done = run.proc.stop(trainingStopTimeoutMs());
     this.changed.fire({ run });
     await done;
   }
@@ -167,7 +167,7 @@ export class RunManager implements vscode.Disposable {
   }
 
   dispose(): void {
-    const keep = keepRunningOnWindowClose();
+    const keep = trainingKeepRunningOnWindowClose();
     for (const run of this.runs.values()) {
       if (!run.proc.running) continue;
       if (keep) {
@@ -175,7 +175,7 @@ export class RunManager implements vscode.Disposable {
         run.proc.detach();
       } else {
         this.log.info(`stopping trainer pid ${run.proc.pid} (window closing)`);
-        run.proc.stop(stopTimeoutMs()).catch((err: Error) => this.log.warn(err.message));
+        run.proc.stop(trainingStopTimeoutMs()).catch((err: Error) => this.log.warn(err.message));
         run.proc.detach();
       }
     }

@@ -2,17 +2,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { writeFileAtomic } from '../node/atomicFile';
-import { defaultModel } from './settings';
+import { METHODS, type RunMethod } from '../core/run/config';
+import { trainingDefaultModel } from '../settings';
 
-/** Methods offered when starting a run, with what they are. */
-export const METHODS: { id: string; label: string; detail: string }[] = [
-  { id: 'rpo', label: 'rpo', detail: 'Relative Preference Optimization (Yin et al. 2024): contrasts every chosen with every rejected response in the batch, weighted by prompt similarity. Not TRL’s rpo_alpha (Pang et al.).' },
-  { id: 'rpo-unpaired', label: 'rpo-unpaired', detail: 'RPO (Yin et al.) on thumbs-up / thumbs-down data: chosen and rejected items with different prompts.' },
-  { id: 'dpo', label: 'dpo', detail: 'Direct Preference Optimization: same-prompt pairs only (the baseline).' },
-  { id: 'rpo-uniform', label: 'rpo-uniform', detail: 'Ablation: every pair of the batch with weight 1.' },
-  { id: 'rpo-diagonal', label: 'rpo-diagonal', detail: 'Ablation without embeddings: 0.8 × same-prompt loss + 0.2 × mean cross-prompt loss.' },
-  { id: 'ipo', label: 'ipo', detail: 'Identity Preference Optimization: squared margin loss.' },
-];
+/** Every method (names and what they train on: trainer/rpo_trainer/schemas/methods.json) with what it is, in the order offered. */
+const METHOD_DETAIL: Record<RunMethod, string> = {
+  rpo: 'Relative Preference Optimization (Yin et al. 2024): contrasts every chosen with every rejected response in the batch, weighted by prompt similarity. Not TRL’s rpo_alpha (Pang et al.).',
+  'rpo-unpaired': 'RPO (Yin et al.) on thumbs-up / thumbs-down data: chosen and rejected items with different prompts.',
+  dpo: 'Direct Preference Optimization: same-prompt pairs only (the baseline).',
+  'rpo-uniform': 'Ablation: every pair of the batch with weight 1.',
+  'rpo-diagonal': 'Ablation without embeddings: 0.8 × same-prompt loss + 0.2 × mean cross-prompt loss.',
+  ipo: 'Identity Preference Optimization: squared margin loss.',
+};
 
 interface Knobs {
   beta: number;
@@ -83,7 +84,7 @@ export async function chooseRunConfig(arg?: vscode.Uri): Promise<ChosenConfig | 
 }
 
 async function pickModel(): Promise<string | undefined> {
-  const fallback = defaultModel();
+  const fallback = trainingDefaultModel();
   const suggestions = [...new Set([fallback, 'Qwen/Qwen2.5-0.5B-Instruct', 'HuggingFaceTB/SmolLM2-360M-Instruct', 'meta-llama/Llama-3.2-1B-Instruct'])];
   return new Promise((resolve) => {
     const qp = vscode.window.createQuickPick<vscode.QuickPickItem>();
@@ -143,7 +144,7 @@ async function buildConfig(dataset: vscode.Uri): Promise<ChosenConfig | undefine
   const model = await pickModel();
   if (!model) return undefined;
   const method = await vscode.window.showQuickPick(
-    METHODS.map((m) => ({ label: m.label, detail: m.detail, picked: m.id === 'rpo' })),
+    (Object.entries(METHOD_DETAIL) as [RunMethod, string][]).map(([id, detail]) => ({ label: id, detail, picked: id === 'rpo', id })),
     { title: 'Start Training Run (2/3): method', placeHolder: 'Training objective (RPO here is Yin et al. 2024, not TRL’s rpo_alpha)', matchOnDetail: true },
   );
   if (!method) return undefined;
@@ -152,7 +153,7 @@ async function buildConfig(dataset: vscode.Uri): Promise<ChosenConfig | undefine
     const items: (vscode.QuickPickItem & { key?: keyof Knobs })[] = [
       { label: '$(play) Start training', description: `${method.label} on ${path.basename(model)}` },
       ...(Object.keys(knobs) as (keyof Knobs)[])
-        .filter((k) => k !== 'tau' || method.label.startsWith('rpo'))
+        .filter((k) => k !== 'tau' || METHODS[method.id].embeddings)
         .map((k) => ({ label: `${k}: ${k === 'lora' ? (knobs.lora ? 'on' : 'off') : String(knobs[k])}`, description: KNOB_HELP[k], key: k })),
     ];
     const pick = await vscode.window.showQuickPick(items, { title: 'Start Training Run (3/3): settings', placeHolder: 'Change a setting, or start' });
@@ -174,9 +175,9 @@ async function buildConfig(dataset: vscode.Uri): Promise<ChosenConfig | undefine
     dataset: path.relative(configsDir, dataset.fsPath),
     method: method.label,
     beta: knobs.beta,
-    ...(method.label.startsWith('rpo') ? { tau: knobs.tau } : {}),
+    ...(METHODS[method.id].embeddings ? { tau: knobs.tau } : {}),
     // The weight preview's cache is the workspace's, not one next to this config.
-    ...(method.label === 'rpo' || method.label === 'rpo-unpaired' ? { embeddings: { cache_dir: path.relative(configsDir, path.join(root, '.rpo', 'embeddings')) } } : {}),
+    ...(METHODS[method.id].embeddings ? { embeddings: { cache_dir: path.relative(configsDir, path.join(root, '.rpo', 'embeddings')) } } : {}),
     batch_size: knobs.batch_size,
     learning_rate: knobs.learning_rate,
     epochs: knobs.epochs,
