@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RunConfigError, launchPlanOf, readRunConfig } from '../core/run/config';
-import { buildTrainArgv, freeLocalPort, trainerEnv } from '../core/run/launch';
+import { buildTrainArgv, freeLocalPort, trainerProcessOptions } from '../core/run/launch';
 import { TrainerProcess } from '../node/run/process';
 import { ProgressPrinter } from './progress';
 import { cliPython, trainerRoot } from './trainerPaths';
@@ -64,8 +64,7 @@ export const trainCommand: CliCommand = {
     try {
       proc = await TrainerProcess.start({
         argv,
-        env: trainerEnv(process.env, trainerRoot()),
-        cwd: path.dirname(source),
+        ...trainerProcessOptions(process.env, trainerRoot()),
         runsDir,
         configPath,
         resumeRunDir: resume,

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../core/log';
-import { buildDoctorArgv, trainerEnv } from '../core/run/launch';
+import { buildDoctorArgv, trainerProcessOptions } from '../core/run/launch';
 import { describePython, findPython } from './python';
 import { SETTING, updateUserSetting } from '../settings';
 
@@ -21,9 +21,9 @@ export interface DoctorReport {
 export class HelperProcesses implements vscode.Disposable {
   private readonly children = new Set<ChildProcess>();
 
-  run(argv: string[], options: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; token?: vscode.CancellationToken }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  run(argv: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: (line: string) => void; token?: vscode.CancellationToken }): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(argv[0], argv.slice(1), { env: options.env ?? process.env, detached: process.platform !== 'win32', stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+      const child = spawn(argv[0], argv.slice(1), { env: options.env ?? process.env, cwd: options.cwd, detached: process.platform !== 'win32', stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
       this.children.add(child);
       let stdout = '';
       let stderr = '';
@@ -112,7 +112,7 @@ export class Doctor {
     const argv = buildDoctorArgv(python.command);
     this.log.info(`doctor: ${JSON.stringify(argv)}`);
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'RPO: checking the training environment…' }, () =>
-      this.helpers.run(argv, { env: trainerEnv(process.env, this.trainerRoot) }).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message })),
+      this.helpers.run(argv, trainerProcessOptions(process.env, this.trainerRoot)).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message })),
     );
     let report: DoctorReport | undefined;
     try {

@@ -55,7 +55,7 @@ export const trainingFeature: Feature = {
         return live;
       }
       try {
-        const run = await manager.start({ resumeRunDir: runDir, cwd: runDir });
+        const run = await manager.start({ resumeRunDir: runDir });
         dashboards.followResumed(run, runDir);
         dashboards.open(run, true);
         return run;
@@ -127,7 +127,7 @@ export const trainingFeature: Feature = {
         const chosen = await chooseRunConfig(arg instanceof vscode.Uri ? arg : undefined);
         if (!chosen) return undefined;
         try {
-          const run = await manager.start({ configPath: chosen.configPath, cwd: path.dirname(chosen.configPath), resource: chosen.folder?.uri });
+          const run = await manager.start({ configPath: chosen.configPath, resource: chosen.folder?.uri });
           dashboards.open(run, true);
           return run.id;
         } catch (err) {

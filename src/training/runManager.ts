@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../core/log';
 import { RunConfigError, launchPlanOf, readRunConfig } from '../core/run/config';
-import { buildTrainArgv, freeLocalPort, trainerEnv } from '../core/run/launch';
+import { buildTrainArgv, freeLocalPort, trainerProcessOptions } from '../core/run/launch';
 import { TrainerProcess } from '../node/run/process';
 import type { TrainerEvent } from '../core/run/events';
 import { FINAL_STATUSES, type RunState } from '../core/run/state';
@@ -67,7 +67,7 @@ export class RunManager implements vscode.Disposable {
   }
 
   /** Starts a run from a config file, or resumes a run folder. */
-  async start(options: { configPath?: string; resumeRunDir?: string; cwd: string; resource?: vscode.Uri }): Promise<LiveRun> {
+  async start(options: { configPath?: string; resumeRunDir?: string; resource?: vscode.Uri }): Promise<LiveRun> {
     const source = options.configPath ?? path.join(options.resumeRunDir!, 'config.json');
     let plan;
     try {
@@ -91,8 +91,7 @@ export class RunManager implements vscode.Disposable {
     try {
       proc = await TrainerProcess.start({
         argv,
-        env: trainerEnv(process.env, this.trainerRoot),
-        cwd: options.cwd,
+        ...trainerProcessOptions(process.env, this.trainerRoot),
         runsDir,
         configPath: options.configPath,
         resumeRunDir: options.resumeRunDir,

@@ -125,7 +125,9 @@ export function buildDoctorArgv(python: string): string[] {
 /**
  * Environment of the trainer process: PYTHONPATH starts with the folder holding the shipped
  * `rpo_trainer` package (so the extension's own trainer runs, not another installed version),
- * and Python writes stdout unbuffered (events arrive per line even when stdout is a file).
+ * Python writes stdout unbuffered (events arrive per line even when stdout is a file), and
+ * PYTHONSAFEPATH=1 (Python 3.11+; the environment reaches accelerate's rank workers too, where a
+ * `-P` flag would not) keeps the working directory off sys.path. See trainerProcessOptions.
  */
 export function trainerEnv(base: NodeJS.ProcessEnv, trainerRoot: string, pathSeparator = process.platform === 'win32' ? ';' : ':'): NodeJS.ProcessEnv {
   const existing = base.PYTHONPATH;
@@ -134,7 +136,22 @@ export function trainerEnv(base: NodeJS.ProcessEnv, trainerRoot: string, pathSep
     PYTHONPATH: existing ? `${trainerRoot}${pathSeparator}${existing}` : trainerRoot,
     PYTHONUNBUFFERED: '1',
     PYTHONIOENCODING: 'utf-8',
+    PYTHONSAFEPATH: '1',
   };
+}
+
+/**
+ * Environment and working directory of every trainer process (a run from VS Code or `rpo train`,
+ * one process or accelerate's launcher and ranks, the doctor). `python -m` puts its working
+ * directory first on sys.path, before PYTHONPATH: run from a workspace folder, a `json.py` or an
+ * `rpo_trainer/` next to a run config would shadow the standard library or the shipped trainer.
+ * So the trainer runs from the folder of the shipped package (nothing there but the trainer), and
+ * with PYTHONSAFEPATH=1 where Python (3.11+) knows it; Python 3.10 has no `-P`, the working
+ * directory covers it. The trainer resolves config paths against the config's folder, never the
+ * working directory.
+ */
+export function trainerProcessOptions(base: NodeJS.ProcessEnv, trainerRoot: string): { env: NodeJS.ProcessEnv; cwd: string } {
+  return { env: trainerEnv(base, trainerRoot), cwd: trainerRoot };
 }
 
 /**
