@@ -72,55 +72,91 @@ import struct
 import sys
 from pathlib import Path
 
-M32 = 0xFFFFFFFF
 ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------- sampler (contracts §5)
+#
+# Written from the text of docs/contracts.md §5 alone, step by step as the contract states it,
+# and deliberately not from trainer/rpo_trainer/sampler.py or src/core/sampler: the golden file
+# checks those two implementations, so it must not be either of them.
+
+TWO_32 = 2**32
+
+
+def u32(x: int) -> int:
+    """x mod 2^32 (every mulberry32 operation is mod 2^32)."""
+    return x % TWO_32
+
 
 def imul(a: int, b: int) -> int:
-    return (a * b) & M32
+    """32-bit wrapping multiply."""
+    return u32(a * b)
+
+
+def mulberry32(seed: int):
+    """The contract's generator as a closure: each call is one next(), an unsigned 32-bit int."""
+    state = u32(seed)
+
+    def next_u32() -> int:
+        nonlocal state
+        state = u32(state + 0x6D2B79F5)
+        t = state
+        t = imul(t ^ (t >> 15), t | 1)          # t >>> 15 on a value already in [0, 2^32)
+        t = t ^ u32(t + imul(t ^ (t >> 7), t | 61))
+        return u32(t ^ (t >> 14))
+
+    return next_u32
 
 
 class Mulberry32:
-    def __init__(self, seed: int) -> None:
-        self.state = seed & M32
+    """mulberry32 for making test inputs: next() and a float in [0, 1)."""
 
-    def next(self) -> int:
-        self.state = (self.state + 0x6D2B79F5) & M32
-        t = self.state
-        t = imul(t ^ (t >> 15), t | 1)
-        t ^= (t + imul(t ^ (t >> 7), t | 61)) & M32
-        return (t ^ (t >> 14)) & M32
+    def __init__(self, seed: int) -> None:
+        self.next = mulberry32(seed)
 
     def uniform(self) -> float:
-        """A float in [0, 1); only used here to make test inputs."""
-        return self.next() / 2**32
+        return self.next() / TWO_32
 
 
-def shuffle(items: list, rng: Mulberry32) -> list:
+def shuffle(items: list, next_u32) -> list:
+    """Fisher-Yates from the end: for i = n-1 down to 1, j = floor(next() * (i + 1) / 2^32)."""
     a = list(items)
-    for i in range(len(a) - 1, 0, -1):
-        j = (rng.next() * (i + 1)) >> 32  # floor(next() * (i + 1) / 2^32), exact
+    i = len(a) - 1
+    while i >= 1:
+        j = (next_u32() * (i + 1)) // TWO_32
         a[i], a[j] = a[j], a[i]
+        i -= 1
     return a
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
-    return shuffle(list(range(n)), Mulberry32(seed + epoch))
+    """shuffle([0..n-1], mulberry32(seed + e))."""
+    return shuffle(list(range(n)), mulberry32(seed + epoch))
 
 
 def split_ranks(batch: list[int], batch_size: int, num_processes: int) -> list[list[int]]:
-    return [batch[r * batch_size:(r + 1) * batch_size] for r in range(num_processes)]
+    """Rank r takes [r*B, (r+1)*B) of a global batch (short or empty for the last ranks of a
+    batch smaller than G)."""
+    out = []
+    for r in range(num_processes):
+        out.append(batch[r * batch_size:(r + 1) * batch_size])
+    return out
+
+
+def keep_by_drop_rule(batches: list[list[int]], n: int, g: int) -> list[list[int]]:
+    """Drop a last batch smaller than G, unless the epoch has fewer than G records (then its one
+    batch of all of them stays)."""
+    if n < g:
+        return batches
+    return [b for b in batches if len(b) == g]
 
 
 def epoch_batches(n: int, seed: int, epoch: int, batch_size: int, num_processes: int) -> dict:
     g = batch_size * num_processes
     order = epoch_order(n, seed, epoch)
-    if n < g:
-        batches = [order] if n else []
-    else:
-        batches = [order[k * g:(k + 1) * g] for k in range(n // g)]
+    positions = [order[k:k + g] for k in range(0, n, g)]  # global batch k = positions [kG, (k+1)G)
+    batches = keep_by_drop_rule(positions, n, g)
     return {
         "order": order,
         "batches": batches,
@@ -129,43 +165,47 @@ def epoch_batches(n: int, seed: int, epoch: int, batch_size: int, num_processes:
     }
 
 
-def dot(a: list[float], b: list[float]) -> float:
-    s = 0.0
-    for x, y in zip(a, b):
-        s += x * y
-    return s
+def cosine_f64(u: list[float], v: list[float]) -> float:
+    """The float64 dot of two cached (already L2-normalised, fp32) vectors, summed in dimension order."""
+    total = 0.0
+    for k in range(len(u)):
+        total = total + float(u[k]) * float(v[k])
+    return total
 
 
 def similarity_batches(emb: list[list[float]], seed: int, epoch: int, batch_size: int,
                        num_processes: int) -> dict:
     g = batch_size * num_processes
     n = len(emb)
-    order = epoch_order(n, seed, epoch)
-    remaining = list(order)
+    p = epoch_order(n, seed, epoch)
+    position = {item: pos for pos, item in enumerate(p)}
+    remaining = list(p)  # always in p order
     built: list[list[int]] = []
-    while remaining:
+    while len(remaining) > 0:
         anchor = remaining[0]
-        candidates = remaining[1:1 + 16 * g]
-        # Highest cosine first; ties go to the earlier position in p (stable sort on position).
-        ranked = sorted(range(len(candidates)), key=lambda pos: (-dot(emb[anchor], emb[candidates[pos]]), pos))
-        chosen = [candidates[pos] for pos in ranked[:g - 1]]
-        batch = [anchor] + chosen
+        candidates = remaining[1:][:16 * g]
+        # Highest cosine first; among equal cosines the earlier in p.
+        best = sorted(candidates, key=lambda item: (-cosine_f64(emb[anchor], emb[item]), position[item]))
+        batch = [anchor] + best[:g - 1]
         built.append(batch)
-        taken = set(batch)
-        remaining = [i for i in remaining if i not in taken]
-    if n < g:
-        kept = built  # one batch of everything (the trainer warns)
-    else:
-        kept = [b for b in built if len(b) == g]  # only the last-built batch can be short
-    batch_order = shuffle(list(range(len(kept))), Mulberry32(seed + epoch + 0x9E3779B9))
+        remaining = [item for item in remaining if item not in batch]
+    kept = keep_by_drop_rule(built, n, g)  # the drop rule comes BEFORE the batch-order shuffle
+    batch_order = shuffle(list(range(len(kept))), mulberry32(u32(seed + epoch + 0x9E3779B9)))
     batches = [kept[k] for k in batch_order]
     return {
-        "order": order,
+        "order": p,
         "built": built,
         "batch_order": batch_order,
         "batches": batches,
         "ranks": [split_ranks(b, batch_size, num_processes) for b in batches],
     }
+
+
+def dot(a: list[float], b: list[float]) -> float:
+    s = 0.0
+    for x, y in zip(a, b):
+        s += x * y
+    return s
 
 
 # ---------------------------------------------------------------- contrast math (contracts §3)
@@ -344,9 +384,9 @@ def build_sampler() -> dict:
     seeds = [0, 1, 42, 123456789, 2**32 - 1, 2**32 + 5, 0x9E3779B9]
     mul = []
     for s in seeds:
-        r = Mulberry32(s)
-        mul.append({"seed": s, "outputs": [r.next() for _ in range(10)]})
-    shuf = [{"seed": s, "n": n, "permutation": shuffle(list(range(n)), Mulberry32(s))}
+        r = mulberry32(s)
+        mul.append({"seed": s, "outputs": [r() for _ in range(10)]})
+    shuf = [{"seed": s, "n": n, "permutation": shuffle(list(range(n)), mulberry32(s))}
             for s, n in [(0, 0), (0, 1), (1, 2), (42, 10), (7, 37), (2**32 + 3, 16)]]
     epochs = []
     for name, n, seed, epoch, b, p in [
