@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LabelError } from '../core/dataset/labeling';
+import { labelingAdvanceAfterLabel, labelingAnnotator, labelingDisplaySeed, labelingWordDiff } from '../settings';
 import type { Logger } from '../core/log';
 import { INITIAL_ROWS, INITIAL_STATE_ELEMENT_ID, parseViewMessage, type Counts, type Filter, type HostMessage, type InitialState, type LabelAction, type NavAction, type ViewMessage } from '../protocol/labeling';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
@@ -344,19 +345,15 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
   ) {}
 
   settings(): LabelSettings {
-    const c = vscode.workspace.getConfiguration('rpo.labeling');
-    return {
-      annotator: (c.get<string>('annotator') ?? '').trim() || this.annotatorDefault,
-      seed: String(c.get<string>('displaySeed') ?? 'rpo'),
-    };
+    return { annotator: labelingAnnotator() || this.annotatorDefault, seed: labelingDisplaySeed() };
   }
 
   wordDiff(): boolean {
-    return vscode.workspace.getConfiguration('rpo.labeling').get<boolean>('wordDiff') ?? false;
+    return labelingWordDiff();
   }
 
   advanceAfterLabel(): boolean {
-    return vscode.workspace.getConfiguration('rpo.labeling').get<boolean>('advanceAfterLabel') ?? true;
+    return labelingAdvanceAfterLabel();
   }
 
   async openCustomDocument(uri: vscode.Uri, openContext: vscode.CustomDocumentOpenContext, _token: vscode.CancellationToken): Promise<LabelingDocument> {
