@@ -95,6 +95,11 @@ test('--map edits the proposal; unmapped columns stay as extra fields', { skip }
   assert.equal(first.chosen, 'You cannot.');
   assert.equal(first.rejected, 'Use `lst[::-1]` or `reversed(lst)`.');
   assert.deepEqual(Object.keys(first), ['prompt', 'chosen', 'rejected', 'qid', 'date', 'metadata']);
+  // --dry-run: the mapping and the first records as they would be written; no file.
+  const dry = rpo('import', T('stack.parquet'), '--dry-run', '--map', 'prompt=');
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /mapping: chosen=response_j,rejected=response_k\n\{"chosen":"Use `lst\[::-1\]` or `reversed\(lst\)`\.","rejected":"You cannot\.","qid":1152921504606846977,"question":/);
+  assert.ok(!readdirSync(dir).some((f) => f.startsWith('stack.parquet.')));
 });
 
 test('round trip: import then export gives the original columns, values and types (pyarrow)', { skip }, () => {
