@@ -1,3 +1,4 @@
+import type { RunMethod } from '../run/config';
 import { type Matrix, at } from './weights';
 
 /**
@@ -12,7 +13,8 @@ export function negLogSigmoid(x: number): number {
   return x >= 0 ? Math.log1p(Math.exp(-x)) : -x + Math.log1p(Math.exp(x));
 }
 
-export type PairedLossName = 'rpo' | 'rpo-uniform' | 'rpo-diagonal' | 'dpo' | 'ipo';
+/** The paired methods of the method table (trainer/rpo_trainer/schemas/methods.json): a new one fails the switch below until its loss is written. */
+export type PairedLossName = Exclude<RunMethod, 'rpo-unpaired'>;
 
 export interface PairedLossInput {
   /** r_w,i for i < M */
