@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RunConfigError, launchPlanOf, readRunConfig } from '../core/run/config';
 import { buildTrainArgv, freeLocalPort, trainerProcessOptions } from '../core/run/launch';
-import { TrainerProcess } from '../node/run/process';
+import { RunsFolderError, TrainerProcess, TrainerSpawnError, runsFolderFix } from '../node/run/process';
 import { ProgressPrinter } from './progress';
 import { cliPython, trainerRoot } from './trainerPaths';
 import { CliError, type CliCommand } from './types';
@@ -71,7 +71,9 @@ export const trainCommand: CliCommand = {
         pollMs: 100,
       });
     } catch (err) {
-      throw new CliError(`could not start ${python}: ${(err as Error).message}. Set --python or $RPO_PYTHON to a Python with the trainer's requirements (see rpo_trainer doctor).`, 1);
+      if (err instanceof RunsFolderError) throw new CliError(`${err.message}. ${runsFolderFix(err, configPath)}`, 1);
+      if (!(err instanceof TrainerSpawnError)) throw err;
+      throw new CliError(`could not start ${python}: ${err.message}. Set --python or $RPO_PYTHON to a Python with the trainer's requirements (see rpo_trainer doctor).`, 1);
     }
     const printer = new ProgressPrinter(process.stderr);
     proc.onDidChange({

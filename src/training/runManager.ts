@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { Logger } from '../core/log';
 import { RunConfigError, launchPlanOf, readRunConfig } from '../core/run/config';
 import { buildTrainArgv, freeLocalPort, trainerProcessOptions } from '../core/run/launch';
-import { TrainerProcess } from '../node/run/process';
+import { RunsFolderError, TrainerProcess, TrainerSpawnError, runsFolderFix } from '../node/run/process';
 import type { TrainerEvent } from '../core/run/events';
 import { FINAL_STATUSES, type RunState } from '../core/run/state';
 import { findPython, describePython } from './python';
@@ -97,7 +97,9 @@ export class RunManager implements vscode.Disposable {
         resumeRunDir: options.resumeRunDir,
       });
     } catch (err) {
-      throw new RunStartError(`Could not start Python ${describePython(python)}: ${(err as Error).message}`);
+      if (err instanceof RunsFolderError) throw new RunStartError(`Cannot start the run: ${err.message}. ${runsFolderFix(err, options.configPath)}`);
+      if (!(err instanceof TrainerSpawnError)) throw err;
+      throw new RunStartError(`Could not start Python ${describePython(python)}: ${err.message}`);
     }
     const label = options.resumeRunDir ? path.basename(options.resumeRunDir) : plan.name;
     return this.track(proc, label);

@@ -63,6 +63,56 @@ export interface StartOptions {
 
 const STDERR_TAIL_BYTES = 4096;
 
+/**
+ * The runs folder (the config's output_dir) cannot hold the launch: it, or a folder on its path,
+ * is a file, or it is not writable. Raised before any process starts; the message names the
+ * folder and the cause, `runsDir` is the folder.
+ */
+export class RunsFolderError extends Error {
+  constructor(
+    readonly runsDir: string,
+    readonly code: string | undefined,
+    detail: string,
+  ) {
+    super(`cannot write the runs folder ${runsDir}: ${detail}`);
+    this.name = 'RunsFolderError';
+  }
+}
+
+/** Why a runs folder cannot be written, in words, from the error of the failed mkdir/open. */
+export function runsFolderProblem(runsDir: string, err: NodeJS.ErrnoException): RunsFolderError {
+  const code = err.code;
+  const detail =
+    code === 'ENOTDIR' || code === 'EEXIST'
+      ? 'it, or a folder on its path, is a file, not a folder'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied (the folder is not writable)'
+        : code === 'EROFS'
+          ? 'it is on a read-only file system'
+          : code === 'ENOSPC'
+            ? 'the disk is full'
+            : err.message;
+  return new RunsFolderError(runsDir, code, detail);
+}
+
+/** What to do about a RunsFolderError: where the folder comes from and how to change it. */
+export function runsFolderFix(err: RunsFolderError, configPath: string | undefined): string {
+  return configPath
+    ? `Set "output_dir" in ${configPath} to a folder you can write (a relative path is resolved against the config's folder), or fix ${err.runsDir}.`
+    : `A resumed run writes next to its run folder: make ${err.runsDir} a writable folder.`;
+}
+
+/** The executable (argv[0]) could not be started (no such file, not executable). */
+export class TrainerSpawnError extends Error {
+  constructor(
+    readonly executable: string,
+    override readonly cause: Error,
+  ) {
+    super(cause.message);
+    this.name = 'TrainerSpawnError';
+  }
+}
+
 export class TrainerProcess {
   readonly state: RunState = initialRunState();
   private readonly listeners = new Set<TrainerProcessListener>();
@@ -89,15 +139,28 @@ export class TrainerProcess {
     return !this.exited;
   }
 
-  /** Starts the trainer. Rejects when the executable cannot be started (e.g. no such file). */
+  /**
+   * Starts the trainer. Rejects with a RunsFolderError when the runs folder cannot hold the launch
+   * (nothing is started), with a TrainerSpawnError when the executable cannot be started.
+   */
   static async start(options: StartOptions): Promise<TrainerProcess> {
     const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
     const dir = path.join(options.runsDir, LAUNCHES_DIR, id);
-    fs.mkdirSync(dir, { recursive: true });
     const stdoutPath = path.join(dir, 'stdout.jsonl');
     const stderrPath = path.join(dir, 'stderr.log');
-    const out = fs.openSync(stdoutPath, 'a');
-    const err = fs.openSync(stderrPath, 'a');
+    let out: number | undefined;
+    let err: number;
+    let made = false;
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      made = true;
+      out = fs.openSync(stdoutPath, 'a');
+      err = fs.openSync(stderrPath, 'a');
+    } catch (error) {
+      if (out !== undefined) fs.closeSync(out);
+      if (made) fs.rmSync(dir, { recursive: true, force: true });
+      throw runsFolderProblem(options.runsDir, error as NodeJS.ErrnoException);
+    }
     let child: ChildProcess;
     try {
       child = spawn(options.argv[0], options.argv.slice(1), {
@@ -116,7 +179,7 @@ export class TrainerProcess {
       fs.closeSync(out);
       fs.closeSync(err);
       retireLaunch(dir);
-      throw error;
+      throw new TrainerSpawnError(options.argv[0], error as Error);
     }
     fs.closeSync(out);
     fs.closeSync(err);

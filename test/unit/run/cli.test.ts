@@ -69,6 +69,29 @@ test('rpo train: a missing config, bad JSON and a bad num_processes name the fil
   assert.match(rpo('train', 'k.rpo.json').stderr, /k\.rpo\.json:4: num_proceses: unknown key \(allowed: .*num_processes/, 'a misspelt key is caught before the trainer starts');
 });
 
+test('rpo train: an output_dir that is a file (or below one) names the folder and the fix, not Python', () => {
+  fs.writeFileSync(path.join(dir, 'taken'), 'a file where the runs folder should be\n');
+  for (const outputDir of ['taken', 'taken/runs']) {
+    fs.writeFileSync(path.join(dir, 'file-out.rpo.json'), JSON.stringify({ model: 'm', dataset: 'd', output_dir: outputDir }));
+    const r = rpo('train', 'file-out.rpo.json');
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot write the runs folder ${path.join(dir, outputDir).replace(/[/.]/g, '\\$&')}: it, or a folder on its path, is a file, not a folder`));
+    assert.match(r.stderr, /Set "output_dir" in .*file-out\.rpo\.json to a folder you can write/);
+    assert.doesNotMatch(r.stderr, /could not start|python|ENOENT/i, 'the Python is not the problem');
+  }
+  assert.equal(fs.readFileSync(path.join(dir, 'taken'), 'utf8'), 'a file where the runs folder should be\n', 'the file is left alone');
+});
+
+test('rpo train: a read-only output_dir names the folder and the fix', { skip: process.getuid?.() === 0 ? 'root writes to read-only folders' : false }, () => {
+  const ro = path.join(dir, 'read-only');
+  fs.mkdirSync(ro, { mode: 0o555 });
+  fs.writeFileSync(path.join(dir, 'ro.rpo.json'), JSON.stringify({ model: 'm', dataset: 'd', output_dir: 'read-only/runs' }));
+  const r = rpo('train', 'ro.rpo.json');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot write the runs folder .*read-only\/runs: permission denied \(the folder is not writable\)/);
+  assert.doesNotMatch(r.stderr, /could not start/);
+});
+
 test('rpo train: a Python that cannot start is a clear error, exit 1', () => {
   fs.writeFileSync(path.join(dir, 'ok.rpo.json'), JSON.stringify({ model: 'm', dataset: 'd' }));
   const r = rpo('train', 'ok.rpo.json');

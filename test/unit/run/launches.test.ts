@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { LAUNCHES_DIR, RUN_STDERR_FILE, pruneLaunches, retireLaunch } from '../../../src/node/run/process';
+import { LAUNCHES_DIR, RUN_STDERR_FILE, RunsFolderError, pruneLaunches, retireLaunch, runsFolderFix, runsFolderProblem } from '../../../src/node/run/process';
 import { readProcessRecord, writeProcessRecord } from '../../../src/node/run/store';
 
 /** A pid above the kernel's maximum (4194304): never a live process. */
@@ -90,4 +90,24 @@ test('pruneLaunches: removes dead, idle launches only; live, recent and foreign 
     live.kill();
   }
   assert.deepEqual(pruneLaunches(path.join(os.tmpdir(), 'rpo-no-such-runs-folder')), []);
+});
+
+test('runsFolderProblem: each cause of a failed mkdir/open in words, naming the folder', () => {
+  const cases: [string, RegExp][] = [
+    ['ENOTDIR', /is a file, not a folder/],
+    ['EEXIST', /is a file, not a folder/],
+    ['EACCES', /permission denied/],
+    ['EPERM', /permission denied/],
+    ['EROFS', /read-only file system/],
+    ['ENOSPC', /disk is full/],
+  ];
+  for (const [code, text] of cases) {
+    const err = runsFolderProblem('/w/.rpo/runs', Object.assign(new Error(`${code}: raw`), { code }));
+    assert.ok(err instanceof RunsFolderError);
+    assert.equal(err.runsDir, '/w/.rpo/runs');
+    assert.match(err.message, /^cannot write the runs folder \/w\/\.rpo\/runs: /);
+    assert.match(err.message, text);
+  }
+  assert.match(runsFolderFix(runsFolderProblem('/w/out', Object.assign(new Error('x'), { code: 'EACCES' })), '/w/a.rpo.json'), /Set "output_dir" in \/w\/a\.rpo\.json/);
+  assert.match(runsFolderFix(runsFolderProblem('/w/runs', Object.assign(new Error('x'), { code: 'EACCES' })), undefined), /make \/w\/runs a writable folder/);
 });
