@@ -1,4 +1,4 @@
-import type { EditableSettings } from '../../src/protocol/preview';
+import { type EditableSettings, MAX_BATCH, MAX_PROCESSES } from '../../src/protocol/preview';
 import { update } from './heatmap';
 import { batchInput, globalInput, procInput, resample, retry, seedInput, simInput, tauInput, unpairedInput } from './layout';
 import { post, preview } from './state';
@@ -21,8 +21,8 @@ const intFrom = (input: HTMLInputElement, min: number, max: number): number | un
   input.removeAttribute('aria-invalid');
   return n;
 };
-batchInput.addEventListener('change', () => { const v = intFrom(batchInput, 1, 256); if (v !== undefined) sendSettings({ batchSize: v }); });
-procInput.addEventListener('change', () => { const v = intFrom(procInput, 1, 64); if (v !== undefined) sendSettings({ numProcesses: v }); });
+batchInput.addEventListener('change', () => { const v = intFrom(batchInput, 1, MAX_BATCH); if (v !== undefined) sendSettings({ batchSize: v }); });
+procInput.addEventListener('change', () => { const v = intFrom(procInput, 1, MAX_PROCESSES); if (v !== undefined) sendSettings({ numProcesses: v }); });
 seedInput.addEventListener('change', () => { const v = intFrom(seedInput, 0, 4294967295); if (v !== undefined) sendSettings({ seed: v }); });
 simInput.addEventListener('change', () => sendSettings({ similarityBatching: simInput.checked }));
 globalInput.addEventListener('change', () => sendSettings({ globalContrast: globalInput.checked }));

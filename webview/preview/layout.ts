@@ -1,4 +1,4 @@
-import { TAU_RANGE } from '../../src/protocol/preview';
+import { MAX_BATCH, MAX_PROCESSES, TAU_RANGE } from '../../src/protocol/preview';
 import { el } from '../common/dom';
 
 /** The preview's elements, built once: header, batch settings, numbers, the heatmap, the side panels. */
@@ -14,8 +14,8 @@ header.append(title, status, retry, source);
 export const controls = el('section', { id: 'controls', 'aria-label': 'Batch settings' });
 export const tauInput = el('input', { id: 'tau', type: 'range', min: String(TAU_RANGE.min), max: String(TAU_RANGE.max), step: String(TAU_RANGE.step), 'aria-label': 'Temperature tau' });
 export const tauValue = el('output', { id: 'tau-value', for: 'tau' });
-export const batchInput = el('input', { id: 'batch-size', type: 'number', min: '1', max: '256', 'aria-label': 'Per-device batch size' });
-export const procInput = el('input', { id: 'num-processes', type: 'number', min: '1', max: '64', 'aria-label': 'Processes (GPUs)' });
+export const batchInput = el('input', { id: 'batch-size', type: 'number', min: '1', max: String(MAX_BATCH), 'aria-label': 'Per-device batch size' });
+export const procInput = el('input', { id: 'num-processes', type: 'number', min: '1', max: String(MAX_PROCESSES), 'aria-label': 'Processes (GPUs)' });
 export const seedInput = el('input', { id: 'seed', type: 'number', min: '0', 'aria-label': 'Sampler seed' });
 export const simInput = el('input', { id: 'similarity', type: 'checkbox' });
 export const globalInput = el('input', { id: 'global', type: 'checkbox' });
