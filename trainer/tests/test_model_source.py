@@ -96,3 +96,13 @@ def test_a_cached_model_trains_with_the_hub_unreachable(tmp_path, tiny_model):
     assert code == 0 and events[-1]["status"] == "completed", stderr
     assert "unreachable" in stderr and "loading rpo-studio-tests/tiny from the cache" in stderr
     assert "Retrying" not in stderr
+
+
+def test_an_output_dir_that_is_a_file_is_named(tmp_path, tiny_model):
+    (tmp_path / "runs-file").write_text("not a folder")
+    config = toy_workspace(tmp_path, tiny_model, n=4, method="dpo", output_dir="runs-file")
+    code, events, _ = run_trainer(["train", "--config", str(config)])
+    error = events[-2]
+    assert code == 1 and error["error_type"] == "config"
+    assert f"output_dir: cannot create the run folder {tmp_path / 'runs-file'}" in error["message"]
+    assert "a file is in the way" in error["message"] and (tmp_path / "runs-file").read_text() == "not a folder"

@@ -135,6 +135,20 @@ def test_methods_and_options_train(tmp_path, tiny_model, method, extra):
         assert len(list(Path(events[0]["run_dir"], "checkpoints").glob("step-*"))) == 1
 
 
+@pytest.mark.parametrize("scheduler, factors", [
+    # transformers.get_scheduler: warm-up factor step / W from 0, then the schedule over the rest.
+    ("linear", [0.0, 0.5, 1.0, 0.5]),
+    ("constant", [0.0, 0.5, 1.0, 1.0]),
+    ("cosine", [0.0, 0.5, 1.0, 0.5]),
+])
+def test_learning_rate_schedule_is_transformers(tmp_path, tiny_model, scheduler, factors):
+    config = toy_workspace(tmp_path, tiny_model, n=8, method="dpo", max_steps=4, batch_size=2, warmup_steps=2,
+                           lr_scheduler=scheduler, learning_rate=1e-3)
+    status, events = in_process(config)
+    assert status == "completed"
+    assert [s["learning_rate"] for s in steps(events)] == pytest.approx([1e-3 * f for f in factors], abs=1e-12)
+
+
 def test_gpt2_architecture_trains(tmp_path):
     model = make_tiny_model(tmp_path / "gpt2", arch="gpt2")
     status, events = in_process(toy_workspace(tmp_path, model, n=8, method="dpo", max_steps=2))
