@@ -98,8 +98,9 @@ export class SameFileError extends Error {
  * same device and inode, so folder links and hard links are caught too.
  */
 export async function importHhFile(input: string, output: string): Promise<HhImportReport> {
-  if (await sameFile(input, output)) throw new SameFileError(input, output);
   const target = await realTarget(output);
+  // Real paths too: a file system without inode numbers (FAT) reports 0 for every file.
+  if ((await sameFile(input, output)) || (await realTarget(input)) === target) throw new SameFileError(input, output);
   const index = await LineIndex.read(input);
   const report: HhImportReport = { records: 0, written: 0, identical: [], problems: [] };
   const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.rpo-import.tmp`);
