@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic, writeFileAtomicSync } from '../node/atomicFile';
 
 /**
  * A small safetensors reader/writer: 8-byte little-endian header length, a JSON header
@@ -167,26 +168,10 @@ export function serializeSafetensors(tensors: Record<string, Tensor>, metadata: 
   return [head, Buffer.from(json, 'utf8'), ...Object.values(tensors).map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
 }
 
-let tmpCounter = 0;
-const tmpName = (file: string) => `${file}.${process.pid}.${Date.now()}.${tmpCounter++}.tmp`;
-
-/** Write atomically: a temporary file in the same folder, fsync, then rename over the target. */
+/** Writes atomically (src/node/atomicFile.ts: a temporary file in the same folder, fsync, rename). */
 export function writeSafetensorsFile(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string>): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = tmpName(file);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    for (const chunk of serializeSafetensors(tensors, metadata)) {
-      for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done, chunk.length - done);
-    }
-    fs.fsyncSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, serializeSafetensors(tensors, metadata));
 }
 
 /**
@@ -196,18 +181,5 @@ export function writeSafetensorsFile(file: string, tensors: Record<string, Tenso
  */
 export async function writeSafetensorsFileAsync(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string>): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  const tmp = tmpName(file);
-  const handle = await fs.promises.open(tmp, 'w');
-  try {
-    for (const chunk of serializeSafetensors(tensors, metadata)) {
-      for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done, Math.min(chunk.length - done, 64 * 1024 * 1024))).bytesWritten;
-    }
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await fs.promises.rm(tmp, { force: true });
-    throw err;
-  }
-  await handle.close();
-  await fs.promises.rename(tmp, file);
+  await writeFileAtomic(file, serializeSafetensors(tensors, metadata));
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { writeFileAtomic, writeFileAtomicSync } from '../../../src/node/atomicFile';
@@ -48,4 +49,46 @@ test('concurrent atomic writers never expose a partial file', async () => {
   await Promise.all([...writers, reader]);
   assert.equal(reads, 50);
   assert.deepEqual(fs.readdirSync(dir), ['launch.json']);
+});
+
+test('byte chunks are written in order; the data is flushed to disk before the rename (sync and async)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpo-atomic-'));
+  const file = path.join(dir, 'cache.safetensors');
+  const calls: string[] = [];
+  const spied = ['fsyncSync', 'renameSync'] as const;
+  // The fs module object itself (an `import * as` namespace is read-only): atomicFile.ts reads through it.
+  const mutableFs = createRequire(__filename)('node:fs') as Record<string, (...args: unknown[]) => unknown> & { promises: typeof fs.promises };
+  const saved = spied.map((name) => mutableFs[name]);
+  spied.forEach((name, i) => {
+    mutableFs[name] = (...args: unknown[]) => {
+      calls.push(name);
+      return saved[i](...args);
+    };
+  });
+  const handle = await fs.promises.open(path.join(dir, 'probe'), 'w');
+  const handleProto = Object.getPrototypeOf(handle) as { sync(): Promise<void> };
+  await handle.close();
+  fs.rmSync(path.join(dir, 'probe'));
+  const savedSync = handleProto.sync;
+  const savedRename = mutableFs.promises.rename;
+  handleProto.sync = function (this: unknown) {
+    calls.push('handle.sync');
+    return savedSync.call(this);
+  };
+  mutableFs.promises.rename = (...args: Parameters<typeof fs.promises.rename>) => {
+    calls.push('promises.rename');
+    return savedRename(...args);
+  };
+  try {
+    writeFileAtomicSync(file, [Buffer.from('ab'), Buffer.from(''), Buffer.from('cd')]);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'abcd');
+    await writeFileAtomic(file, [Buffer.from('ef'), Buffer.from('gh')]);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'efgh');
+  } finally {
+    spied.forEach((name, i) => (mutableFs[name] = saved[i]));
+    handleProto.sync = savedSync;
+    mutableFs.promises.rename = savedRename;
+  }
+  assert.deepEqual(calls, ['fsyncSync', 'renameSync', 'handle.sync', 'promises.rename']);
+  assert.deepEqual(fs.readdirSync(dir), ['cache.safetensors']);
 });
