@@ -34,6 +34,14 @@ export function sampleHash(size: number, rangeBytes: (start: number, end: number
   return hash.digest('hex');
 }
 
+/**
+ * Milliseconds from a bigint stat's nanoseconds, computed as Node computes a number stat's
+ * `mtimeMs` (sec * 1e3 + nsec / 1e6): equal to what backups made with number stats recorded.
+ */
+export function msOf(ns: bigint): number {
+  return Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
+}
+
 /** The state of an open file (fstat + sample read through the handle). */
 export async function handleState(handle: FileHandle): Promise<DiskState> {
   const s = await handle.stat({ bigint: true });
@@ -51,7 +59,7 @@ export async function handleState(handle: FileHandle): Promise<DiskState> {
   }
   return {
     size,
-    mtimeMs: Number(s.mtimeMs),
+    mtimeMs: msOf(s.mtimeNs),
     id: `${s.dev}:${s.ino}`,
     sample: sampleHash(size, (start) => [ranges.get(start)!]),
   };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { access, chmod, constants, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { type DiskState, describeChange, diskState, handleState, isReadOnly, realTarget, sameDiskState, sampleHash } from './diskFile';
+import { type DiskState, describeChange, diskState, handleState, isReadOnly, msOf, realTarget, sameDiskState, sampleHash } from './diskFile';
 import { LineIndex } from './lineIndex';
 
 /**
@@ -136,7 +136,7 @@ export class LineDocument {
       throw new DocumentChangedError(`${path} changed while it was being read; try again`);
     }
     const size = index.byteLength;
-    return new LineDocument(path, index, { size, mtimeMs: Number(after.mtimeMs), id: `${after.dev}:${after.ino}`, sample: sampleHash(size, (s, e) => index.views(s, e)) });
+    return new LineDocument(path, index, { size, mtimeMs: msOf(after.mtimeNs), id: `${after.dev}:${after.ino}`, sample: sampleHash(size, (s, e) => index.views(s, e)) });
   }
 
   /**

@@ -194,3 +194,12 @@ test('a folder without write permission: a clear error, nothing written', async 
     chmodSync(sub, 0o755);
   }
 });
+
+test('the recorded mtime equals a number stat\'s mtimeMs (hot-exit backups made before keep restoring)', async () => {
+  const p = file('{"a":1}\n');
+  const doc = await LineDocument.open(p);
+  assert.equal(doc.backup().mtimeMs, statSync(p).mtimeMs);
+  doc.applyEdits([{ line: 0, text: '{"a":2}' }]);
+  await doc.save();
+  assert.equal(doc.backup().mtimeMs, statSync(p).mtimeMs);
+});
