@@ -82,6 +82,7 @@ function plainJson(t: ValueType): boolean {
     case 'string':
     case 'bool':
     case 'null':
+    case 'json': // JSON.parse output or a Parquet JSON column: no bigints, numbers as they were
       return true;
     case 'list':
       return plainJson(t.item);
@@ -139,10 +140,30 @@ function bigintReplacer(_key: string, v: unknown): unknown {
 
 /** JSON text of a record whose top-level fields have the given types (others: plain JSON). */
 export function recordJsonText(object: Record<string, unknown>, types: ReadonlyMap<string, ValueType>): string {
+  // Fast path (one native JSON.stringify): every value writes the same as `toJsonText` once
+  // safe int64s are numbers: no whole or non-finite top-level float, no nested int/float.
+  let copy: Record<string, unknown> | null = null;
+  let fast = true;
+  for (const key in object) {
+    const t = types.get(key);
+    if (!t || isPlain(t)) continue;
+    const v = object[key];
+    if (v === null || v === undefined) continue;
+    if (t.kind === 'int' && typeof v === 'bigint' && v <= MAX_SAFE && v >= MIN_SAFE) {
+      (copy ??= { ...object })[key] = Number(v);
+    } else if (!((t.kind === 'int' && typeof v === 'number') || (t.kind === 'float' && typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v)))) {
+      fast = false;
+      break;
+    }
+  }
+  if (fast) return JSON.stringify(copy ?? object);
   const parts: string[] = [];
   for (const key of Object.keys(object)) parts.push(`${JSON.stringify(key)}:${toJsonText(object[key], types.get(key))}`);
   return `{${parts.join(',')}}`;
 }
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
 
 // ------------------------------------------------------------------ export: types from JSON values
 

@@ -223,6 +223,10 @@ export function compileMapping(map: FieldMap, columns: Column[], options: Compil
     return kept.find((k) => k.key === root)?.column ?? root;
   };
 
+  // String columns for every text field (and a boolean label): once nulls are ruled out the record
+  // is valid by construction, so `classify` (the per-row check) is skipped unless an rpo_label is kept.
+  const knownValid = (['prompt', 'chosen', 'rejected', 'completion', 'response_a', 'response_b'] as const).every((t) => !map[t] || byName.get(map[t]!)!.type.kind === 'string')
+    && (!map.label || byName.get(map.label)!.type.kind === 'bool');
   return {
     map,
     kept,
@@ -269,6 +273,7 @@ export function compileMapping(map: FieldMap, columns: Column[], options: Compil
         for (const k of kept) keep(k.column, k.key);
       }
       if (label !== undefined && label !== null) object[LABEL_FIELD] = label;
+      if (knownValid && label == null) return { object };
       const rec = classify(object);
       if (rec.kind === 'invalid') {
         const column = fieldColumn(rec.field);
