@@ -145,9 +145,12 @@ export function applyEvent(state: RunState, event: TrainerEvent): RunState {
       state.end = null;
       state.error = null;
       state.failure = null;
+      // A resume continues from the checkpoint at event.step: what an earlier launch logged after
+      // it (steps, evals, checkpoints that resume did not take) is repeated or gone.
       const cutSteps = truncateAfter(state.steps, event.step);
       const cutEvals = truncateAfter(state.evals, event.step);
       if (cutSteps || cutEvals) state.seriesGeneration++;
+      if (event.resumed) state.checkpoints = state.checkpoints.filter((c) => c.step <= event.step);
       break;
     }
     case 'step': {
