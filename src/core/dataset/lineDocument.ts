@@ -313,7 +313,8 @@ export class LineDocument {
       if (own && !options.overwriteChanged) await this.refuseIfChanged(real, target);
       if (existing && existing.nlink > 1) {
         keepTmp = true;
-        written = await this.rewriteInPlace(real, options.signal);
+        // Not cancellable once started: a half-rewritten file is worse than a late save.
+        written = await this.rewriteInPlace(real);
         keepTmp = false;
         await unlink(tmp);
       } else {
@@ -335,10 +336,10 @@ export class LineDocument {
   }
 
   /** Writes the current content over the file's own bytes (keeps its inode and hard links). */
-  private async rewriteInPlace(path: string, signal: AbortSignal | undefined): Promise<DiskState> {
+  private async rewriteInPlace(path: string): Promise<DiskState> {
     const handle = await open(path, 'r+');
     try {
-      await this.writeTo(handle, signal);
+      await this.writeTo(handle);
       await handle.truncate(this.byteLength());
       await handle.sync();
       return await handleState(handle);
