@@ -34,8 +34,13 @@ function walk(dir, match, out = []) {
   return out;
 }
 
+// Test and benchmark hooks (`if (RPO_TEST_HOOKS_BUILT) ...`, src/testHooks.ts) are built in for
+// development and tests; a production build defines the flag false and esbuild drops them.
+const buildFlags = { RPO_TEST_HOOKS_BUILT: production ? 'false' : 'true' };
+
 const common = {
   bundle: true,
+  define: buildFlags,
   sourcemap: production ? false : 'linked',
   minify: production,
   logLevel: 'warning',
@@ -52,7 +57,7 @@ const nodeCommon = {
   // jsonc-parser's main entry is UMD, whose require('./impl/...') calls esbuild cannot follow: bundle its ES module build.
   alias: { sharp: sharpStub, 'jsonc-parser': path.join(root, 'node_modules', 'jsonc-parser', 'lib', 'esm', 'main.js') },
   // transformers.js reads import.meta.url; give CommonJS bundles a real value.
-  define: { 'import.meta.url': 'importMetaUrl' },
+  define: { ...buildFlags, 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('url').pathToFileURL(__filename).href;" },
 };
 

@@ -1,6 +1,7 @@
 // The test runner behind `npm test` (after scripts/setup.sh). Layers, in order:
 //   static       eslint, import rules (dependency-cruiser: cycles, layers), tsc (host), tsc (webviews),
-//                esbuild build (into the run folder)
+//                esbuild build (into the run folder), the production build without test hooks
+//                (scripts/check-production-bundle.mjs)
 //   unit         node --test over test/unit/**/*.test.ts (tsx)
 //   integration  Mocha in a real VS Code extension host (code-server, or desktop VS Code with
 //                RPO_TEST_VSCODE=desktop) over test/integration/**/*.test.ts
@@ -47,6 +48,7 @@ const runners = {
       ['tsc host', npxBin('tsc'), ['-p', 'tsconfig.json']],
       ['tsc webview', npxBin('tsc'), ['-p', 'tsconfig.webview.json']],
       ['build', process.execPath, ['scripts/build.mjs', '--outdir', path.join(makeRunDir('static'), 'dist')]],
+      ['no test hooks in the production bundle', process.execPath, ['scripts/check-production-bundle.mjs', '--outdir', path.join(makeRunDir('static'), 'production')]],
     ];
     const r = { passed: 0, failed: 0, failures: [] };
     for (const [name, cmd, args] of steps) {

@@ -7,6 +7,7 @@ import type { Logger } from '../core/log';
 import type { LabelAction } from '../protocol/labeling';
 import { HEAD_BYTES, HEAD_LINES, HEAD_OPEN_BYTES, LabelingModel, type LabelSettings } from './model';
 import { askAboutSave, saveQuestion } from './saveQuestions';
+import { heldWholeRead } from './testHookState';
 
 
 /**
@@ -62,9 +63,6 @@ export class LabelingDocument implements vscode.CustomDocument {
   /** Set while we write the file ourselves, so the watcher does not treat it as external. */
   private saving = false;
   private asking = false;
-
-  /** Tests only (`_rpo.labeling.testHoldWholeRead`): while set, a whole model waits before it replaces a head. */
-  static holdWhole: { promise: Promise<void>; release: () => void } | undefined;
 
   /** A view painted this document's first rows (a big file's scan starts then). */
   firstScreenShown: () => void = () => undefined;
@@ -170,7 +168,7 @@ export class LabelingDocument implements vscode.CustomDocument {
     for (let attempt = 0; ; attempt++) {
       try {
         const whole = await (attempt === 0 ? firstTry : LabelingModel.open(this.uri.fsPath, { workerPath }, undefined, (read, total) => progress.listener?.(read, total)));
-        await LabelingDocument.holdWhole?.promise;
+        if (RPO_TEST_HOOKS_BUILT) await heldWholeRead();
         if (this.disposed) {
           whole.dispose();
           return false;

@@ -2,11 +2,11 @@ import { execFile } from 'node:child_process';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import type { Feature } from '../services';
+import { testHooksOn } from '../testHooks';
 import type { LabelAction, NavAction } from '../protocol/labeling';
-import { LabelingDocument } from './document';
 import { importHhCommand } from './importHh';
-import { answerSaveQuestionsWith, type SaveChoice } from './saveQuestions';
 import { LabelingEditorProvider, reopenAsText, VIEW_TYPE } from './provider';
+import { registerLabelingTestHooks } from './testHooks';
 
 /**
  * Feature "labeling": the RPO Preference Editor (custom editor with its own document) for
@@ -74,9 +74,6 @@ function defaultAnnotator(): Promise<string> {
   });
 }
 
-/** Questions answered through `_rpo.labeling.testSaveAnswers` (tests only). */
-const savedQuestions: { kind: string; message: string; choices: SaveChoice[] }[] = [];
-
 export const labelingFeature: Feature = {
   id: 'labeling',
   async register({ context, log }) {
@@ -123,29 +120,8 @@ export const labelingFeature: Feature = {
         await vscode.commands.executeCommand('vscode.openWith', target, VIEW_TYPE);
       }),
       vscode.commands.registerCommand('rpo.importHh', (input?: unknown, output?: unknown) => importHhCommand(log, input, output)),
-      // Not in the palette: the integration tests and the benchmark read the editor's state.
-      vscode.commands.registerCommand('_rpo.labeling.testState', () => provider.testState()),
-      vscode.commands.registerCommand('_rpo.labeling.testRestore', (uri: string, backupId: string) => provider.testRestore(uri, backupId)),
-      // Answers the save questions (saveQuestions.ts) in turn instead of the modal dialog (null:
-      // dismissed); returns the questions asked since the last call. No answers: the dialog again.
-      vscode.commands.registerCommand('_rpo.labeling.testSaveAnswers', (answers?: (SaveChoice | null)[]) => {
-        const asked = savedQuestions.splice(0);
-        answerSaveQuestionsWith(answers && ((q) => {
-          savedQuestions.push({ kind: q.refusal.kind, message: q.message, choices: q.choices });
-          return Promise.resolve(answers.shift() ?? undefined);
-        }));
-        return asked;
-      }),
-      vscode.commands.registerCommand('_rpo.labeling.testHoldWholeRead', (hold: boolean) => {
-        LabelingDocument.holdWhole?.release();
-        LabelingDocument.holdWhole = undefined;
-        if (hold) {
-          let release: () => void = () => undefined;
-          const promise = new Promise<void>((resolve) => (release = resolve));
-          LabelingDocument.holdWhole = { promise, release };
-        }
-      }),
     );
+    if (RPO_TEST_HOOKS_BUILT && testHooksOn(context)) disposables.push(...registerLabelingTestHooks(provider));
     return disposables;
   },
 };

@@ -9,21 +9,13 @@ import { webviewHtml, webviewOptions } from '../webviewHtml';
 import { LabelingDocument } from './document';
 import type { LabelingModel, LabelSettings } from './model';
 import { publishLabelingSelection, setLabelingRevealHandler } from './selection';
+import { recordBackup } from './testHookState';
 
 export const VIEW_TYPE = 'rpo.labelingEditor';
 const FOCUS_CONTEXT = 'rpo.labeling.focused';
 
-/** Timings the benchmark and the integration tests read through `rpo.labeling.testState`. */
-export interface ViewTimings {
-  readyAt?: number;
-  /** ms from the webview's `ready` to the first painted rows. */
-  firstRowsMs?: number;
-  /** ms per label action: command received -> edit applied -> view painted the new state. */
-  labelToPaintMs: number[];
-}
-
 /** One open editor (webview) on a document: its filter, search and selection. */
-class LabelingView {
+export class LabelingView {
   filter: Filter = 'all';
   query = '';
   selected = 0;
@@ -32,9 +24,8 @@ class LabelingView {
   applying = false;
   /** Counts and list invalidation owed after this view's own edit (sent after its selection). */
   refreshAfterApply = false;
-  readonly timings: ViewTimings = { labelToPaintMs: [] };
-  private pendingLabelAt: number | undefined;
-  private firstRowsPending = true;
+  /** When the view last said 'ready', until its first rows are painted. */
+  private readyAt: number | undefined;
   private readonly createdAt = performance.now();
   /**
    * Everything that reads or moves the selection (label and navigation keys, clicks, filter,
@@ -175,16 +166,12 @@ class LabelingView {
       case 'focus':
         this.host.setFocused(this, m.focused);
         break;
-      case 'painted':
-        if (m.what === 'rows' && this.firstRowsPending && this.timings.readyAt !== undefined) {
-          this.firstRowsPending = false;
+      case 'firstRows':
+        if (this.readyAt !== undefined) {
+          const firstRowsMs = performance.now() - this.readyAt;
+          this.readyAt = undefined;
           this.document.firstScreenShown();
-          this.timings.firstRowsMs = performance.now() - this.timings.readyAt;
-          this.host.log.info(`first rows painted ${this.timings.firstRowsMs.toFixed(0)} ms after the view was ready, ${(performance.now() - this.createdAt).toFixed(0)} ms after the editor was created`);
-        }
-        if (m.what === 'selected' && this.pendingLabelAt !== undefined) {
-          this.timings.labelToPaintMs.push(performance.now() - this.pendingLabelAt);
-          this.pendingLabelAt = undefined;
+          this.host.log.info(`first rows painted ${firstRowsMs.toFixed(0)} ms after the view was ready, ${(performance.now() - this.createdAt).toFixed(0)} ms after the editor was created`);
         }
         break;
       default: {
@@ -198,8 +185,7 @@ class LabelingView {
   private async start(embeddedId: string | undefined): Promise<void> {
     const model = this.document.model;
     this.ready = true;
-    this.timings.readyAt = performance.now();
-    this.firstRowsPending = true;
+    this.readyAt = performance.now();
     const embedded = this.embedded;
     this.embedded = undefined;
     if (embedded && embedded.id === embeddedId && embedded.filter === this.filter && embedded.query === this.query && embedded.wordDiff === this.host.wordDiff()) {
@@ -264,7 +250,6 @@ class LabelingView {
     const index = requested ?? this.selected;
     const model = this.document.model;
     if (index >= model.lineCount) return;
-    const t0 = performance.now();
     const ok = this.apply(() => this.document.label(index, action, this.host.settings()));
     if (ok && action !== 'clear' && this.host.advanceAfterLabel()) {
       const next = model.nextUnlabeled(index);
@@ -272,7 +257,6 @@ class LabelingView {
     } else {
       this.selected = index;
     }
-    this.pendingLabelAt = t0;
     await this.sendSelected();
     this.flushRefresh();
   }
@@ -466,48 +450,13 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
     const backup = await document.backup(context.destination, cancellation);
     const edits = document.model.doc.dirtyLineNumbers().length;
     this.log.info(`backed up ${edits} unsaved line edit(s) of ${document.uri.fsPath} to ${backup.id}`);
-    LabelingEditorProvider.backups.push({ uri: document.uri.toString(), id: backup.id, edits });
+    if (RPO_TEST_HOOKS_BUILT) recordBackup({ uri: document.uri.toString(), id: backup.id, edits });
     return backup;
   }
 
-  /** Backups VS Code asked for (hot exit), newest last: for the integration tests. */
-  private static readonly backups: { uri: string; id: string; edits: number }[] = [];
-
-  /**
-   * For the integration tests: opens a document the way VS Code does when it restores an editor
-   * from a hot-exit backup (openCustomDocument with the backup id), reports what it holds once
-   * scanned, and disposes it.
-   */
-  async testRestore(uri: string, backupId: string): Promise<unknown> {
-    const source = new vscode.CancellationTokenSource();
-    const document = await this.openCustomDocument(vscode.Uri.parse(uri), { backupId, untitledDocumentData: undefined }, source.token);
-    try {
-      await document.model.whenScanned();
-      const dirtyLines = document.model.doc.dirtyLineNumbers();
-      return { dirty: document.isDirty, dirtyLines, lines: dirtyLines.map((l) => document.model.doc.lineText(l)), counts: document.model.counts };
-    } finally {
-      document.dispose();
-      source.dispose();
-    }
-  }
-
-  /** For tests and the benchmark: the active view's state. */
-  testState(): unknown {
-    const v = this.active() ?? [...this.views].at(-1);
-    if (!v) return undefined;
-    return {
-      uri: v.document.uri.toString(),
-      selected: v.selected,
-      filter: v.filter,
-      query: v.query,
-      ready: v.ready,
-      dirty: v.document.isDirty,
-      counts: v.document.model.counts,
-      scanMs: v.document.model.scanMs,
-      backups: LabelingEditorProvider.backups.filter((b) => b.uri === v.document.uri.toString()),
-      timings: v.timings,
-      memory: process.memoryUsage(),
-    };
+  /** The open views, oldest first. */
+  openViews(): LabelingView[] {
+    return [...this.views];
   }
 
   dispose(): void {

@@ -49,7 +49,6 @@ class PreviewPanel {
   private loadToken = 0;
   private embedding: AbortController | undefined;
   private state: PreviewState = emptyState();
-  readonly timings: { ms: number; m: number }[] = [];
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(readonly panel: vscode.WebviewPanel, private readonly context: vscode.ExtensionContext, private readonly log: Logger, onDispose: () => void) {
@@ -217,19 +216,11 @@ class PreviewPanel {
       case 'embed':
         if (this.file) await this.load(this.file);
         break;
-      case 'timing':
-        this.timings.push({ ms: m.ms, m: m.m });
-        if (this.timings.length > 200) this.timings.shift();
-        break;
       default: {
         const never: never = m;
         void never;
       }
     }
-  }
-
-  testState(): unknown {
-    return { file: this.file?.toString(), line: this.line, status: this.state.status, message: this.state.message, batch: this.state.batch, neighbours: this.state.neighbours, timings: this.timings, settings: this.session?.view() };
   }
 }
 
@@ -293,8 +284,6 @@ export const previewFeature: Feature = {
     };
     return [
       vscode.commands.registerCommand('rpo.showContrastPreview', show),
-      // Not in the palette: integration and UI tests read the preview's state.
-      vscode.commands.registerCommand('_rpo.preview.testState', () => panel?.testState()),
     ];
   },
 };

@@ -169,8 +169,8 @@ export type ViewMessage =
   | { type: 'reopenAsText' }
   /** The webview gained or lost keyboard focus (drives the keybindings' `rpo.labeling.focused`). */
   | { type: 'focus'; focused: boolean }
-  /** Timing probe for the benchmark: the view painted what answered host message `seq`. */
-  | { type: 'painted'; what: 'rows' | 'selected' | 'init'; at: number };
+  /** The view painted its first rows (once per page load): a big file's scan waits for it. */
+  | { type: 'firstRows' };
 
 const MAX_WINDOW = 500;
 const MAX_QUERY = 1000;
@@ -197,6 +197,7 @@ export function parseViewMessage(data: unknown): ViewMessage | string {
       if (typeof m.embedded !== 'string' || m.embedded.length > 100) return 'ready: bad embedded';
       return { type: 'ready', embedded: m.embedded };
     case 'reopenAsText':
+    case 'firstRows':
       return { type: m.type };
     case 'rows':
       if (!isIndex(m.requestId)) return 'rows: bad requestId';
@@ -226,10 +227,6 @@ export function parseViewMessage(data: unknown): ViewMessage | string {
     case 'focus':
       if (typeof m.focused !== 'boolean') return 'focus: bad focused';
       return { type: 'focus', focused: m.focused };
-    case 'painted':
-      if (!oneOf(['rows', 'selected', 'init'] as const, m.what)) return 'painted: bad what';
-      if (typeof m.at !== 'number' || !Number.isFinite(m.at)) return 'painted: bad at';
-      return { type: 'painted', what: m.what, at: m.at };
     default:
       return `unknown message type ${JSON.stringify(String(m.type)).slice(0, 40)}`;
   }

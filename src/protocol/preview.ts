@@ -85,9 +85,7 @@ export type ViewMessage =
   | { type: 'settings'; settings: Partial<EditableSettings> }
   | { type: 'resample' }
   | { type: 'reveal'; line: number }
-  | { type: 'embed' }
-  /** The webview reports how long one weights update took (tests and the benchmark read it). */
-  | { type: 'timing'; what: 'update'; ms: number; m: number };
+  | { type: 'embed' };
 
 export const PROMPT_SNIPPET = 600;
 /** The ranges of the preview's controls (the host clamps a run config's values to them too). */
@@ -108,9 +106,6 @@ export function parseViewMessage(data: unknown): ViewMessage | string {
     case 'reveal':
       if (!isInt(m.line, 0, Number.MAX_SAFE_INTEGER)) return 'reveal: bad line';
       return { type: 'reveal', line: m.line };
-    case 'timing':
-      if (m.what !== 'update' || typeof m.ms !== 'number' || !Number.isFinite(m.ms) || !isInt(m.m, 0, MAX_BATCH * 8)) return 'timing: bad fields';
-      return { type: 'timing', what: 'update', ms: m.ms, m: m.m };
     case 'settings': {
       const s = m.settings;
       if (typeof s !== 'object' || s === null || Array.isArray(s)) return 'settings: not an object';

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Feature, Services } from '../services';
+import { testHooksOn } from '../testHooks';
 import { interruptTrainer, pruneLaunches } from '../node/run/process';
 import { StopRefusedError, verifyTrainer } from '../node/run/processInfo';
 import { FINAL_STATUSES } from '../core/run/state';
@@ -231,27 +232,31 @@ export const trainingFeature: Feature = {
         tree.refresh();
       }),
       vscode.commands.registerCommand('rpo.refreshRuns', () => tree.refresh()),
-      // For integration tests: which Python a run would use, and why. Not contributed to the palette.
-      vscode.commands.registerCommand('_rpo.resolvePython', (resource?: vscode.Uri) => findPython(resource instanceof vscode.Uri ? resource : undefined)),
-      // For integration tests: a snapshot of what the window follows. Not contributed to the palette.
-      vscode.commands.registerCommand('_rpo.trainingSnapshot', () => ({
-        runs: manager.all().map((r) => ({
-          id: r.id,
-          runDir: r.runDir,
-          running: r.proc.running,
-          pid: r.proc.pid,
-          status: r.state.status,
-          step: r.state.step,
-          totalSteps: r.state.totalSteps,
-          events: r.state.events,
-          stepsLogged: r.state.steps.x.length,
-          failure: r.state.failure,
-        })),
-        statusBar: statusBar.text,
-        dashboards: dashboards.all().map((d) => ({ key: d.key, runDir: d.runDir, title: d.panel.title })),
-        treeItems: tree.items().map((i) => ({ name: i.summary.name, status: i.summary.status, contextValue: i.contextValue })),
-      })),
     ];
+    if (RPO_TEST_HOOKS_BUILT && testHooksOn(context)) {
+      commands.push(
+        // For integration tests: which Python a run would use, and why. Not contributed to the palette.
+        vscode.commands.registerCommand('_rpo.resolvePython', (resource?: vscode.Uri) => findPython(resource instanceof vscode.Uri ? resource : undefined)),
+        // For integration tests: a snapshot of what the window follows. Not contributed to the palette.
+        vscode.commands.registerCommand('_rpo.trainingSnapshot', () => ({
+          runs: manager.all().map((r) => ({
+            id: r.id,
+            runDir: r.runDir,
+            running: r.proc.running,
+            pid: r.proc.pid,
+            status: r.state.status,
+            step: r.state.step,
+            totalSteps: r.state.totalSteps,
+            events: r.state.events,
+            stepsLogged: r.state.steps.x.length,
+            failure: r.state.failure,
+          })),
+          statusBar: statusBar.text,
+          dashboards: dashboards.all().map((d) => ({ key: d.key, runDir: d.runDir, title: d.panel.title })),
+          treeItems: tree.items().map((i) => ({ name: i.summary.name, status: i.summary.status, contextValue: i.contextValue })),
+        })),
+      );
+    }
 
     const serializer = vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
       async deserializeWebviewPanel(panel, state: unknown) {

@@ -54,6 +54,7 @@ export async function runIntegration({ filter, grep, timeoutMs } = {}) {
     target: 'node20',
     sourcemap: 'inline',
     external: ['vscode', 'mocha', 'onnxruntime-node', 'onnxruntime-common'],
+    define: { RPO_TEST_HOOKS_BUILT: 'true' },
     logLevel: 'warning',
   });
   fs.copyFileSync(path.join(repoRoot, 'test', 'harness', 'mocha-index.cjs'), path.join(testsDir, 'index.js'));

@@ -81,7 +81,8 @@ async function runOne(file, name, ext) {
   const runDir = makeRunDir('ui');
   const ws = copyWorkspace(runDir);
   if (options.setup) await options.setup(ws);
-  const server = await startCodeServer(runDir, { workspaceTrust: options.workspaceTrust });
+  // RPO_TEST_HOOKS=1: the extension registers its test hooks (src/testHooks.ts) in this VS Code.
+  const server = await startCodeServer(runDir, { workspaceTrust: options.workspaceTrust, env: { RPO_TEST_HOOKS: '1' } });
   let ctx;
   let page;
   const shotDir = path.join(resultsDir, name);

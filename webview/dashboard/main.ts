@@ -17,9 +17,9 @@ import { checkpointsEl, errorPanel, FACTS, factValues, facts, header, isLive, pr
 const pending: HostMessage[] = [];
 let frameRequested = false;
 
-/** Time spent applying the last frame's messages and redrawing (read by the benchmark). */
+/** Time spent applying the last frame's messages and redrawing (bench/training-dashboard.mjs reads it; test builds only). */
 const stats = { lastFrameMs: 0, frames: 0, points: 0 };
-(window as unknown as { __rpoDashboardStats: typeof stats }).__rpoDashboardStats = stats;
+if (RPO_TEST_HOOKS_BUILT) (window as unknown as { __rpoDashboardStats: typeof stats }).__rpoDashboardStats = stats;
 
 function applyPending(): void {
   frameRequested = false;
@@ -54,12 +54,14 @@ function applyPending(): void {
   }
   renderSummary();
   if (chartsChanged) redrawCharts();
-  // uPlot draws in a microtask queued by setData: measure after it.
-  queueMicrotask(() => {
-    stats.lastFrameMs = performance.now() - t0;
-  });
-  stats.frames++;
-  stats.points = dashboard.main.steps.x.length;
+  if (RPO_TEST_HOOKS_BUILT) {
+    // uPlot draws in a microtask queued by setData: measure after it.
+    queueMicrotask(() => {
+      stats.lastFrameMs = performance.now() - t0;
+    });
+    stats.frames++;
+    stats.points = dashboard.main.steps.x.length;
+  }
   document.body.dataset.points = String(dashboard.main.steps.x.length);
 }
 

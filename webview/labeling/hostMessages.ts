@@ -10,8 +10,12 @@ import { renderCounts, toggleHelp } from './toolbar';
 
 /** Messages from the host, applied to the view's state and rendered. */
 
-export function painted(what: 'rows' | 'selected' | 'init'): void {
-  requestAnimationFrame(() => send({ type: 'painted', what, at: performance.now() }));
+let firstRowsSent = false;
+/** Tells the host, once, when the frame with the first rows has been painted (a big file's scan waits for it). */
+export function firstRowsPainted(): void {
+  if (firstRowsSent) return;
+  firstRowsSent = true;
+  requestAnimationFrame(() => send({ type: 'firstRows' }));
 }
 
 /**
@@ -43,14 +47,13 @@ export function handle(m: HostMessage): void {
       applyInit(m);
       recordList.invalidate();
       focusListIfViewFocused();
-      painted('init');
       break;
     case 'counts':
       view.counts = m.counts;
       renderCounts();
       break;
     case 'rows':
-      if (recordList.accept(m)) painted('rows');
+      if (recordList.accept(m)) firstRowsPainted();
       break;
     case 'selected':
       view.selected = m.detail;
@@ -60,7 +63,6 @@ export function handle(m: HostMessage): void {
       if (view.selectedPosition >= 0) recordList.scrollToPosition(view.selectedPosition);
       recordList.render();
       detailView.render();
-      painted('selected');
       deferUntilPainted();
       break;
     case 'prefetch':

@@ -1,6 +1,6 @@
 import './main.css';
 import { INITIAL_STATE_ELEMENT_ID, type InitialState } from '../../src/protocol/labeling';
-import { applyInit, handle, painted } from './hostMessages';
+import { applyInit, firstRowsPainted, handle } from './hostMessages';
 import { focusListIfViewFocused } from './keys';
 import { recordList } from './list';
 import { send, vscode } from './state';
@@ -37,7 +37,7 @@ function applyInitialState(s: InitialState): void {
   recordList.seed(s.rows);
   handle(s.selected); // renders the rows too (any not embedded are asked for)
   focusListIfViewFocused();
-  painted('rows');
+  firstRowsPainted();
 }
 
 const initialState = readInitialState();

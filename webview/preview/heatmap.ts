@@ -4,7 +4,7 @@ import { el } from '../common/dom';
 import { cssColor, cssString } from './colours';
 import { batchTitle, canvas, canvasWrap, matrixSection, root, tauValue, tooltip } from './layout';
 import { fmt, renderNeighbours, renderNumbers } from './panels';
-import { post, preview } from './state';
+import { preview } from './state';
 
 /** The contrast weight heatmap: softmax of the batch's cosines at the current temperature, drawn on a canvas, with a tooltip per cell (mouse or arrow keys). */
 
@@ -26,7 +26,6 @@ export function update(): void {
   const ms = performance.now() - t0;
   root.dataset.updateMs = ms.toFixed(3);
   root.dataset.updates = String(Number(root.dataset.updates ?? 0) + 1);
-  post({ type: 'timing', what: 'update', ms, m: preview.cosine?.rows ?? 0 });
 }
 
 /** Theme colours, re-read only when VS Code changes the theme (it swaps the body's classes). */
