@@ -7,12 +7,14 @@ import { type Precision, EmbeddingCache, cacheFileName, workspaceCacheDir } from
 import { readDatasetPrompts } from '../embeddings/datasetPrompts';
 import { embedPrompts } from '../embeddings/embedPrompts';
 import { Embedder } from '../embeddings/embedder';
-import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, resolveModel } from '../embeddings/modelSource';
+import { HubUnreachableError } from '../embeddings/hub';
+import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, ModelError, checkModelFolder, resolveModel } from '../embeddings/modelSource';
 import { textKey } from '../core/contrast/nodePromptKey';
 import type { Feature } from '../services';
 import { currentLabelingSelection, onDidChangeLabelingSelection, revealInLabelingEditor } from '../labeling/selection';
 import { type HostMessage, type PreviewState, parseViewMessage } from '../protocol/preview';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
+import { labelingEditorActive, openInLabelingEditor, pickPreferenceFile } from './pickFile';
 import { PreviewSession, previewSettingsOf } from './session';
 
 /**
@@ -131,7 +133,7 @@ class PreviewPanel {
               startEmbedder: (signal) => {
                 progress.report({ message: `loading ${model.name}` });
                 return Embedder.start({
-                  model, precision: cfg.precision, maxTokens: DEFAULT_MAX_TOKENS,
+                  model, precision: cfg.precision, maxTokens: DEFAULT_MAX_TOKENS, localModelHint: `the setting \`${SETTINGS.model}\``,
                   onDownload: (f, loaded, total) => progress.report({ message: `downloading ${f} (${(loaded / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB)` }),
                 }, signal);
               },
@@ -161,7 +163,30 @@ class PreviewPanel {
       const message = err instanceof Error ? err.message : String(err);
       this.log.error(`contrast preview of ${uri.fsPath}: ${message}`);
       this.setState({ status: 'error', message, fileName });
+      if (err instanceof HubUnreachableError) void this.offerLocalModel(err.message);
     }
+  }
+
+  hasFile(): boolean {
+    return !!this.file;
+  }
+
+  /** The model cannot be downloaded: a button that sets `rpo.embeddings.model` to a local folder (user settings, or the remote machine's), then embeds again. */
+  private async offerLocalModel(message: string): Promise<void> {
+    const choose = 'Choose Folder…';
+    if ((await vscode.window.showErrorMessage(`RPO: ${message}`, choose)) !== choose) return;
+    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use This Model Folder', title: 'Folder with the embedding model (config.json, tokenizer.json, tokenizer_config.json, onnx/)' });
+    const dir = picked?.[0]?.fsPath;
+    if (!dir) return;
+    try {
+      checkModelFolder(dir, config().precision);
+    } catch (err) {
+      if (err instanceof ModelError) return this.offerLocalModel(err.message);
+      throw err;
+    }
+    await vscode.workspace.getConfiguration().update(SETTINGS.model, dir, vscode.ConfigurationTarget.Global);
+    this.log.info(`${SETTINGS.model} set to ${dir} (user settings; on a remote machine, its settings)`);
+    if (this.file) await this.load(this.file);
   }
 
   private pushAll(settingsSource: string, fileName: string): void {
@@ -271,15 +296,27 @@ export const previewFeature: Feature = {
   id: 'preview',
   register({ context, log }) {
     let panel: PreviewPanel | undefined;
-    const show = () => {
+    const reveal = (): PreviewPanel => {
       if (panel) {
         panel.panel.reveal(vscode.ViewColumn.Beside, true);
-      } else {
-        const wp = vscode.window.createWebviewPanel(VIEW_TYPE, 'RPO Contrast Preview', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { ...webviewOptions(context.extensionUri), retainContextWhenHidden: true });
-        panel = new PreviewPanel(wp, context, log, () => { panel = undefined; });
+        return panel;
       }
+      const wp = vscode.window.createWebviewPanel(VIEW_TYPE, 'RPO Contrast Preview', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { ...webviewOptions(context.extensionUri), retainContextWhenHidden: true });
+      return (panel = new PreviewPanel(wp, context, log, () => { panel = undefined; }));
+    };
+    const show = async () => {
+      // No preference editor to follow: ask which file (open ones first) rather than show an empty panel.
+      if (!labelingEditorActive() && !panel?.hasFile()) {
+        const uri = await pickPreferenceFile();
+        if (!uri) return;
+        await openInLabelingEditor(uri);
+        const sel = currentLabelingSelection();
+        reveal().follow(uri, sel && sel.uri.toString() === uri.toString() ? sel.line : 0);
+        return;
+      }
+      const p = reveal();
       const sel = currentLabelingSelection();
-      if (sel) panel.follow(sel.uri, sel.line);
+      if (sel) p.follow(sel.uri, sel.line);
       else void vscode.window.showInformationMessage('RPO: open a preference file in the RPO Preference Editor; the preview follows its selected record.');
     };
     return [
