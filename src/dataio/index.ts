@@ -19,12 +19,18 @@ import { TableError } from './tables';
  * `rpo.exportDatasetParquet(input: Uri, output?: Uri, states?: string[])`.
  */
 const PREFERENCE_EDITOR = 'rpo.labelingEditor';
+/** Read-only preview documents (no untitled file to save or discard). */
+const PREVIEW_SCHEME = 'rpo-import-preview';
+const previews = new Map<string, string>();
+let previewCount = 0;
 const TABLE_EXTENSIONS = ['parquet', 'arrow', 'json', 'jsonl'];
 
 export const dataioFeature: Feature = {
   id: 'dataio',
   register({ log }) {
     return [
+      vscode.workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, { provideTextDocumentContent: (uri) => previews.get(uri.toString()) ?? '' }),
+      vscode.workspace.onDidCloseTextDocument((doc) => previews.delete(doc.uri.toString())),
       vscode.commands.registerCommand('rpo.importDataset', (inputs?: unknown, output?: unknown, map?: unknown) => importDataset(log, inputs, output, map)),
       vscode.commands.registerCommand('rpo.exportDatasetParquet', (input?: unknown, output?: unknown, states?: unknown) => exportDataset(log, input, output, states)),
     ];
@@ -191,13 +197,16 @@ async function showPreview(file: string, map: FieldMap): Promise<void> {
   let content: string;
   try {
     const preview = await previewImport(file, map, { limit: 5 });
-    const pretty = preview.lines.map((l) => JSON.stringify(JSON.parse(l), null, 2));
+    const pretty = preview.lines.map((l) => JSON.stringify(JSON.parse(l), null, 2).replace(/^/gm, '  '));
     const problems = preview.problems.map((p) => `// row ${p.row}${p.column ? `, column "${p.column}"` : ''}: ${p.reason}`);
-    content = [`// The first ${preview.lines.length} records of ${path.basename(file)} as they will be written (one line each in the file)`, ...problems, ...pretty].join('\n');
+    content = [`// The first ${preview.lines.length} records of ${path.basename(file)} as they will be written (one line each in the file)`, ...problems, '[', pretty.join(',\n'), ']', ''].join('\n');
   } catch (err) {
-    content = `// ${(err as Error).message}`;
+    content = `// ${(err as Error).message}\n`;
   }
-  const doc = await vscode.workspace.openTextDocument({ content, language: 'jsonc' });
+  // A new URI per preview: the content provider is asked once per document.
+  const uri = vscode.Uri.from({ scheme: PREVIEW_SCHEME, path: `/${path.basename(file)} (preview ${++previewCount}).jsonc` });
+  previews.set(uri.toString(), content);
+  const doc = await vscode.workspace.openTextDocument(uri);
   await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside, preserveFocus: true });
 }
 
