@@ -42,7 +42,7 @@ async function chooseFolder(h, dir, child) {
 export default async function (h) {
   const { page, assert } = h;
   try {
-    await fetch('https://huggingface.co', { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    await fetch('https://huggingface.co', { method: 'HEAD', signal: globalThis.AbortSignal.timeout(5000) });
     h.log('huggingface.co is reachable from here: nothing to test');
     return;
   } catch { /* no Hub, as expected */ }
