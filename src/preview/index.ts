@@ -3,16 +3,17 @@ import * as vscode from 'vscode';
 import { type ContrastSettings, DEFAULT_SETTINGS } from '../core/contrast/preview';
 import type { Logger } from '../core/log';
 import { RunConfigError, parseRunConfig, resolveConfigPath } from '../core/run/config';
-import { type Precision, EmbeddingCache, cacheFileName, workspaceCacheDir } from '../embeddings/cache';
+import { EmbeddingCache, cacheFileName, workspaceCacheDir } from '../embeddings/cache';
 import { readDatasetPrompts } from '../embeddings/datasetPrompts';
 import { embedPrompts } from '../embeddings/embedPrompts';
 import { Embedder } from '../embeddings/embedder';
 import { HubUnreachableError } from '../embeddings/hub';
-import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, ModelError, checkModelFolder, resolveModel } from '../embeddings/modelSource';
+import { DEFAULT_MAX_TOKENS, ModelError, checkModelFolder, resolveModel } from '../embeddings/modelSource';
 import { textKey } from '../core/contrast/nodePromptKey';
 import type { Feature } from '../services';
 import { currentLabelingSelection, onDidChangeLabelingSelection, revealInLabelingEditor } from '../labeling/selection';
 import { type HostMessage, type PreviewState, parseViewMessage } from '../protocol/preview';
+import { SETTING, embeddingsModel, embeddingsPrecision, previewTopK, updateUserSetting } from '../settings';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 import { labelingEditorActive, openInLabelingEditor, pickPreferenceFile } from './pickFile';
 import { PreviewSession, previewSettingsOf } from './session';
@@ -27,19 +28,9 @@ import { PreviewSession, previewSettingsOf } from './session';
 
 const VIEW_TYPE = 'rpo.contrastPreview';
 
-export const SETTINGS = {
-  model: 'rpo.embeddings.model',
-  precision: 'rpo.embeddings.precision',
-  topK: 'rpo.preview.topK',
-} as const;
-
-function config() {
-  const c = vscode.workspace.getConfiguration();
-  return {
-    model: (c.get<string>(SETTINGS.model) ?? '').trim() || DEFAULT_MODEL,
-    precision: (c.get<string>(SETTINGS.precision) === 'fp32' ? 'fp32' : c.get<string>(SETTINGS.precision) === 'q8' ? 'q8' : DEFAULT_PRECISION) as Precision,
-    topK: Math.max(1, Math.min(100, c.get<number>(SETTINGS.topK) ?? 10)),
-  };
+/** The preview's settings (src/settings.ts). */
+function viewSettings() {
+  return { model: embeddingsModel(), precision: embeddingsPrecision(), topK: previewTopK() };
 }
 
 class PreviewPanel {
@@ -76,7 +67,7 @@ class PreviewPanel {
       return;
     }
     this.line = line;
-    if (this.session) this.post({ type: 'neighbours', neighbours: this.session.neighbours(line, config().topK) });
+    if (this.session) this.post({ type: 'neighbours', neighbours: this.session.neighbours(line, viewSettings().topK) });
   }
 
   private post(m: HostMessage): void {
@@ -96,7 +87,7 @@ class PreviewPanel {
     try {
       const data = await readDatasetPrompts(uri.fsPath);
       const { settings, source, notes } = await runConfigSettings(uri);
-      const cfg = config();
+      const cfg = viewSettings();
       const root = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? path.dirname(uri.fsPath);
       const model = resolveModel(cfg.model, vscode.Uri.joinPath(this.context.globalStorageUri, 'models').fsPath, root);
       const cacheFile = cacheFileName(workspaceCacheDir(root), model.name, cfg.precision);
@@ -133,7 +124,7 @@ class PreviewPanel {
               startEmbedder: (signal) => {
                 progress.report({ message: `loading ${model.name}` });
                 return Embedder.start({
-                  model, precision: cfg.precision, maxTokens: DEFAULT_MAX_TOKENS, localModelHint: `the setting \`${SETTINGS.model}\``,
+                  model, precision: cfg.precision, maxTokens: DEFAULT_MAX_TOKENS, localModelHint: `the setting \`${SETTING.embeddingsModel}\``,
                   onDownload: (f, loaded, total) => progress.report({ message: `downloading ${f} (${(loaded / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB)` }),
                 }, signal);
               },
@@ -179,13 +170,13 @@ class PreviewPanel {
     const dir = picked?.[0]?.fsPath;
     if (!dir) return;
     try {
-      checkModelFolder(dir, config().precision);
+      checkModelFolder(dir, viewSettings().precision);
     } catch (err) {
       if (err instanceof ModelError) return this.offerLocalModel(err.message);
       throw err;
     }
-    await vscode.workspace.getConfiguration().update(SETTINGS.model, dir, vscode.ConfigurationTarget.Global);
-    this.log.info(`${SETTINGS.model} set to ${dir} (user settings; on a remote machine, its settings)`);
+    await updateUserSetting(SETTING.embeddingsModel, dir);
+    this.log.info(`${SETTING.embeddingsModel} set to ${dir} (user settings; on a remote machine, its settings)`);
     if (this.file) await this.load(this.file);
   }
 
@@ -195,7 +186,7 @@ class PreviewPanel {
     const batch = s.batch(this.batchIndex);
     this.setState({
       status: 'ready', message: '', fileName, settings: s.view(), settingsSource, usable: s.usable, train: s.trainCount,
-      warnings: s.warnings(batch), batch, histogram: s.histogram, neighbours: s.neighbours(this.line, config().topK),
+      warnings: s.warnings(batch), batch, histogram: s.histogram, neighbours: s.neighbours(this.line, viewSettings().topK),
     });
   }
 
