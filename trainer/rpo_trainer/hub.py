@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .errors import ConfigError, EnvironmentProblem
+from .errors import ConfigError, EnvironmentProblem, TrainerError
 from .events import human
 
 CONNECT_TIMEOUT_S = 5.0
@@ -82,41 +82,48 @@ def hub_reachable(timeout: float = CONNECT_TIMEOUT_S) -> tuple[bool, str]:
     return answer
 
 
-def check_model_source(source: str, field: str) -> None:
-    """Raise a clear error when `source` (a run-config `field`: model or tokenizer) cannot be
-    loaded: a local folder that does not exist, or a Hub id that is neither in the cache nor
+def source_problem(source: str, field: str) -> TrainerError | None:
+    """Why `source` (a run-config `field`: model, tokenizer, embeddings.model) cannot be loaded, or
+    None: a local folder that does not exist, or a Hub id that is neither in the cache nor
     downloadable now. A cached model with the Hub unreachable switches huggingface_hub to
     offline mode, so it loads from the cache without retrying the Hub."""
     if is_local(source):
         path = Path(source).expanduser()
         if not path.exists():
-            raise ConfigError(f"{field}: model folder {path} does not exist",
-                              hint=f"Check `{field}` in the run config (a path relative to the config's folder), "
-                                   "or give a Hugging Face Hub id such as HuggingFaceTB/SmolLM2-135M-Instruct.")
+            return ConfigError(f"{field}: model folder {path} does not exist",
+                               hint=f"Check `{field}` in the run config (a path relative to the config's folder), "
+                                    "or give a Hugging Face Hub id such as HuggingFaceTB/SmolLM2-135M-Instruct.")
         if not path.is_dir():
-            raise ConfigError(f"{field}: {path} is not a folder",
-                              hint=f"`{field}` takes a model folder (config.json, weights, tokenizer) or a Hub id.")
-        return
-    filename = "config.json" if field == "model" else "tokenizer_config.json"
+            return ConfigError(f"{field}: {path} is not a folder",
+                               hint=f"`{field}` takes a model folder (config.json, weights, tokenizer) or a Hub id.")
+        return None
+    filename = "tokenizer_config.json" if field == "tokenizer" else "config.json"
     in_cache = cached(source, filename)
-    local_hint = (f"set `{field}` in the run config to a local folder holding the model (config.json, weights, tokenizer; "
-                  "a path relative to the config's folder)")
+    local_hint = (f"set `{field}` in the run config to a local folder holding the model (a path relative to the "
+                  "config's folder)")
     if _offline():
         if in_cache:
-            return
-        raise EnvironmentProblem(
+            return None
+        return EnvironmentProblem(
             f"{field}: {source!r} is not in the Hugging Face cache and HF_HUB_OFFLINE is set, so it cannot be downloaded",
             hint=f"Unset HF_HUB_OFFLINE on a machine that reaches the Hub once (the model downloads once into the cache), "
                  f"or {local_hint}.")
     ok, why = hub_reachable()
     if ok:
-        return
+        return None
     if in_cache:
         human(f"the Hugging Face Hub ({endpoint()}) is unreachable ({why}): loading {source} from the cache")
         go_offline()
-        return
-    raise EnvironmentProblem(
+        return None
+    return EnvironmentProblem(
         f"{field}: cannot download {source!r}: the Hugging Face Hub ({endpoint()}) is unreachable ({why}) "
         "and the model is not in the cache",
         hint=f"Connect once: the model downloads once into the Hugging Face cache and later runs use it offline. "
              f"Or {local_hint}. With HF_HUB_OFFLINE=1 the trainer uses only the cache and never tries the Hub.")
+
+
+def check_model_source(source: str, field: str) -> None:
+    """Raise source_problem's error, if any."""
+    problem = source_problem(source, field)
+    if problem is not None:
+        raise problem

@@ -226,10 +226,27 @@ class Run:
         if cfg.uses_embeddings:
             srcs = [cfg.dataset] * len(self.train_examples) + [cfg.eval_dataset or cfg.dataset] * len(self.eval_examples)
             records = train + evals
-            vectors, computed = prompt_embeddings(
-                [e.key for e in all_examples], [r.prompt_text for r in records], cfg.embeddings.cache_dir,
-                cfg.embeddings.model, cfg.embeddings.precision, cfg.embeddings.compute_missing,
-                [f"{s}:{e.line}" for s, e in zip(srcs, all_examples)])
+            # The trainer computes missing fp32 embeddings with sentence-transformers: with the
+            # embedder neither local nor cached and the Hub unreachable, go offline so that it
+            # fails at once, and say why instead of its error.
+            from .errors import EmbeddingsError, EnvironmentProblem
+            from .hub import go_offline, source_problem
+
+            embedder_problem = None
+            if cfg.embeddings.compute_missing and cfg.embeddings.precision == "fp32":
+                embedder_problem = source_problem(cfg.embeddings.model, "embeddings.model")
+                if isinstance(embedder_problem, EnvironmentProblem):
+                    go_offline()
+            try:
+                vectors, computed = prompt_embeddings(
+                    [e.key for e in all_examples], [r.prompt_text for r in records], cfg.embeddings.cache_dir,
+                    cfg.embeddings.model, cfg.embeddings.precision, cfg.embeddings.compute_missing,
+                    [f"{s}:{e.line}" for s, e in zip(srcs, all_examples)])
+            except EmbeddingsError as e:
+                if embedder_problem is not None and "computing them with" in e.message:
+                    raise type(embedder_problem)(f"{e.message.split(';')[0]}; {embedder_problem.message}",
+                                                 hint=embedder_problem.hint) from None
+                raise
             self.embeddings = torch.from_numpy(vectors)
             self.embeddings_computed = len(computed)
             if computed:

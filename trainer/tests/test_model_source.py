@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import parse_events, run_trainer, subprocess_env
 from rpo_trainer.testing.toy import toy_workspace
 
@@ -106,3 +108,18 @@ def test_an_output_dir_that_is_a_file_is_named(tmp_path, tiny_model):
     assert code == 1 and error["error_type"] == "config"
     assert f"output_dir: cannot create the run folder {tmp_path / 'runs-file'}" in error["message"]
     assert "a file is in the way" in error["message"] and (tmp_path / "runs-file").read_text() == "not a folder"
+
+
+def test_an_unreachable_embedder_fails_once_and_says_what_to_do(tmp_path, tiny_model):
+    """compute_missing with a Hub embedder that is not cached: sentence-transformers would retry
+    the Hub for each file; the trainer says what to do instead."""
+    pytest.importorskip("sentence_transformers")
+    config = toy_workspace(tmp_path, tiny_model, n=4, method="rpo",
+                           embeddings={"model": "rpo-studio-tests/no-embedder", "precision": "fp32", "compute_missing": True})
+    code, events, stderr = run(["train", "--config", str(config)], offline_hub_env(tmp_path))
+    error = events[-2]
+    assert code == 1 and error["error_type"] == "environment", stderr
+    assert "4 prompt(s) have no embedding in" in error["message"]
+    assert "embeddings.model: cannot download 'rpo-studio-tests/no-embedder'" in error["message"]
+    assert "`embeddings.model`" in error["hint"] and "downloads once" in error["hint"]
+    assert "Retrying" not in stderr
