@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { testPython } from '../../support/python.cjs';
 import { ImportCancelled, importTables } from '../../../src/dataio/importTables';
-import { exportParquet } from '../../../src/dataio/exportParquet';
+import { ExportCancelled, exportParquet } from '../../../src/dataio/exportParquet';
 import { applyLabel, displayOrder } from '../../../src/core/dataset/labeling';
 import { parseText } from '../../../src/core/dataset/formats';
 
@@ -274,4 +274,19 @@ test('export: a field whose type changes between records is named with its line'
   writeFileSync(src, '{"prompt":"p","chosen":"a","rejected":"b","id":1}\n{"prompt":"p","chosen":"a","rejected":"b","id":"two"}\n');
   await assert.rejects(exportParquet(src, T('mixed.parquet')), /mixed\.pref\.jsonl:2: field "id" holds string here but int in earlier records/);
   assert.ok(!existsSync(T('mixed.parquet')));
+  writeFileSync(src, '{"prompt":"p","chosen":"a","rejected":"b"}\n{"prompt":"p","chosen":"a"}\n');
+  await assert.rejects(exportParquet(src, T('mixed.parquet')), /mixed\.pref\.jsonl:2: a paired record needs both "chosen" and "rejected"/);
+  assert.ok(!existsSync(T('mixed.parquet')));
+});
+
+test('export: cancelled while writing, nothing under the output name', async () => {
+  const src = T('many.pref.jsonl');
+  writeFileSync(src, Array.from({ length: 3000 }, (_, i) => JSON.stringify({ prompt: `p${i}`, chosen: 'a', rejected: 'b' })).join('\n') + '\n');
+  const controller = new AbortController();
+  await assert.rejects(
+    exportParquet(src, T('many.parquet'), { signal: controller.signal, onProgress: (pass) => { if (pass === 2) controller.abort(); } }),
+    ExportCancelled,
+  );
+  assert.ok(!existsSync(T('many.parquet')));
+  assert.deepEqual(temporaries(), []);
 });
