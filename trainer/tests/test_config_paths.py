@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -64,3 +65,9 @@ def test_config_paths_match_golden(case, layout):
         "embeddings_cache_file": notation(os.fspath(cache_path(cfg.embeddings.cache_dir, cfg.embeddings.model, cfg.embeddings.precision)), layout),
     }
     assert got == case["expected"]
+
+
+def test_golden_file_is_what_the_contract_generator_writes():
+    r = subprocess.run([sys.executable, str(REPO / "scripts" / "golden" / "make_config_paths.py"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
