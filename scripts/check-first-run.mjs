@@ -43,7 +43,7 @@ const url = await waitUntil(() => {
   return /^\s+(http:\/\/\S+\?folder=\S+)$/m.exec(fs.readFileSync(logFile, 'utf8'))?.[1];
 }, { timeoutMs: 45 * 60_000, intervalMs: 1000, what: `npm start to print the URL (${logFile})` });
 mark('npm start printed the URL');
-console.log(fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => /^(setup:|Settings written|  rpo\.|Copied)/.test(l)).join('\n'));
+console.log(fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => /^(setup:|Settings written| {2}rpo\.|Copied)/.test(l)).join('\n'));
 
 const ctx = await launchBrowser(path.join(dir, '..', `${path.basename(dir)}-browser`));
 const page = ctx.pages()[0] ?? (await ctx.newPage());
