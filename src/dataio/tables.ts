@@ -214,7 +214,9 @@ async function openArrow(path: string): Promise<TableSource> {
         try {
           step = await it.next();
         } catch (err) {
-          throw new TableError(`${path}: record batch ${index + 1} (from row ${rowStart + 1}) could not be read: ${(err as Error).message}`);
+          const message = (err as Error).message;
+          const hint = /compressed but codec not found/.test(message) ? ' (LZ4/ZSTD-compressed Arrow IPC is not read here: write it uncompressed, e.g. pyarrow.feather.write_feather(table, path, compression="uncompressed"), or as Parquet)' : '';
+          throw new TableError(`${path}: record batch ${index + 1} (from row ${rowStart + 1}) could not be read: ${message}${hint}`);
         }
         if (step.done) break;
         const batch = step.value;

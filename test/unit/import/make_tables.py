@@ -58,6 +58,7 @@ uf = pa.table({
 pq.write_table(uf, out / "ultrafeedback.parquet", row_group_size=2)  # two row groups
 pq.write_table(uf, out / "ultrafeedback-zstd.parquet", compression="zstd")
 feather.write_feather(uf, out / "ultrafeedback.arrow", compression="uncompressed")  # Arrow IPC file format
+feather.write_feather(uf, out / "ultrafeedback-lz4.arrow")  # pyarrow's default: LZ4-compressed batches
 expected("ultrafeedback", [
     {"chosen": r["chosen"], "rejected": r["rejected"], "source_prompt": r["prompt"], "prompt_id": r["prompt_id"],
      "messages": r["messages"], "score_chosen": r["score_chosen"], "score_rejected": r["score_rejected"]}

@@ -175,6 +175,7 @@ test('bad input: not Parquet, truncated, a missing column, an unsupported type: 
     [[T('unsupported.parquet')], /column "blob" in .*unsupported\.parquet has type binary.*--drop blob/],
     [[T('unsupported.parquet'), '--drop', 'blob'], /column "when" .* has type timestamp.*--drop when/],
     [[T('stack.parquet'), '--map', 'label=qid'], /a paired mapping cannot also map label/],
+    [[T('ultrafeedback-lz4.arrow')], /ultrafeedback-lz4\.arrow: record batch 1 \(from row 1\) could not be read: .*compressed.*write it uncompressed/],
   ];
   for (const [args, message] of cases) {
     const r = rpo('import', ...args, '-o', out);
