@@ -246,8 +246,9 @@ async function exportDataset(log: Logger, inputArg?: unknown, outputArg?: unknow
     filters: { Parquet: ['parquet'] },
   });
   if (!output) return undefined;
-  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === input.toString());
-  if (doc?.isDirty) void vscode.window.showWarningMessage(`RPO: ${path.basename(input.fsPath)} has unsaved changes; the export reads the file on disk.`);
+  // The preference editor's document or a text editor: the tab knows whether it is dirty.
+  const dirty = vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.isDirty && (t.input instanceof vscode.TabInputCustom || t.input instanceof vscode.TabInputText) && t.input.uri.toString() === input.toString());
+  if (dirty) void vscode.window.showWarningMessage(`RPO: ${path.basename(input.fsPath)} has unsaved changes; the export reads the file on disk.`);
   let report: ExportReport;
   try {
     report = await vscode.window.withProgress(
