@@ -72,7 +72,7 @@ function report(file: string, s: DatasetStats, notPreference: string | null, ms:
   const styles = Object.entries(s.byStyle).filter(([, c]) => c > 0).map(([k, c]) => `${k} ${n(c)}`);
   if (kinds.length) lines.push(`formats: ${kinds.join(', ')} (${styles.join(', ')})`);
   const st = s.byState;
-  lines.push(`labels: labeled ${n(st.labeled)}, unlabeled ${n(st['needs-label'])}, unreviewed ${n(st.unreviewed)}, tie ${n(st.tie)}, skip ${n(st.skip)}, both bad ${n(st.both_bad)}, excluded ${n(st.excluded)}`);
+  lines.push(`labels: labeled ${n(st.labeled)}, unlabeled ${n(st['needs-label'])}, unreviewed ${n(st.unreviewed)}, tie ${n(st.tie)}, skip ${n(st.skip)}, both bad ${n(st.both_bad)}, excluded ${n(st.excluded)}${st.disputed ? `, disputed ${n(st.disputed)}` : ''}`);
   const annotators = Object.entries(s.byAnnotator).sort((a, b) => b[1] - a[1]);
   if (annotators.length) lines.push(`annotators: ${annotators.map(([a, c]) => `${a} ${n(c)}`).join(', ')}`);
   if (s.identicalPairs) lines.push(`warning: ${n(s.identicalPairs)} paired records have chosen equal to rejected`);

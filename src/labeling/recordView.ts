@@ -19,7 +19,7 @@ export function statusOfState(state: LabelState): RowStatus {
     case 'unreviewed': return 'unreviewed';
     case 'labeled': return 'labeled';
     case 'both_bad': return 'bothBad';
-    case 'tie': case 'skip': case 'excluded': case 'invalid': case 'blank': return state;
+    case 'tie': case 'skip': case 'excluded': case 'disputed': case 'invalid': case 'blank': return state;
     default: {
       const never: never = state;
       return never;

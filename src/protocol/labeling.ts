@@ -27,10 +27,11 @@ export type NavAction = (typeof NAV_ACTIONS)[number];
  *  unreviewed: carries a preference from the data (chosen/rejected, label) no annotator confirmed.
  *  labeled:    an annotator gave a preference (the `rpo_label` field, no tie/skip status).
  *  tie, skip, bothBad, excluded: labeled with that status.
+ *  disputed:  the annotators' votes (`rpo_votes`) do not resolve; does not train.
  *  invalid:   not a record (bad JSON, wrong field types, invalid UTF-8, not preference data...).
  *  blank:     an empty line (kept as is; not a record; not counted).
  */
-export const ROW_STATUSES = ['unlabeled', 'unreviewed', 'labeled', 'tie', 'skip', 'bothBad', 'excluded', 'invalid', 'blank'] as const;
+export const ROW_STATUSES = ['unlabeled', 'unreviewed', 'labeled', 'tie', 'skip', 'bothBad', 'excluded', 'disputed', 'invalid', 'blank'] as const;
 export type RowStatus = (typeof ROW_STATUSES)[number];
 
 /** The record's shape, which decides the available actions. */

@@ -20,8 +20,12 @@ import torch
 
 from .errors import DataError
 
-LEFT_OUT_STATUSES = ("tie", "skip", "both_bad", "excluded")
+# `disputed`: the record's votes (rpo_votes) do not resolve (docs/formats.md, "Votes").
+LEFT_OUT_STATUSES = ("tie", "skip", "both_bad", "excluded", "disputed")
 LABEL_FIELD = "rpo_label"
+VOTES_FIELD = "rpo_votes"
+VOTE_KEYS = ("annotator", "time", "choice", "strength", "status", "note", "shown", "adjudicator")
+VOTE_STATUSES = ("tie", "skip", "both_bad", "excluded")
 
 Turns = Union[str, list]
 
@@ -129,6 +133,10 @@ def classify(obj: dict, where: str) -> tuple[str, Record | None]:
             raise DataError(f'{where}: field "{LABEL_FIELD}.status" must be one of {", ".join(LEFT_OUT_STATUSES)} or null, found {json.dumps(status)}')
     line = int(where.rsplit(":", 1)[1])
     has = lambda k: k in obj and obj[k] is not None  # noqa: E731
+    if VOTES_FIELD in obj:
+        kind = "paired" if has("chosen") or has("rejected") else "candidates" if has("responses") else "unpaired"
+        _check_votes(obj[VOTES_FIELD], kind, where)
+    has = lambda k: k in obj and obj[k] is not None  # noqa: E731
     if has("chosen") or has("rejected"):
         for k in ("chosen", "rejected"):
             if not has(k):
@@ -158,6 +166,38 @@ def classify(obj: dict, where: str) -> tuple[str, Record | None]:
     if status:
         return status, None
     return "usable", rec
+
+
+def _check_votes(votes: Any, kind: str, where: str) -> None:
+    """The rules of src/core/dataset/votes.ts checkVotes: a malformed vote is a malformed line."""
+    if not isinstance(votes, list):
+        raise DataError(f'{where}: field "{VOTES_FIELD}" must be a list of votes, found {_type_name(votes)}')
+    choices = {"paired": ("chosen", "rejected"), "candidates": ("responses.0", "responses.1")}.get(kind, ("up", "down"))
+    for i, v in enumerate(votes):
+        f = f"{VOTES_FIELD}[{i}]"
+        if not isinstance(v, dict):
+            raise DataError(f'{where}: field "{f}" must be an object, found {_type_name(v)}')
+        extra = [k for k in v if k not in VOTE_KEYS]
+        missing = [k for k in VOTE_KEYS if k not in v]
+        if extra or missing:
+            raise DataError(f'{where}: field "{f}.{(extra or missing)[0]}" {"is not a vote key" if extra else "is missing"}')
+        if not isinstance(v["annotator"], str) or not v["annotator"] or not isinstance(v["time"], str):
+            raise DataError(f'{where}: field "{f}.annotator" / "{f}.time" must be strings')
+        if v["choice"] is not None and v["choice"] not in choices:
+            raise DataError(f'{where}: field "{f}.choice" must be one of {", ".join(choices)} or null, found {json.dumps(v["choice"])}')
+        if v["status"] is not None and v["status"] not in VOTE_STATUSES:
+            raise DataError(f'{where}: field "{f}.status" must be one of {", ".join(VOTE_STATUSES)} or null, found {json.dumps(v["status"])}')
+        if (v["choice"] is None) == (v["status"] is None):
+            raise DataError(f'{where}: field "{f}.choice": a vote has either a choice or a status (exactly one of them is null)')
+        if v["strength"] not in (None, "slightly", "clearly"):
+            raise DataError(f'{where}: field "{f}.strength" must be slightly, clearly or null, found {json.dumps(v["strength"])}')
+        if v["note"] is not None and not isinstance(v["note"], str):
+            raise DataError(f'{where}: field "{f}.note" must be a string or null')
+        sh = v["shown"]
+        if sh is not None and not (isinstance(sh, list) and len(sh) == 2 and all(isinstance(x, str) for x in sh)):
+            raise DataError(f'{where}: field "{f}.shown" must be a list of two field names or null')
+        if not isinstance(v["adjudicator"], bool):
+            raise DataError(f'{where}: field "{f}.adjudicator" must be true or false, found {_type_name(v["adjudicator"])}')
 
 
 def load_dataset(path: str | Path, paired: bool) -> LoadedDataset:

@@ -14,7 +14,7 @@ export const FILTER_LABELS: Record<Filter, string> = {
 
 export const STATUS_LABELS: Record<string, string> = {
   unlabeled: 'unlabeled', unreviewed: 'unreviewed', labeled: 'labeled', tie: 'tie', skip: 'skip', bothBad: 'both bad',
-  excluded: 'excluded', invalid: 'invalid', blank: 'blank',
+  excluded: 'excluded', disputed: 'disputed', invalid: 'invalid', blank: 'blank',
 };
 
 const app = el('div', { id: 'app' });

@@ -2,7 +2,7 @@ import type { ParsedLine, Turns } from '../dataset';
 
 /**
  * The records that train (docs/contracts.md §4), in file order: every parsed preference record
- * whose label status is not tie / skip / both_bad / excluded;
+ * whose label status is not tie / skip / both_bad / excluded / disputed;
  * - paired methods: records with chosen and rejected;
  * - rpo-unpaired: unpaired records with a boolean label, plus paired records, which give their
  *   chosen (label true) and their rejected (label false), in that order.

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { LABEL_FIELD, checkRpoLabel, jsonTypeName, type LabelStatus, type RpoLabel } from './provenance';
+import { LABEL_FIELD, checkRpoLabel, jsonTypeName, type ResolvedStatus, type RpoLabel } from './provenance';
+import { VOTES_FIELD, checkVotes } from './votes';
 
 /**
  * One line of a preference JSONL file, parsed into a typed record. Formats (docs/formats.md):
@@ -72,7 +73,7 @@ export type InvalidCode =
   | 'shape' // an object matching none of the record shapes
   | 'missing-field'
   | 'field-type'
-  | 'label-field'; // a malformed rpo_label
+  | 'label-field'; // a malformed rpo_label or rpo_votes
 
 export interface InvalidRecord {
   kind: 'invalid';
@@ -100,10 +101,11 @@ export type RecordKind = ParsedLine['kind'];
  * - `needs-label`: candidates or a completion nobody labeled yet;
  * - `unreviewed`: carries a preference from the data (chosen/rejected, label) but no `rpo_label`;
  * - `labeled`: an annotator gave a preference (`rpo_label` with status null);
- * - a status: the annotator marked it tie / skip / both_bad / excluded;
+ * - a status: the annotator marked it tie / skip / both_bad / excluded, or `disputed`: the
+ *   record's votes do not resolve (docs/formats.md, "Votes");
  * - `invalid`, `blank`: not a record.
  */
-export type LabelState = 'needs-label' | 'unreviewed' | 'labeled' | LabelStatus | 'invalid' | 'blank';
+export type LabelState = 'needs-label' | 'unreviewed' | 'labeled' | ResolvedStatus | 'invalid' | 'blank';
 
 export function labelState(rec: ParsedLine): LabelState {
   if (rec.kind === 'invalid' || rec.kind === 'blank') return rec.kind;
@@ -155,6 +157,14 @@ export function parseText(text: string): ParsedLine {
 
 /** Classifies a parsed JSON object as one of the record shapes (or invalid). */
 export function classify(object: Record<string, unknown>): PreferenceRecord | InvalidRecord {
+  const rec = classifyShape(object);
+  if (rec.kind === 'invalid' || !(VOTES_FIELD in object)) return rec;
+  const checked = checkVotes(object[VOTES_FIELD], rec.kind);
+  if ('issue' in checked) return invalid('label-field', `field "${checked.issue.field}" ${checked.issue.reason}`, checked.issue.field, null, object);
+  return rec;
+}
+
+function classifyShape(object: Record<string, unknown>): PreferenceRecord | InvalidRecord {
   const bad = (code: InvalidCode, reason: string, field: string | null) => invalid(code, reason, field, null, object);
 
   let provenance: RpoLabel | null = null;

@@ -3,6 +3,7 @@ export * from './provenance';
 export * from './formats';
 export * from './lineIndex';
 export * from './labeling';
+export * from './votes';
 export * from './lineDocument';
 export * from './stats';
 export * from './hh';

@@ -1,5 +1,6 @@
-import { parseText, type ParsedLine, type PreferenceRecord } from './formats';
-import { LABEL_FIELD, makeLabel, type LabelStatus, type RpoLabel, type ShownOrder, type Strength } from './provenance';
+import { classify, parseText, type ParsedLine, type PreferenceRecord } from './formats';
+import { LABEL_FIELD, LABEL_STATUSES, makeLabel, type LabelStatus, type RpoLabel, type ShownOrder, type Strength } from './provenance';
+import { VOTES_FIELD, makeVote, renameVotes, resolveVotes, type Choice, type ResolutionPolicy, type Vote } from './votes';
 
 /**
  * Labeling edits: apply an annotator's intent to one line's text and return the new line text.
@@ -16,6 +17,10 @@ import { LABEL_FIELD, makeLabel, type LabelStatus, type RpoLabel, type ShownOrde
  * - completions: thumbs up/down write `label: true/false` right after `completion`;
  * - statuses (tie, skip, both_bad, excluded) never touch the data fields;
  * - `clear` removes `rpo_label` and undoes what labeling changed in the data.
+ * - several annotators: a judgement by an annotator other than the one in `rpo_label` (or on a
+ *   record that has `rpo_votes`) is recorded as that annotator's vote in `rpo_votes`, the votes
+ *   are resolved under the policy (`votes.ts`) and `rpo_label` with chosen/rejected become the
+ *   resolved label; `note`, `strength` and `clear` then act on the annotator's own vote.
  */
 export type LabelIntent =
   /** `strength` (optional) is recorded with the choice in the same edit. */
@@ -35,6 +40,10 @@ export interface LabelContext {
   time: string;
   /** What the annotator saw left to right: `displayOrder(...)` for this record. Required for `choose`. */
   shown?: ShownOrder | null;
+  /** The annotator adjudicates: their vote wins under the `adjudicated` policy. */
+  adjudicator?: boolean;
+  /** How votes resolve when a record has several (default `majority`). */
+  policy?: ResolutionPolicy;
 }
 
 /** An intent that does not apply to this line (e.g. thumbs on a paired record). */
@@ -51,6 +60,141 @@ export function applyLabel(lineText: string, intent: LabelIntent, ctx: LabelCont
 
 /** The same on an already parsed record; returns the new object (the record's object is not mutated). */
 export function labelObject(rec: PreferenceRecord, intent: LabelIntent, ctx: LabelContext): Record<string, unknown> {
+  const votes = (rec.object[VOTES_FIELD] as Vote[] | undefined) ?? null; // validated by classify
+  const prev = rec.provenance;
+  const judging = intent.type === 'choose' || intent.type === 'status' || intent.type === 'confirm' || intent.type === 'flip' || intent.type === 'thumbs';
+  const another = prev !== null && prev.status !== 'disputed' && prev.annotator !== ctx.annotator;
+  if (votes === null && !(judging && (another || ctx.adjudicator))) return labelOne(rec, intent, ctx);
+  return labelWithVotes(rec, votes ?? legacyVotes(rec), intent, ctx);
+}
+
+/** The vote an `rpo_label` written without votes stands for (a file labeled by one annotator). */
+function legacyVotes(rec: PreferenceRecord): Vote[] {
+  const p = rec.provenance;
+  if (!p || p.status === 'disputed') return [];
+  return [makeVote({ annotator: p.annotator, time: p.time, choice: labelChoice(rec), strength: p.strength, status: p.status, note: p.note, shown: p.status || rec.kind === 'paired' ? p.shown : null })];
+}
+
+/** The choice the record's resolved label makes, in its current field names (null for a status or no label). */
+function labelChoice(rec: PreferenceRecord): Choice | null {
+  const p = rec.provenance;
+  if (!p || p.status) return null;
+  if (rec.kind === 'paired') return 'chosen';
+  if (rec.kind === 'unpaired') return rec.label ? 'up' : 'down';
+  return null;
+}
+
+function reparse(obj: Record<string, unknown>): PreferenceRecord {
+  const rest = { ...obj };
+  delete rest[VOTES_FIELD];
+  const r = classify(rest);
+  if (r.kind === 'invalid') throw new LabelError(`internal: a labeled record did not parse (${r.reason})`);
+  return r;
+}
+
+function labelWithVotes(rec: PreferenceRecord, votes: Vote[], intent: LabelIntent, ctx: LabelContext): Record<string, unknown> {
+  let mine: Vote | null = null;
+  for (const v of votes) if (v.annotator === ctx.annotator) mine = v;
+  let others = votes.filter((v) => v.annotator !== ctx.annotator);
+  let current = rec;
+  let vote: Vote | null;
+  switch (intent.type) {
+    case 'clear':
+      if (!mine) throw new LabelError(`${ctx.annotator} has no vote on this record; the other votes stay (${others.map((v) => v.annotator).join(', ')})`);
+      vote = null;
+      break;
+    case 'note':
+      if (!mine) throw new LabelError('a note belongs to your vote on a record several people labeled: give your judgement first');
+      vote = { ...mine, note: intent.note === '' ? null : intent.note, time: ctx.time };
+      break;
+    case 'strength':
+      if (!mine || mine.choice === null || rec.kind !== 'paired') throw new LabelError('strength applies to your own preference for one side: choose a side first');
+      vote = { ...mine, strength: intent.strength, time: ctx.time };
+      break;
+    default: {
+      current = reparse(labelOne(rec, intent, ctx));
+      const rename = termMap(rec, current);
+      others = renameVotes(others, rename);
+      const mineNow = mine ? renameVotes([mine], rename)[0]! : null;
+      const choice = labelChoice(current);
+      const status = (current.provenance?.status ?? null) as LabelStatus | null;
+      const strength = rec.kind === 'unpaired' || rec.kind === 'completion' || choice === null ? null
+        : intent.type === 'choose' && intent.strength !== undefined ? intent.strength
+        : mineNow?.choice === choice ? mineNow.strength : null;
+      vote = makeVote({ annotator: ctx.annotator, time: ctx.time, choice, strength, status, note: mineNow?.note ?? null, shown: current.provenance?.shown ?? null, adjudicator: ctx.adjudicator ?? false });
+    }
+  }
+  // A new judgement is the newest vote (last); a note or strength keeps the vote's place.
+  const all = vote && intent.type !== 'note' && intent.type !== 'strength' ? [...others, vote] : votes.map((v) => (v === mine ? vote : v)).filter((v): v is Vote => v !== null);
+  return resolveRecord(current, all, ctx, rec);
+}
+
+/** Writes the resolution of `votes` into the record: data orientation, `rpo_label`, `rpo_votes` (in its field names). */
+function resolveRecord(rec: PreferenceRecord, votes: Vote[], ctx: LabelContext, before: PreferenceRecord): Record<string, unknown> {
+  if (votes.length > 0 && resolveVotes(votes, ctx.policy ?? 'majority').judgement === 'disputed' && rec !== before) {
+    // A dispute leaves the data as it was before this edit.
+    votes = renameVotes(votes, termMap(rec, before));
+    rec = before;
+  }
+  if (votes.length === 0) {
+    const out = clearLabel(rec, { ...rec.object });
+    delete out[VOTES_FIELD];
+    return out;
+  }
+  const res = resolveVotes(votes, ctx.policy ?? 'majority');
+  const j = res.judgement!;
+  const by: LabelContext = { annotator: res.vote?.annotator ?? ctx.annotator, time: res.vote?.time ?? ctx.time };
+  let obj: Record<string, unknown>;
+  if (j === 'disputed') {
+    const p = rec.provenance;
+    obj = withLabel({ ...rec.object }, makeLabel({ ...(p ?? {}), annotator: ctx.annotator, time: ctx.time, status: 'disputed', strength: null, note: null, shown: p?.shown ?? null }));
+  } else if ((LABEL_STATUSES as readonly string[]).includes(j)) obj = labelOne(rec, { type: 'status', status: j as LabelStatus }, by);
+  else if (j === 'chosen') obj = rec.provenance && !rec.provenance.status ? { ...rec.object } : labelOne(rec, { type: 'confirm' }, by);
+  else if (j === 'rejected') obj = labelOne(rec, { type: 'flip' }, by);
+  else if (j === 'up' || j === 'down') obj = labelOne(rec, { type: 'thumbs', up: j === 'up' }, by);
+  else obj = labelOne(rec, { type: 'choose', side: j === 'responses.0' ? 'left' : 'right' }, { ...by, shown: ['responses.0', 'responses.1'] });
+  const fin = reparse(obj);
+  const rename = termMap(rec, fin);
+  const finalVotes = renameVotes(votes, rename);
+  const rep = res.vote ? renameVotes([res.vote], rename)[0]! : null;
+  const label = fin.provenance!;
+  if (rep && j !== 'disputed') {
+    label.annotator = rep.annotator;
+    label.time = rep.time;
+    label.strength = fin.kind === 'paired' && rep.choice !== null ? rep.strength : null;
+    label.note = rep.note;
+    if (rep.shown) label.shown = rep.shown;
+  }
+  const out = withLabel({ ...fin.object }, makeLabel(label));
+  if (VOTES_FIELD in out) out[VOTES_FIELD] = finalVotes;
+  else return insertAfter(out, LABEL_FIELD, VOTES_FIELD, finalVotes);
+  return out;
+}
+
+/** How field names of `before` read in `after`: chosen/rejected swapped, or candidates that became (or stopped being) a pair. */
+function termMap(before: PreferenceRecord, after: PreferenceRecord): (name: string) => string {
+  const same = (n: string) => n;
+  const bp = before.provenance;
+  const ap = after.provenance;
+  if (before.kind === 'paired' && after.kind === 'paired') {
+    const bf = bp?.from_responses;
+    const af = ap?.from_responses;
+    const swapped = bf && af ? bf[0] !== af[0] : (bp?.flipped ?? false) !== (ap?.flipped ?? false);
+    return swapped ? otherSide : same;
+  }
+  if (before.kind === 'candidates' && after.kind === 'paired' && ap?.from_responses) {
+    const [c, r] = ap.from_responses;
+    return (n) => (n === `responses.${c}` ? 'chosen' : n === `responses.${r}` ? 'rejected' : n);
+  }
+  if (before.kind === 'paired' && after.kind === 'candidates' && bp?.from_responses) {
+    const [c, r] = bp.from_responses;
+    return (n) => (n === 'chosen' ? `responses.${c}` : n === 'rejected' ? `responses.${r}` : n);
+  }
+  return same;
+}
+
+/** One annotator's edit on a record without votes (the single-annotator rules). */
+function labelOne(rec: PreferenceRecord, intent: LabelIntent, ctx: LabelContext): Record<string, unknown> {
   const obj: Record<string, unknown> = { ...rec.object };
   const prev = rec.provenance;
   const base = (extra: Partial<RpoLabel>): RpoLabel =>

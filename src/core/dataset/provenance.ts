@@ -11,6 +11,14 @@ export const LABEL_FIELD = 'rpo_label';
 export const LABEL_STATUSES = ['tie', 'skip', 'both_bad', 'excluded'] as const;
 export type LabelStatus = (typeof LABEL_STATUSES)[number];
 
+/**
+ * Statuses of the resolved label: an annotator's statuses plus `disputed`, written when a record's
+ * votes (`rpo_votes`, src/core/dataset/votes.ts) do not resolve under the policy. Disputed
+ * records do not train.
+ */
+export const RESOLVED_STATUSES = [...LABEL_STATUSES, 'disputed'] as const;
+export type ResolvedStatus = (typeof RESOLVED_STATUSES)[number];
+
 export const STRENGTHS = ['slightly', 'clearly'] as const;
 export type Strength = (typeof STRENGTHS)[number];
 
@@ -22,8 +30,8 @@ export interface RpoLabel {
   annotator: string;
   /** When, ISO 8601 UTC (`new Date().toISOString()`). */
   time: string;
-  /** Set when the annotator gave no preference: tie, skip, both_bad, excluded. Null for a preference. */
-  status: LabelStatus | null;
+  /** Set when the annotator gave no preference: tie, skip, both_bad, excluded; `disputed` when votes do not resolve. Null for a preference. */
+  status: ResolvedStatus | null;
   /** How much better the chosen response is. Null when not given or not applicable. */
   strength: Strength | null;
   /** Free text. Null when none. */
@@ -58,8 +66,8 @@ function findIssue(value: unknown): LabelFieldIssue | null {
   const v = value as Record<string, unknown>;
   if (typeof v.annotator !== 'string') return { field: f('annotator'), reason: `must be a string, found ${jsonTypeName(v.annotator)}` };
   if (typeof v.time !== 'string') return { field: f('time'), reason: `must be an ISO 8601 string, found ${jsonTypeName(v.time)}` };
-  if (v.status != null && !(LABEL_STATUSES as readonly unknown[]).includes(v.status)) {
-    return { field: f('status'), reason: `must be one of ${LABEL_STATUSES.join(', ')} or null, found ${JSON.stringify(v.status)}` };
+  if (v.status != null && !(RESOLVED_STATUSES as readonly unknown[]).includes(v.status)) {
+    return { field: f('status'), reason: `must be one of ${RESOLVED_STATUSES.join(', ')} or null, found ${JSON.stringify(v.status)}` };
   }
   if (v.strength != null && !(STRENGTHS as readonly unknown[]).includes(v.strength)) {
     return { field: f('strength'), reason: `must be one of ${STRENGTHS.join(', ')} or null, found ${JSON.stringify(v.strength)}` };

@@ -28,7 +28,7 @@ export interface DatasetStats {
 
 /** One byte per line for filters: the kind (low nibble) and label state (high nibble). */
 export const KIND_CODES: readonly RecordKind[] = ['blank', 'invalid', 'paired', 'unpaired', 'completion', 'candidates'];
-export const STATE_CODES: readonly LabelState[] = ['blank', 'invalid', 'needs-label', 'unreviewed', 'labeled', 'tie', 'skip', 'both_bad', 'excluded'];
+export const STATE_CODES: readonly LabelState[] = ['blank', 'invalid', 'needs-label', 'unreviewed', 'labeled', 'tie', 'skip', 'both_bad', 'excluded', 'disputed'];
 
 export function lineCode(rec: ParsedLine): number {
   return KIND_CODES.indexOf(rec.kind) | (STATE_CODES.indexOf(labelState(rec)) << 4);
@@ -49,7 +49,7 @@ export function emptyStats(): DatasetStats {
     records: 0,
     byKind: { paired: 0, unpaired: 0, completion: 0, candidates: 0 },
     byStyle: { standard: 0, conversational: 0 },
-    byState: { 'needs-label': 0, unreviewed: 0, labeled: 0, tie: 0, skip: 0, both_bad: 0, excluded: 0 },
+    byState: { 'needs-label': 0, unreviewed: 0, labeled: 0, tie: 0, skip: 0, both_bad: 0, excluded: 0, disputed: 0 },
     byAnnotator: {},
     identicalPairs: 0,
     hhTranscripts: 0,

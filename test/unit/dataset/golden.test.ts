@@ -40,6 +40,10 @@ function build(): string[] {
     JSON.stringify({ prompt: 'Rate 12', completion: 'answer 12' }), // awaiting thumbs
     JSON.stringify({ prompt: 'Rate 13', completion: 'answer 13', label: true }),
     std(14).replace(/","/g, '", "'),
+    // several annotators (rpo_votes): ada and bo disagree -> disputed, left out
+    applyLabel(applyLabel(std(15), { type: 'choose', side: 'left' }, { ...at(['rejected', 'chosen']) }), { type: 'choose', side: 'left' }, { ...at(['rejected', 'chosen']), annotator: 'bo' }),
+    // 2 of 3 prefer the file's rejected: chosen/rejected swap, trains
+    applyLabel(applyLabel(applyLabel(std(16), { type: 'choose', side: 'left' }, at(['chosen', 'rejected'])), { type: 'choose', side: 'right' }, { ...at(['chosen', 'rejected']), annotator: 'bo' }), { type: 'choose', side: 'left', strength: 'slightly' }, { ...at(['rejected', 'chosen']), annotator: 'cy' }),
   ];
   return lines;
 }
@@ -71,7 +75,9 @@ test('golden labeled file is what the labeling core writes today', () => {
   assert.equal(readFileSync(GOLDEN, 'utf8'), text, 'test/golden/labeled.pref.jsonl is stale: rerun with UPDATE_GOLDEN=1 and update the Python side if needed');
   assert.equal(readFileSync(EXPECTED, 'utf8'), exp);
   const e = expected(lines);
-  assert.deepEqual(e.usable_paired_lines, [1, 2, 7, 8, 9, 15]);
+  assert.deepEqual(e.usable_paired_lines, [1, 2, 7, 8, 9, 15, 17]);
+  assert.equal(e.left_out.disputed, 1);
+  assert.equal(e.chosen_by_line[17], 'Bad answer 16.');
   assert.deepEqual(e.usable_unpaired_lines, [11, 12, 14]);
   assert.deepEqual(e.chosen_by_line[2], 'Bad answer 1.');
   assert.deepEqual(e.chosen_by_line[9], 'second 8');
