@@ -154,6 +154,11 @@ test('export: labels as one rpo_label struct column, state filters, and a re-imp
   assert.equal(read.rows[1].rpo_label.strength, 'clearly');
   assert.equal(read.rows[2].rpo_label, null);
 
+  // And as TRL users load it: datasets.load_dataset("parquet", ...).
+  const hf = spawnSync(python!, ['-c', `import datasets, sys; ds = datasets.load_dataset("parquet", data_files=sys.argv[1], split="train", cache_dir=sys.argv[2]); print(len(ds), ds.features["rpo_label"]["strength"], ds.features["n"], ds[1]["rpo_label"]["strength"])`, out, T('hf-cache')], { encoding: 'utf8', env: { ...process.env, HF_DATASETS_OFFLINE: '1', HF_HUB_OFFLINE: '1' } });
+  assert.equal(hf.status, 0, hf.stderr);
+  assert.equal(hf.stdout.trim(), "3 Value('string') Value('int64') clearly");
+
   const only = rpo('export', src, '-o', T('labeled-only.parquet'), '--labeled-only', '--json');
   assert.equal(JSON.parse(only.stdout).written, 2);
 
