@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { importHhFile } from '../src/core/dataset/hh.ts';
 import { runUiModule } from '../test/harness/ui.mjs';
+import { workspaceSettings } from '../test/harness/workspace.mjs';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '100000' }, labels: { type: 'string', default: '60' }, 'think-ms': { type: 'string', default: '0' } }, strict: false });
 const N = Number(values.records);
@@ -47,11 +48,7 @@ export const options = {
     if (buf.length) fs.writeSync(fd, buf.join('\n') + '\n');
     fs.closeSync(fd);
     fs.rmSync(tmp, { recursive: true, force: true });
-    const settingsFile = path.join(ws, '.vscode', 'settings.json');
-    const settings = fs.existsSync(settingsFile) ? JSON.parse(fs.readFileSync(settingsFile, 'utf8')) : {};
-    settings['files.autoSave'] = 'off';
-    fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
-    fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+    workspaceSettings(ws, { 'files.autoSave': 'off' });
   },
 };
 

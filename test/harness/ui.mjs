@@ -23,6 +23,10 @@
 //   h.readFile(relOrAbs)    read a workspace file
 //   h.waitUntil(fn, opts)   poll helper
 //   h.extensionLog()        text of RPO Studio's own log channel file (what services.log wrote)
+//   h.declineWorkspaceTrust()  (workspaceTrust: true) answer the trust prompt "No, I don't trust
+//                           the authors" and wait for RPO Studio to activate in Restricted Mode
+// Set-up helpers for options.setup (workspace and user settings, the test Python, the tiny
+// model): test/harness/workspace.mjs.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -158,6 +162,12 @@ function makeHelpers({ page, ws, runDir, name, shotDir, server }) {
     async waitForActivation(timeoutMs = 60_000) {
       const r = await waitUntil(() => server.extensionLog(extensionId, /activated/), { timeoutMs, what: `${extensionId} to activate` });
       if (r instanceof Error) throw r;
+    },
+    async declineWorkspaceTrust() {
+      const no = page.getByRole('button', { name: /No, I don.t trust the authors/ });
+      await no.waitFor({ timeout: 60_000 });
+      await no.click();
+      await h.waitForActivation();
     },
     extensionLog() {
       const files = listFiles(path.join(server.userDataDir, 'logs'), (rel) => rel.includes(`${extensionId}${path.sep}`));

@@ -1,21 +1,16 @@
 // Dashboard UI test: a real CPU run of the trainer (tiny model) started from the command palette
 // through "RPO: Start Training Run…" with a run config from the workspace; the dashboard webview's
 // charts grow while it trains and the final status shows "Completed". Screenshots of both.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { requireTestPython } from '../support/python.cjs';
+import { makeTinyModel, useTestPython } from '../harness/workspace.mjs';
 
 const repo = path.resolve(new URL('../..', import.meta.url).pathname);
-
-const python = () => requireTestPython(repo);
 
 export const options = {
   timeoutMs: 300_000,
   setup: async (ws) => {
-    const py = python();
-    const model = path.join(ws, '..', 'tiny-model');
-    execFileSync(py, ['-m', 'rpo_trainer.testing.tiny_model', model], { env: { ...process.env, PYTHONPATH: path.join(repo, 'trainer') }, stdio: 'pipe' });
+    const model = makeTinyModel(ws, useTestPython(ws));
     const dir = path.join(ws, 'training-ui');
     fs.mkdirSync(dir, { recursive: true });
     fs.copyFileSync(path.join(repo, 'test', 'fixtures', 'training', 'tiny.pref.jsonl'), path.join(dir, 'tiny.pref.jsonl'));
@@ -23,13 +18,6 @@ export const options = {
     delete config.$schema;
     Object.assign(config, { name: 'ui-dpo', model, max_steps: 30, output_dir: '../.rpo/runs' });
     fs.writeFileSync(path.join(dir, 'ui-dpo.rpo.json'), JSON.stringify(config, null, 2));
-    // rpo.python.path is machine-scoped: user and machine (remote) settings, never the workspace's.
-    for (const scope of ['User', 'Machine']) {
-      const settings = path.join(ws, '..', 'user-data', scope, 'settings.json');
-      fs.mkdirSync(path.dirname(settings), { recursive: true });
-      const current = fs.existsSync(settings) ? JSON.parse(fs.readFileSync(settings, 'utf8') || '{}') : {};
-      fs.writeFileSync(settings, JSON.stringify({ ...current, 'rpo.python.path': py }, null, 2));
-    }
   },
 };
 

@@ -4,6 +4,7 @@
 // <img onerror> and <script> shows them as text and runs nothing. Screenshot in test-results/.
 import fs from 'node:fs';
 import path from 'node:path';
+import { workspaceSettings } from '../harness/workspace.mjs';
 
 const FILE = 'ui-labeling.pref.jsonl';
 const XSS_RESPONSE = 'Here: <img src=x onerror="window.top.postMessage(\'xss\',\'*\');document.title=\'XSS-RAN\'"> and <script>document.title="XSS-RAN"</script> **bold** [link](javascript:alert(1))';
@@ -20,12 +21,7 @@ export const options = {
   timeoutMs: 180_000,
   setup: async (ws) => {
     fs.writeFileSync(path.join(ws, FILE), lines().join('\n') + '\n');
-    const settingsFile = path.join(ws, '.vscode', 'settings.json');
-    const settings = fs.existsSync(settingsFile) ? JSON.parse(fs.readFileSync(settingsFile, 'utf8')) : {};
-    settings['files.autoSave'] = 'off';
-    settings['rpo.labeling.annotator'] = 'ui-test';
-    fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
-    fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+    workspaceSettings(ws, { 'files.autoSave': 'off', 'rpo.labeling.annotator': 'ui-test' });
   },
 };
 

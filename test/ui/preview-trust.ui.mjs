@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { userSettings, workspaceSettings } from '../harness/workspace.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const tiny = path.join(repo, 'test/fixtures/models/tiny-bert');
@@ -20,18 +21,10 @@ export const options = {
     fs.writeFileSync(path.join(ws, 'uncached.pref.jsonl'), hh.slice(20, 40).join('\n') + '\n');
     // The cache for cached.pref.jsonl, made outside VS Code (by the user, on the command line).
     execFileSync(process.execPath, [path.join(repo, 'dist/cli.js'), 'embed', 'cached.pref.jsonl', '--model', tiny, '--precision', 'fp32'], { cwd: ws, stdio: 'ignore' });
-    const settingsFile = path.join(ws, '.vscode', 'settings.json');
-    const settings = fs.existsSync(settingsFile) ? JSON.parse(fs.readFileSync(settingsFile, 'utf8')) : {};
-    settings['rpo.embeddings.precision'] = 'fp32';
-    fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
-    fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+    workspaceSettings(ws, { 'rpo.embeddings.precision': 'fp32' });
     // rpo.embeddings.model is a restricted setting: in Restricted Mode a workspace cannot choose
     // the model, so the fixture model is a USER setting here (user settings still apply).
-    const userSettings = path.join(path.dirname(ws), 'user-data', 'User', 'settings.json');
-    const us = fs.existsSync(userSettings) ? JSON.parse(fs.readFileSync(userSettings, 'utf8')) : {};
-    us['rpo.embeddings.model'] = tiny;
-    fs.mkdirSync(path.dirname(userSettings), { recursive: true });
-    fs.writeFileSync(userSettings, JSON.stringify(us, null, 2));
+    userSettings(ws, { 'rpo.embeddings.model': tiny });
   },
 };
 
@@ -45,11 +38,8 @@ async function previewFrame(h) {
 }
 
 export default async function (h) {
-  const { page, assert } = h;
-  const no = page.getByRole('button', { name: /No, I don.t trust the authors/ });
-  await no.waitFor({ timeout: 60_000 });
-  await no.click();
-  await h.waitForActivation();
+  const { assert } = h;
+  await h.declineWorkspaceTrust();
   await h.openFile('uncached.pref.jsonl');
   await h.webview().locator('body').waitFor({ timeout: 30_000 });
   await h.runCommand('RPO: Show Contrast Preview');

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { workspaceSettings } from '../harness/workspace.mjs';
 
 const FILE = 'preview.pref.jsonl';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -16,13 +17,7 @@ export const options = {
   setup: async (ws) => {
     const hh = fs.readFileSync(path.join(repo, 'test/fixtures/embeddings/hh-150.jsonl'), 'utf8').split('\n').slice(0, 100);
     fs.writeFileSync(path.join(ws, FILE), hh.join('\n') + '\n');
-    const settingsFile = path.join(ws, '.vscode', 'settings.json');
-    const settings = fs.existsSync(settingsFile) ? JSON.parse(fs.readFileSync(settingsFile, 'utf8')) : {};
-    settings['files.autoSave'] = 'off';
-    settings['rpo.embeddings.model'] = path.join(repo, 'test/fixtures/models/tiny-bert');
-    settings['rpo.embeddings.precision'] = 'fp32';
-    fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
-    fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+    workspaceSettings(ws, { 'files.autoSave': 'off', 'rpo.embeddings.model': path.join(repo, 'test/fixtures/models/tiny-bert'), 'rpo.embeddings.precision': 'fp32' });
   },
 };
 

@@ -1,32 +1,21 @@
 // Window reload during a run: the trainer keeps running (detached, output to files); after the
 // reload the extension re-attaches, the status bar shows its progress again and VS Code restores
 // the dashboard panel, which follows the run to "Completed" with its whole history.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { requireTestPython } from '../support/python.cjs';
+import { makeTinyModel, useTestPython } from '../harness/workspace.mjs';
 
 const repo = path.resolve(new URL('../..', import.meta.url).pathname);
-
-const python = () => requireTestPython(repo);
 
 export const options = {
   timeoutMs: 300_000,
   setup: async (ws) => {
-    const py = python();
-    const model = path.join(ws, '..', 'tiny-model');
-    execFileSync(py, ['-m', 'rpo_trainer.testing.tiny_model', model], { env: { ...process.env, PYTHONPATH: path.join(repo, 'trainer') }, stdio: 'pipe' });
+    const model = makeTinyModel(ws, useTestPython(ws));
     fs.copyFileSync(path.join(repo, 'test', 'fixtures', 'training', 'tiny.pref.jsonl'), path.join(ws, 'tiny.pref.jsonl'));
     const config = JSON.parse(fs.readFileSync(path.join(repo, 'test', 'fixtures', 'training', 'tiny-dpo.rpo.json'), 'utf8'));
     delete config.$schema;
     Object.assign(config, { name: 'reload', model, max_steps: 60 });
     fs.writeFileSync(path.join(ws, 'reload.rpo.json'), JSON.stringify(config, null, 2));
-    for (const scope of ['User', 'Machine']) {
-      const settings = path.join(ws, '..', 'user-data', scope, 'settings.json');
-      fs.mkdirSync(path.dirname(settings), { recursive: true });
-      const current = fs.existsSync(settings) ? JSON.parse(fs.readFileSync(settings, 'utf8') || '{}') : {};
-      fs.writeFileSync(settings, JSON.stringify({ ...current, 'rpo.python.path': py }, null, 2));
-    }
   },
 };
 

@@ -1,23 +1,18 @@
 // "RPO: Start Training Run…" through its quick picks on the open preference file: model (typed
 // folder path), method, settings, start. The config is saved under .rpo/configs/, the real trainer
 // runs on CPU to completion, and the dashboard overlays another run ("Compare with Run…").
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { requireTestPython } from '../support/python.cjs';
+import { makeTinyModel, useTestPython } from '../harness/workspace.mjs';
 
 const repo = path.resolve(new URL('../..', import.meta.url).pathname);
 let model = '';
 
-const python = () => requireTestPython(repo);
-
 export const options = {
   timeoutMs: 300_000,
   setup: async (ws) => {
-    const py = python();
-    model = path.join(ws, '..', 'tiny-model');
-    execFileSync(py, ['-m', 'rpo_trainer.testing.tiny_model', model], { env: { ...process.env, PYTHONPATH: path.join(repo, 'trainer') }, stdio: 'pipe' });
+    model = makeTinyModel(ws, useTestPython(ws));
     fs.copyFileSync(path.join(repo, 'test', 'fixtures', 'training', 'tiny.pref.jsonl'), path.join(ws, 'tiny.pref.jsonl'));
     // A finished run to compare with.
     const other = path.join(ws, '.rpo', 'runs', 'recorded-rpo-20260101-000000');
@@ -32,12 +27,6 @@ export const options = {
     fs.writeFileSync(path.join(stale, 'launch.json'), JSON.stringify({ id: 'stale-launch', pid: 4194311, hostname: os.hostname(), startedAt: '2026-01-01T00:00:00.000Z', argv: [], runDir: other }));
     const hourAgo = new Date(Date.now() - 3_600_000);
     for (const f of ['stderr.log', 'stdout.jsonl', 'launch.json', '.']) fs.utimesSync(path.join(stale, f), hourAgo, hourAgo);
-    for (const scope of ['User', 'Machine']) {
-      const settings = path.join(ws, '..', 'user-data', scope, 'settings.json');
-      fs.mkdirSync(path.dirname(settings), { recursive: true });
-      const current = fs.existsSync(settings) ? JSON.parse(fs.readFileSync(settings, 'utf8') || '{}') : {};
-      fs.writeFileSync(settings, JSON.stringify({ ...current, 'rpo.python.path': py }, null, 2));
-    }
   },
 };
 

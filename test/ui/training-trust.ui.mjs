@@ -20,11 +20,7 @@ export const options = {
 
 export default async function (h) {
   const { page, assert } = h;
-  // The trust prompt: do not trust.
-  const no = page.getByRole('button', { name: /No, I don.t trust the authors/ });
-  await no.waitFor({ timeout: 60_000 });
-  await no.click();
-  await h.waitForActivation();
+  await h.declineWorkspaceTrust();
 
   await page.locator('.activitybar [aria-label^="RPO Studio"]').first().click();
   // The finished run is listed, and the explanation shows above it.
