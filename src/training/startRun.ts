@@ -67,9 +67,11 @@ export async function chooseRunConfig(arg?: vscode.Uri): Promise<ChosenConfig | 
   type Item = vscode.QuickPickItem & { run: () => Promise<ChosenConfig | undefined> };
   const items: Item[] = [];
   if (current) items.push({ label: `$(file) ${path.basename(current.fsPath)}`, description: 'the current preference file', detail: 'Choose model, method and settings next', run: () => buildConfig(current) });
+  const descriptions = new Map(await Promise.all(configs.map(async (uri) => [uri.toString(), await configDescription(uri)] as const)));
   if (configs.length) items.push({ label: 'Run configs', kind: vscode.QuickPickItemKind.Separator, run: async () => undefined });
   for (const uri of configs.sort((a, b) => a.fsPath.localeCompare(b.fsPath))) {
-    items.push({ label: `$(json) ${path.basename(uri.fsPath)}`, description: vscode.workspace.asRelativePath(uri), run: async () => ({ configPath: uri.fsPath, folder: vscode.workspace.getWorkspaceFolder(uri) }) });
+    const detail = descriptions.get(uri.toString());
+    items.push({ label: `$(json) ${path.basename(uri.fsPath)}`, description: vscode.workspace.asRelativePath(uri), ...(detail ? { detail } : {}), run: async () => ({ configPath: uri.fsPath, folder: vscode.workspace.getWorkspaceFolder(uri) }) });
   }
   items.push({ label: '', kind: vscode.QuickPickItemKind.Separator, run: async () => undefined });
   items.push({
@@ -81,6 +83,16 @@ export async function chooseRunConfig(arg?: vscode.Uri): Promise<ChosenConfig | 
   });
   const pick = await vscode.window.showQuickPick(items, { title: 'Start Training Run', placeHolder: 'Train on the current preference file, or pick a run config (*.rpo.json)' });
   return pick?.run();
+}
+
+/** A run config's own `description` (free text, shown in the pick); undefined when it has none or does not parse. */
+async function configDescription(uri: vscode.Uri): Promise<string | undefined> {
+  try {
+    const d = (JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8')) as { description?: unknown }).description;
+    return typeof d === 'string' && d.trim() ? d.trim() : undefined;
+  } catch {
+    return undefined; // the schema validation reports a config that does not parse
+  }
 }
 
 async function pickModel(): Promise<string | undefined> {

@@ -49,6 +49,7 @@ class RunConfig:
     model: str
     dataset: str
     name: str = "rpo-run"
+    description: str = ""
     tokenizer: str | None = None
     chat_template: str | None = None
     trust_remote_code: bool = False

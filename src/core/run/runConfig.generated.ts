@@ -10,6 +10,10 @@ export interface RunConfigFile {
    */
   $schema?: string;
   /**
+   * What this run config is for, in your own words: shown under its name when you pick a config in RPO: Start Training Run…; not used by training.
+   */
+  description?: string;
+  /**
    * Run name: the prefix of the run folder `<output_dir>/<name>-<YYYYmmdd-HHMMSS>` (letters, digits, `.`, `_`, `-`).
    */
   name?: string;
