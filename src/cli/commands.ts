@@ -8,6 +8,7 @@ import { exportCommand } from './export';
 import { validateCommand } from './validate';
 import { embedCommand } from './embed';
 import { weightsCommand } from './weights';
+import { agreementCommand } from './agreement';
 
 /** Every `rpo` subcommand. Each lives in its own module next to this file. */
-export const commands: CliCommand[] = [validateCommand, importCommand, exportCommand, importHhCommand, trainCommand, runsCommand, tailCommand, embedCommand, weightsCommand];
+export const commands: CliCommand[] = [validateCommand, importCommand, exportCommand, importHhCommand, trainCommand, runsCommand, tailCommand, embedCommand, weightsCommand, agreementCommand];
