@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { testPython } from '../test/support/python.cjs';
-import { importTables } from '../src/dataio/importTables';
+import { importTables } from '../src/node/importTables';
 
 const ROOT = resolve(__dirname, '..');
 const { values, positionals } = parseArgs({

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { LabelState } from '../core/dataset/formats';
-import { EXPORT_STATES, EXPORT_STATES_DEFAULT, ExportCancelled, ExportError, exportParquet } from '../dataio/exportParquet';
-import { SameInputError } from '../dataio/importTables';
+import { EXPORT_STATES, EXPORT_STATES_DEFAULT, ExportCancelled, ExportError, exportParquet } from '../node/exportParquet';
+import { SameInputError } from '../node/importTables';
 import { CliError, type CliCommand } from './types';
 
 /** `rpo export FILE.pref.jsonl -o OUT.parquet`: labeled records in TRL's column layout. */

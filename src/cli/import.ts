@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { describeType } from '../core/dataset/columns';
 import { formatMap, parseMapSpec } from '../core/dataset/fieldMap';
-import { ImportCancelled, importTables, inspectTable, previewImport } from '../dataio/importTables';
-import { TableError } from '../dataio/tables';
+import { ImportCancelled, importTables, inspectTable, previewImport } from '../node/importTables';
+import { TableError } from '../node/tables';
 import { CliError, type CliCommand } from './types';
 
 /** `rpo import FILE... -o OUT.pref.jsonl`: Parquet / Arrow / JSON / JSONL to preference records. */

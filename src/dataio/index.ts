@@ -5,13 +5,13 @@ import type { Feature } from '../services';
 import { describeType, type Column } from '../core/dataset/columns';
 import { type FieldMap, TARGETS, type Target, formatMap, mappingShape, parseMapSpec } from '../core/dataset/fieldMap';
 import type { LabelState } from '../core/dataset/formats';
-import { type ImportReport, ImportCancelled, SameInputError, importTables, inspectTable, previewImport } from './importTables';
-import { EXPORT_STATES, EXPORT_STATES_DEFAULT, ExportCancelled, ExportError, type ExportReport, exportParquet } from './exportParquet';
-import { TableError } from './tables';
+import { type ImportReport, ImportCancelled, SameInputError, importTables, inspectTable, previewImport } from '../node/importTables';
+import { EXPORT_STATES, EXPORT_STATES_DEFAULT, ExportCancelled, ExportError, type ExportReport, exportParquet } from '../node/exportParquet';
+import { TableError } from '../node/tables';
 
 /**
  * "RPO: Import Dataset…" and "RPO: Export Dataset as Parquet…": the VS Code faces of `rpo import`
- * and `rpo export` (src/dataio/importTables.ts, exportParquet.ts). Import: files, then the
+ * and `rpo export` (src/node/importTables.ts, exportParquet.ts). Import: files, then the
  * proposed mapping in a quick pick (each target can be changed; "Preview" opens the first
  * records as they will be written), then the output file, then the import with progress and
  * cancel. Arguments (for tests and other commands) skip the dialogs:

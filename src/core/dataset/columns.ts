@@ -1,7 +1,7 @@
 /**
  * Column types of tabular preference data (Parquet, Arrow, JSON) as import and export see them,
  * and the JSON text of values of a known type. Pure: the readers and writers over the libraries
- * live in src/dataio/.
+ * live in src/node/ (tables.ts, importTables.ts, exportParquet.ts).
  *
  * Types matter for the round trip Parquet -> JSONL -> Parquet: JSON has one number type, so a
  * float column is written with a decimal point even for whole values (`7.0`, as Python's

@@ -5,8 +5,8 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { testPython } from '../../support/python.cjs';
-import { ImportCancelled, importTables } from '../../../src/dataio/importTables';
-import { ExportCancelled, exportParquet } from '../../../src/dataio/exportParquet';
+import { ImportCancelled, importTables } from '../../../src/node/importTables';
+import { ExportCancelled, exportParquet } from '../../../src/node/exportParquet';
 import { applyLabel, displayOrder } from '../../../src/core/dataset/labeling';
 import { parseText } from '../../../src/core/dataset/formats';
 
