@@ -79,6 +79,8 @@ class RunConfig:
     lora: LoraConfig = field(default_factory=LoraConfig)
     gradient_checkpointing: bool = False
     precompute_ref_logps: bool = False
+    padding_free: bool = True
+    chunked_logps: bool = True
     seed: int = 42
     logging_steps: int = 1
     eval_steps: int = 0

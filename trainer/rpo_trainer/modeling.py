@@ -1,9 +1,8 @@
-"""Model loading, LoRA, the reference model and sequence log-probabilities."""
+"""Model loading, LoRA and the reference model (log-probabilities: forward.py)."""
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 from typing import Any
 
 import torch
@@ -88,50 +87,6 @@ def reference_context(policy) -> Any:
     if hasattr(inner, "disable_adapter"):
         return inner.disable_adapter()
     return contextlib.nullcontext()
-
-
-def _accepts_logits_to_keep(model) -> bool:
-    inner = model
-    while hasattr(inner, "module"):  # DDP and similar wrappers
-        inner = inner.module
-    if hasattr(inner, "get_base_model"):  # peft
-        inner = inner.get_base_model()
-    cached = getattr(inner, "_rpo_logits_to_keep", None)
-    if cached is None:
-        cached = "logits_to_keep" in inspect.signature(inner.forward).parameters
-        try:
-            inner._rpo_logits_to_keep = cached
-        except AttributeError:
-            pass
-    return cached
-
-
-def sequence_logps(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Sum of log p(token) over response tokens, per row: [R].
-
-    Rows are left-padded (data.collate), so responses end every row: only the last
-    (longest response + 1) positions need logits, which skips the vocabulary projection of
-    the prompts. Log-softmax runs in fp32 one row at a time, so a large vocabulary needs no
-    [R, L, V] fp32 copy.
-    """
-    input_ids, loss_mask = batch["input_ids"], batch["loss_mask"]
-    width = input_ids.shape[1]
-    keep = min(width, int(loss_mask.sum(dim=1).max().item()) + 1)
-    kwargs = {"input_ids": input_ids, "attention_mask": batch["attention_mask"], "use_cache": False}
-    if "position_ids" in batch:
-        kwargs["position_ids"] = batch["position_ids"]
-    if _accepts_logits_to_keep(model):
-        kwargs["logits_to_keep"] = keep
-    logits = model(**kwargs).logits[:, -keep:]
-    logits = logits[:, :-1]
-    targets = input_ids[:, width - keep + 1:]
-    mask = loss_mask[:, width - keep + 1:].to(torch.float32)
-    out = []
-    for r in range(logits.shape[0]):
-        row = logits[r].float()
-        tok = row.gather(-1, targets[r].unsqueeze(-1)).squeeze(-1) - torch.logsumexp(row, dim=-1)
-        out.append((tok * mask[r]).sum())
-    return torch.stack(out)
 
 
 def count_parameters(model) -> tuple[int, int]:

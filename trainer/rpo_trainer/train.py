@@ -25,9 +25,10 @@ from .embeddings import add_to_cache, cache_path, prompt_embeddings
 from .errors import ConfigError, DataError
 from .events import EventWriter, human
 from .files import write_text_atomic
+from .forward import ForwardOptions, forward_paths, sequence_logps
 from .hub import check_model_source
 from .losses import EMBEDDING_METHODS
-from .modeling import count_parameters, load_policy, load_reference, load_tokenizer, reference_context, sequence_logps
+from .modeling import count_parameters, load_policy, load_reference, load_tokenizer, reference_context
 from .sampler import EpochSampler
 
 METRIC_NAMES = ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies",
@@ -130,14 +131,18 @@ class Run:
     def prepare(self) -> None:
         """Config, data and model first; the run folder only once they have loaded."""
         from accelerate import Accelerator
-        from accelerate.utils import set_seed
+        from accelerate.utils import DistributedDataParallelKwargs, set_seed
 
         cfg = self.cfg
         cpu = cfg.device == "cpu" or not torch.cuda.is_available()
         if cfg.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("device: \"cuda\" but no CUDA GPU is visible", hint='Run `python -m rpo_trainer doctor`, or set "device": "cpu".')
         self.precision = resolve_precision(cfg, on_cuda=not cpu)
-        self.acc = acc = Accelerator(cpu=cpu, mixed_precision={"fp32": "no"}.get(self.precision, self.precision))
+        # No buffer broadcast in DDP's forward: a causal LM's buffers (rotary frequencies, masks) never
+        # change, and with padding_free the ranks run different numbers of forward passes per step,
+        # which a per-forward broadcast would deadlock.
+        self.acc = acc = Accelerator(cpu=cpu, mixed_precision={"fp32": "no"}.get(self.precision, self.precision),
+                                     kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)])
         self.events.enabled = self.events.enabled and acc.is_main_process
         set_seed(cfg.seed)
 
@@ -301,10 +306,18 @@ class Run:
         b = collate(examples, self.tokenizer.pad_token_id)
         return {k: v.to(self.acc.device) for k, v in b.items()}
 
+    @property
+    def forward_options(self) -> ForwardOptions:
+        # FSDP and DeepSpeed gather parameters inside each forward pass: every rank must run the
+        # same number of passes, and the output layer cannot be applied outside one. Both off there.
+        sharded = checkpointing.sharded(self.acc)
+        return ForwardOptions(padding_free=self.cfg.padding_free and not sharded,
+                              chunked_logps=self.cfg.chunked_logps and not sharded)
+
     def sequence_logps_of(self, model, batch: dict) -> torch.Tensor:
         """Per-row sums of response-token log-probabilities under `model` ([R]); the one place
         the trainer runs a model forward (policy, reference, precomputed reference)."""
-        return sequence_logps(model, batch)
+        return sequence_logps(model, batch, self.forward_options)
 
     def _reference_logps(self, batch: dict, keys: list[tuple[str, int]] | None) -> torch.Tensor:
         if self.ref_cache is not None and keys is not None:
@@ -447,7 +460,8 @@ class Run:
                      "truncated": self.truncated, "embeddings_computed": self.embeddings_computed},
             devices=self._devices(), num_processes=acc.num_processes, total_steps=self.total_steps, step=self.step,
             epoch=self.epoch(), resumed=str(self.resume_from.resolve()) if self.resume_from else None,
-            precision=self.precision, versions=run_folder.package_versions())
+            precision=self.precision, versions=run_folder.package_versions(),
+            forward=forward_paths(self.model, self.forward_options))
         if acc.is_main_process:
             run_folder.write_run_info(self.run_dir, {
                 "seed": cfg.seed, "dataset": cfg.dataset, "dataset_sha256": ds.sha256, "eval_dataset_sha256": self.eval_sha,

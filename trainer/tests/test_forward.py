@@ -177,3 +177,44 @@ def test_sub_batch_plan_covers_every_row_once_and_weighs_the_overhead():
                 assert len(groups) == 1
     assert plan_sub_batches([], 32) == []
     assert plan_sub_batches([10, 500, 11, 490], 32) == [[1, 3], [2, 0]]
+
+
+def _toy_run(tmp_path, tiny_model, **switches) -> list[dict]:
+    """A real run (Run.run, in process) of rpo on toy data whose lengths differ 10-fold."""
+    import io
+
+    from accelerate.state import AcceleratorState
+
+    from conftest import parse_events
+    from rpo_trainer.config import load_config
+    from rpo_trainer.events import EventWriter
+    from rpo_trainer.testing.toy import toy_records, toy_workspace, write_jsonl, write_toy_cache
+    from rpo_trainer.train import Run, StopFlag
+
+    config = toy_workspace(tmp_path, tiny_model, n=16, method="rpo", max_steps=3, batch_size=8, **switches)
+    records = toy_records(16)
+    for i, r in enumerate(records):  # long prompts and responses every third record
+        if i % 3 == 0:
+            r["prompt"] = r["prompt"] + " and more" * 12
+            r["chosen"] = r["chosen"] + " More tips follow." * 4
+    write_jsonl(tmp_path / "data" / "toy.pref.jsonl", records)
+    write_toy_cache(tmp_path / ".rpo" / "embeddings", records)
+    AcceleratorState._reset_state(reset_partial_state=True)
+    out = io.StringIO()
+    assert Run(load_config(config), EventWriter(stream=out), StopFlag()).run() == "completed"
+    return parse_events(out.getvalue())
+
+
+def test_runs_with_the_switches_on_and_off_train_alike_and_say_which_path_runs(tmp_path, tiny_model):
+    on = _toy_run(tmp_path / "on", tiny_model)
+    off = _toy_run(tmp_path / "off", tiny_model, padding_free=False, chunked_logps=False)
+    start_on, start_off = (next(e for e in events if e["type"] == "start") for events in (on, off))
+    assert start_on["forward"] == {"padding_free": True, "chunked_logps": True}
+    assert start_off["forward"] == {"padding_free": False, "chunked_logps": False}
+    steps_on = [e for e in on if e["type"] == "step"]
+    steps_off = [e for e in off if e["type"] == "step"]
+    assert len(steps_on) == len(steps_off) == 3
+    for a, b in zip(steps_on, steps_off):
+        for k in ("loss", "rewards/margins", "rewards/accuracies"):
+            assert a["metrics"][k] == pytest.approx(b["metrics"][k], rel=1e-5, abs=1e-6), k
+        assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-5)

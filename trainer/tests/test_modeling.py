@@ -5,7 +5,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from rpo_trainer.data import Example, collate
-from rpo_trainer.modeling import sequence_logps
+from rpo_trainer.forward import ForwardOptions, sequence_logps
 from rpo_trainer.testing.tiny_model import make_tiny_model
 
 
@@ -26,6 +26,8 @@ def test_batched_left_padded_logps_equal_unpadded(tmp_path, arch):
                 for i, (p, c, r) in enumerate([(5, 3, 9), (12, 7, 2), (1, 4, 4)])]
     batch = collate(examples, pad_id=0)
     with torch.no_grad():
-        got = sequence_logps(model, batch)
         expected = [reference_logps(model, ex.prompt_ids, ex.responses[k]) for k in (0, 1) for ex in examples]
-    assert got.tolist() == pytest.approx(expected, abs=1e-4)
+        for padding_free in (False, True):
+            for chunked in (False, True):
+                got = sequence_logps(model, batch, ForwardOptions(padding_free, chunked))
+                assert got.tolist() == pytest.approx(expected, abs=1e-4)

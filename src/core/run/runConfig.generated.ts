@@ -180,6 +180,14 @@ export interface RunConfigFile {
    */
   precompute_ref_logps?: boolean;
   /**
+   * Group each minibatch's sequences by length into sub-batches for the forward passes, so little compute goes to padding. The minibatch, losses and gradients stay the same (to float rounding). Turn off to run one padded forward per minibatch.
+   */
+  padding_free?: boolean;
+  /**
+   * Compute token log-probabilities in chunks from the model's last hidden states instead of keeping the full [sequences, length, vocabulary] logits: less memory for large vocabularies, same result. Models whose logits are not their output layer applied to the last hidden state use full logits regardless.
+   */
+  chunked_logps?: boolean;
+  /**
    * Seed of the data order (the shared mulberry32 sampler, identical to the weight preview), model initialisation of adapters and dropout.
    */
   seed?: number;
@@ -222,7 +230,7 @@ export interface RunConfigFile {
 }
 
 /** Top-level keys the schema gives a default. */
-export type RunConfigDefaultedKey = 'name' | 'trust_remote_code' | 'eval_split' | 'method' | 'beta' | 'tau' | 'diagonal_weight' | 'batch_size' | 'gradient_accumulation_steps' | 'global_contrast' | 'similarity_batching' | 'learning_rate' | 'weight_decay' | 'max_grad_norm' | 'epochs' | 'max_steps' | 'warmup_steps' | 'optimizer' | 'lr_scheduler' | 'max_length' | 'max_prompt_length' | 'truncation' | 'precision' | 'gradient_checkpointing' | 'precompute_ref_logps' | 'seed' | 'logging_steps' | 'eval_steps' | 'eval_batch_size' | 'save_steps' | 'save_total_limit' | 'output_dir' | 'num_processes' | 'device';
+export type RunConfigDefaultedKey = 'name' | 'trust_remote_code' | 'eval_split' | 'method' | 'beta' | 'tau' | 'diagonal_weight' | 'batch_size' | 'gradient_accumulation_steps' | 'global_contrast' | 'similarity_batching' | 'learning_rate' | 'weight_decay' | 'max_grad_norm' | 'epochs' | 'max_steps' | 'warmup_steps' | 'optimizer' | 'lr_scheduler' | 'max_length' | 'max_prompt_length' | 'truncation' | 'precision' | 'gradient_checkpointing' | 'precompute_ref_logps' | 'padding_free' | 'chunked_logps' | 'seed' | 'logging_steps' | 'eval_steps' | 'eval_batch_size' | 'save_steps' | 'save_total_limit' | 'output_dir' | 'num_processes' | 'device';
 /** Keys of `embeddings` the schema gives a default. */
 export type EmbeddingsDefaultedKey = 'model' | 'precision' | 'cache_dir' | 'compute_missing';
 /** Keys of `lora` the schema gives a default. */
