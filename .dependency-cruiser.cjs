@@ -29,9 +29,9 @@ module.exports = {
     {
       name: 'core-starts-no-process',
       severity: 'error',
-      comment: 'Process supervision belongs to src/node.',
+      comment: 'Processes, threads and sockets belong to src/node (core code runs anywhere, in-process).',
       from: { path: '^src/core/' },
-      to: { dependencyTypes: ['core'], path: '^(node:)?child_process$' },
+      to: { dependencyTypes: ['core'], path: '^(node:)?(child_process|cluster|worker_threads|net|dgram|http|https|tls)$' },
     },
     {
       name: 'protocol-is-a-leaf',

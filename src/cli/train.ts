@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RunConfigError, launchPlanOf, readRunConfig } from '../core/run/config';
-import { buildTrainArgv, freeLocalPort, trainerProcessOptions } from '../core/run/launch';
+import { buildTrainArgv, trainerProcessOptions } from '../core/run/launch';
+import { freeLocalPort } from '../node/run/freePort';
 import { RunsFolderError, TrainerProcess, TrainerSpawnError, runsFolderFix } from '../node/run/process';
 import { ProgressPrinter } from './progress';
 import { cliPython, trainerRoot } from './trainerPaths';

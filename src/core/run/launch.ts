@@ -1,7 +1,5 @@
-import * as net from 'node:net';
-
 /**
- * How the trainer is started: which Python, with which argument vector. Pure (but freeLocalPort): the sources of a
+ * How the trainer is started: which Python, with which argument vector. Pure: the sources of a
  * Python path are passed in, so the order is tested without VS Code. Never a shell string.
  */
 
@@ -152,20 +150,4 @@ export function trainerEnv(base: NodeJS.ProcessEnv, trainerRoot: string, pathSep
  */
 export function trainerProcessOptions(base: NodeJS.ProcessEnv, trainerRoot: string): { env: NodeJS.ProcessEnv; cwd: string } {
   return { env: trainerEnv(base, trainerRoot), cwd: trainerRoot };
-}
-
-/**
- * A TCP port that is free on this machine now, for the rendezvous of a multi-process run (the
- * operating system picks it; a small window remains before the trainer binds it).
- */
-export function freeLocalPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { test } from 'node:test';
-import { PATH_PYTHON, buildTrainArgv, discoverPython, freeLocalPort, interpreterFromPythonApi, trainerEnv } from '../../../src/core/run/launch';
+import { PATH_PYTHON, buildTrainArgv, discoverPython, interpreterFromPythonApi, trainerEnv } from '../../../src/core/run/launch';
+import { freeLocalPort } from '../../../src/node/run/freePort';
 
 const none = async () => undefined;
 
