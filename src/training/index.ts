@@ -135,8 +135,10 @@ export const trainingFeature: Feature = {
           const message = err instanceof RunStartError ? err.message : String(err);
           log.error(`could not start the run: ${message}`);
           // Not awaited: the command returns while the message waits for the user.
-          void vscode.window.showErrorMessage(`RPO: ${message}`, 'Check Training Environment', 'Show Log').then((choice) => {
+          const fix = err instanceof RunStartError && err.fix === 'config' ? 'Open Run Config' : 'Check Training Environment';
+          void vscode.window.showErrorMessage(`RPO: ${message}`, fix, 'Show Log').then((choice) => {
             if (choice === 'Check Training Environment') void vscode.commands.executeCommand('rpo.checkTrainingEnvironment');
+            else if (choice === 'Open Run Config') void vscode.window.showTextDocument(vscode.Uri.file(chosen.configPath));
             else if (choice === 'Show Log') void vscode.commands.executeCommand('rpo.showLog');
           });
           return undefined;

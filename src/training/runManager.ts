@@ -27,7 +27,15 @@ export interface RunEventNotice {
   exited?: boolean;
 }
 
-export class RunStartError extends Error {}
+/** Why a run did not start: the config (or its output_dir) needs fixing, or the Python does. */
+export class RunStartError extends Error {
+  constructor(
+    message: string,
+    readonly fix: 'config' | 'python' = 'config',
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Starts, stops and follows trainer processes for the window.
@@ -100,7 +108,7 @@ export class RunManager implements vscode.Disposable {
     } catch (err) {
       if (err instanceof RunsFolderError) throw new RunStartError(`Cannot start the run: ${err.message}. ${runsFolderFix(err, options.configPath)}`);
       if (!(err instanceof TrainerSpawnError)) throw err;
-      throw new RunStartError(`Could not start Python ${describePython(python)}: ${err.message}`);
+      throw new RunStartError(`Could not start Python ${describePython(python)}: ${err.message}`, 'python');
     }
     const label = options.resumeRunDir ? path.basename(options.resumeRunDir) : plan.name;
     return this.track(proc, label);
