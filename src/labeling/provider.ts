@@ -129,6 +129,8 @@ export class LabelingView {
     const model = this.document.model;
     switch (m.type) {
       case 'ready':
+        // At once, not in turn: the view's 'firstRows' can come in the same batch of messages.
+        this.readyAt = performance.now();
         await this.inOrder(() => this.start(m.embedded));
         break;
       case 'rows': {
@@ -185,7 +187,6 @@ export class LabelingView {
   private async start(embeddedId: string | undefined): Promise<void> {
     const model = this.document.model;
     this.ready = true;
-    this.readyAt = performance.now();
     const embedded = this.embedded;
     this.embedded = undefined;
     if (embedded && embedded.id === embeddedId && embedded.filter === this.filter && embedded.query === this.query && embedded.wordDiff === this.host.wordDiff()) {
