@@ -4,7 +4,8 @@
 // panel); picking hh-harmless.pref.jsonl opens it and the preview shows its weights, embedded with
 // the local MiniLM. "RPO: Start Training Run…" on offline-demo.rpo.json trains the tiny model on
 // the CPU to completion: the dashboard says Completed, the runs view lists the run, the run folder
-// holds the final adapter. Screenshots in test-results/sample-offline/.
+// holds the final adapter. The Start Training pick shows offline-demo's description. Screenshots in
+// test-results/sample-offline/.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,15 +62,18 @@ export default async function (h) {
 
   // The offline run config, from the palette.
   await h.runCommand('RPO: Start Training Run…');
+  // The pick shows the config's description: a demonstration that learns nothing useful.
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'learns nothing useful' }).first().waitFor({ timeout: 20_000 });
+  await h.screenshot('04-start-pick');
   await h.pickQuickItem('offline-demo.rpo.json', { timeoutMs: 20_000 });
   const wv = await frameWith(h, '#compare', 'the run dashboard');
   await wv.locator('.badge', { hasText: /Starting|Running|Completed/ }).first().waitFor({ timeout: 60_000 });
-  await h.screenshot('04-dashboard-running');
+  await h.screenshot('05-dashboard-running');
   await wv.locator('.badge', { hasText: 'Completed' }).waitFor({ timeout: 600_000 });
   const step = (await wv.locator('dd[data-fact="Step"]').textContent()) ?? '';
   assert.match(step, /^13 \/ 13/, '54 training records (60 less the 10% held out), batch 4: 13 steps');
   assert.ok(await wv.locator('.checkpoints li', { hasText: 'final model' }).count(), 'final model listed');
-  await h.screenshot('05-dashboard-completed');
+  await h.screenshot('06-dashboard-completed');
   const runs = path.join(h.workspace, '.rpo', 'runs');
   const run = fs.readdirSync(runs).find((d) => d.startsWith('offline-demo-'));
   assert.ok(run, `no offline-demo run folder in ${fs.readdirSync(runs).join(', ')}`);
@@ -84,5 +88,5 @@ export default async function (h) {
   const row = page.locator('.pane-body .monaco-list-row', { hasText: 'offline-demo' }).first();
   await row.waitFor({ timeout: 20_000 });
   assert.match((await row.getAttribute('aria-label')) ?? (await row.textContent()) ?? '', /complet/i);
-  await h.screenshot('06-runs-view');
+  await h.screenshot('07-runs-view');
 }
