@@ -9,6 +9,7 @@ import { validateCommand } from './validate';
 import { embedCommand } from './embed';
 import { weightsCommand } from './weights';
 import { agreementCommand } from './agreement';
+import { mergeCommand, mergeDriverCommand } from './merge';
 
 /** Every `rpo` subcommand. Each lives in its own module next to this file. */
-export const commands: CliCommand[] = [validateCommand, importCommand, exportCommand, importHhCommand, trainCommand, runsCommand, tailCommand, embedCommand, weightsCommand, agreementCommand];
+export const commands: CliCommand[] = [validateCommand, importCommand, exportCommand, importHhCommand, trainCommand, runsCommand, tailCommand, embedCommand, weightsCommand, agreementCommand, mergeCommand, mergeDriverCommand];

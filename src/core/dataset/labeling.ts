@@ -458,3 +458,33 @@ export function spaceSeparators(json: string): string {
   parts.push(json.slice(last));
   return parts.join('');
 }
+
+// ------------------------------------------------------------------ votes for merging (src/core/merge)
+
+/**
+ * A record taken apart for a merge: its data as before any labeling (`clear` of every label:
+ * chosen/rejected back in their original order, candidates restored, the original `label`) and
+ * its votes named in that original record's fields. A single annotator's `rpo_label` counts as
+ * their vote; a disputed label without votes has none.
+ */
+export function recordVotes(rec: PreferenceRecord): { original: PreferenceRecord; votes: Vote[]; hadVotes: boolean } {
+  const own = (rec.object[VOTES_FIELD] as Vote[] | undefined) ?? null;
+  const obj = clearLabel(rec, { ...rec.object });
+  delete obj[VOTES_FIELD];
+  const original = reparse(obj);
+  const votes = renameVotes(own ?? legacyVotes(rec), termMap(rec, original));
+  return { original, votes, hadVotes: own !== null };
+}
+
+/**
+ * The line for an original record (from `recordVotes`) with these votes (in its field names)
+ * resolved under `policy`, serialised like `likeLine`. `rpo_votes` is written when `keepVotesField`
+ * or when there are two or more votes; no votes give the original line.
+ */
+export function applyVotes(original: PreferenceRecord, votes: Vote[], policy: ResolutionPolicy, keepVotesField: boolean, likeLine: string): string {
+  if (votes.length === 0) return serializeLike(original.object, likeLine);
+  const last = votes[votes.length - 1]!;
+  const out = resolveRecord(original, votes, { annotator: last.annotator, time: last.time, policy }, original);
+  if (votes.length < 2 && !keepVotesField) delete out[VOTES_FIELD];
+  return serializeLike(out, likeLine);
+}

@@ -1,0 +1,121 @@
+import { parseArgs } from 'node:util';
+import { spawnSync } from 'node:child_process';
+import { LineIndex } from '../core/dataset/lineIndex';
+import { isPolicy, POLICIES, type ResolutionPolicy } from '../core/dataset/votes';
+import { mergeFiles, type MergeResult } from '../core/merge';
+import { writeFileAtomic } from '../node/atomicFile';
+import { CliError, type CliCommand } from './types';
+
+/**
+ * `rpo merge-driver BASE OURS THEIRS` (a git merge driver) and `rpo merge A B -o OUT`: merge two
+ * labeled copies of one preference file line by line into votes (docs/merge.md).
+ */
+
+async function read(file: string, what: string): Promise<LineIndex> {
+  try {
+    return await LineIndex.read(file);
+  } catch (err) {
+    throw new CliError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function policyOf(v: string | undefined): ResolutionPolicy {
+  if (v === undefined) return 'majority';
+  if (!isPolicy(v)) throw new CliError(`--policy must be one of ${POLICIES.join(', ')}, got '${v}'`);
+  return v;
+}
+
+/** The merged file's bytes: our BOM; our line endings (per line when aligned, else our first one). */
+function assemble(ours: LineIndex, res: MergeResult): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  if (ours.bomLength) out.push(Buffer.from([0xef, 0xbb, 0xbf]));
+  const n = res.lines.length;
+  const dominant = ours.lineCount ? ours.eol(0) || '\n' : '\n';
+  const finalEol = ours.lineCount ? ours.eol(ours.lineCount - 1) : '\n';
+  const eols = new Map<string, Buffer>([['\n', Buffer.from('\n')], ['\r\n', Buffer.from('\r\n')]]);
+  for (let i = 0; i < n; i++) {
+    out.push(res.lines[i]!);
+    const eol = i === n - 1 ? finalEol : res.aligned ? ours.eol(i) || '\n' : dominant;
+    if (eol) out.push(eols.get(eol)!);
+  }
+  return out;
+}
+
+function describe(res: MergeResult, names: { ours: string; theirs: string }): string {
+  return res.conflicts.map((c) => `${c.side === 'ours' ? names.ours : names.theirs}:${c.line}: ${c.reason}`).join('\n');
+}
+
+export const mergeDriverCommand: CliCommand = {
+  name: 'merge-driver',
+  summary: 'git merge driver for *.pref.jsonl: labels from both branches become votes',
+  help: [
+    'Usage: rpo merge-driver BASE OURS THEIRS [--policy majority|unanimous|adjudicated]',
+    '',
+    'A git merge driver (git passes %O %A %B). Records labeled on both branches are merged into',
+    'votes (rpo_votes); records where the votes disagree become disputed. The result is written into',
+    'OURS (temporary file + rename), as git requires; BASE and THEIRS are not touched.',
+    'Set up with the VS Code command "RPO: Set Up Git Merge for Labels", or by hand:',
+    '  .gitattributes:  *.pref.jsonl merge=rpo-labels',
+    '  git config merge.rpo-labels.driver "rpo merge-driver %O %A %B"',
+    '',
+    'Exit status: 0 merged; 1 a conflict (data changed on both sides, a line deleted on one side',
+    'and changed on the other): the lines are named on stderr and OURS gets git\'s own merge with',
+    'conflict markers (git merge-file); 2 on a usage error or an unreadable file (OURS untouched).',
+  ].join('\n'),
+  async run(args) {
+    const { values, positionals } = parseArgs({ args, options: { policy: { type: 'string' } }, allowPositionals: true, strict: true });
+    if (positionals.length !== 3) throw new CliError(`expected BASE OURS THEIRS, got ${positionals.length} arguments\n\n${this.help}`);
+    const [baseFile, oursFile, theirsFile] = positionals as [string, string, string];
+    const policy = policyOf(values.policy);
+    const [base, ours, theirs] = [await read(baseFile, 'BASE'), await read(oursFile, 'OURS'), await read(theirsFile, 'THEIRS')];
+    const res = mergeFiles(base, ours, theirs, { policy });
+    if (res.conflicts.length) {
+      process.stderr.write(`rpo merge-driver: cannot merge the labels, git's line merge with conflict markers follows:\n${describe(res, { ours: oursFile, theirs: theirsFile })}\n`);
+      // git's own fallback: conflict markers in OURS (git merge-file writes it in place).
+      const r = spawnSync('git', ['merge-file', '-L', 'ours', '-L', 'base', '-L', 'theirs', oursFile, baseFile, theirsFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+      if (r.error) process.stderr.write(`rpo merge-driver: git merge-file could not run (${r.error.message}); ${oursFile} is left as it was\n`);
+      return 1;
+    }
+    await writeFileAtomic(oursFile, assemble(ours, res));
+    process.stderr.write(`rpo merge-driver: ${res.united} records merged into votes (${res.disputed} disputed)${res.aligned ? '' : ', lines matched by content'}\n`);
+    return 0;
+  },
+};
+
+export const mergeCommand: CliCommand = {
+  name: 'merge',
+  summary: 'merge two labeled copies of a preference file into votes',
+  help: [
+    'Usage: rpo merge A B -o OUT [--base BASE] [--policy majority|unanimous|adjudicated]',
+    '',
+    'Merges two copies of one preference file labeled apart (outside git): lines the same in both',
+    'are kept; records labeled differently are merged into votes (rpo_votes), disagreeing votes',
+    'make them disputed. With --base (the common ancestor), a line changed on one side only is',
+    'taken from that side and a removed vote stays removed. Same line counts: line by line; else',
+    'records are matched by content. A and B are never modified; OUT is written whole (temporary',
+    'file + rename) and may not be A or B.',
+    '',
+    'Exit status: 0 merged; 1 conflicts (the data of a record changed on both sides, or a line',
+    'deleted on one side and changed on the other; each named, nothing written); 2 usage or I/O error.',
+  ].join('\n'),
+  async run(args) {
+    const { values, positionals } = parseArgs({ args, options: { output: { type: 'string', short: 'o' }, base: { type: 'string' }, policy: { type: 'string' } }, allowPositionals: true, strict: true });
+    if (positionals.length !== 2) throw new CliError(`expected two files A and B, got ${positionals.length}\n\n${this.help}`);
+    if (!values.output) throw new CliError(`-o OUT is required\n\n${this.help}`);
+    const [a, b] = positionals as [string, string];
+    const { realpathSync } = await import('node:fs');
+    const real = (p: string) => { try { return realpathSync(p); } catch { return p; } };
+    if ([a, b].map(real).includes(real(values.output))) throw new CliError(`OUT must be a new file, not one of the inputs (${values.output})`);
+    const policy = policyOf(values.policy);
+    const base = values.base ? await read(values.base, 'BASE') : null;
+    const [ours, theirs] = [await read(a, 'A'), await read(b, 'B')];
+    const res = mergeFiles(base, ours, theirs, { policy });
+    if (res.conflicts.length) {
+      process.stderr.write(`rpo merge: ${res.conflicts.length}${res.conflicts.length >= 20 ? '+' : ''} conflicts, nothing written:\n${describe(res, { ours: a, theirs: b })}\n`);
+      return 1;
+    }
+    await writeFileAtomic(values.output, assemble(ours, res));
+    process.stdout.write(`${values.output}: ${res.lines.length} lines, ${res.united} records merged into votes (${res.disputed} disputed)${res.aligned ? '' : ', lines matched by content'}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,189 @@
+import { parseLine, type PreferenceRecord } from '../dataset/formats';
+import { applyVotes, recordVotes } from '../dataset/labeling';
+import type { ResolutionPolicy, Vote } from '../dataset/votes';
+
+/**
+ * Merging labeled preference files (docs/merge.md): two copies of one file that people labeled
+ * apart (git branches, or copies outside git), optionally with their common ancestor. Pure: the
+ * caller reads the files and writes the result (temporary file + rename).
+ *
+ * - Lines the same on both sides, or changed on one side only (three-way, with a base), are taken.
+ * - A record changed on both sides in its labels only: the votes of both sides are united (per
+ *   annotator, three-way against the base: a side that changed or removed its vote wins; changed
+ *   on both sides, the later vote wins) and resolved under the policy, so disagreeing votes make
+ *   the record disputed.
+ * - A record whose data (anything but rpo_label/rpo_votes, labeling's own swaps undone) differs
+ *   between the sides is a conflict, as is a line that is not a record on both sides.
+ * - Same line counts: line i with line i (labeling never adds or removes lines). Otherwise lines
+ *   are matched by their data, in our order; lines only theirs has are appended; a line deleted
+ *   on one side and changed on the other is a conflict.
+ */
+
+export interface MergeSource {
+  readonly lineCount: number;
+  content(i: number): Uint8Array;
+}
+
+export interface MergeConflict {
+  /** 1-based line in our file (or theirs, when `side` says so). */
+  line: number;
+  side: 'ours' | 'theirs';
+  reason: string;
+}
+
+export interface MergeResult {
+  /** The merged lines (content only); empty when there are conflicts. */
+  lines: Uint8Array[];
+  conflicts: MergeConflict[];
+  aligned: boolean;
+  /** Records whose votes were united, and how many of them ended disputed. */
+  united: number;
+  disputed: number;
+}
+
+export interface MergeOptions {
+  policy?: ResolutionPolicy;
+  /** Stop collecting conflicts after this many (default 20). */
+  maxConflicts?: number;
+}
+
+const enc = new TextEncoder();
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+export function mergeFiles(base: MergeSource | null, ours: MergeSource, theirs: MergeSource, options: MergeOptions = {}): MergeResult {
+  const policy = options.policy ?? 'majority';
+  const max = options.maxConflicts ?? 20;
+  const res: MergeResult = { lines: [], conflicts: [], aligned: false, united: 0, disputed: 0 };
+  const conflict = (line: number, side: 'ours' | 'theirs', reason: string) => {
+    if (res.conflicts.length < max) res.conflicts.push({ line, side, reason });
+  };
+  const take = (b: Uint8Array | null, o: Uint8Array, t: Uint8Array, line: number) => {
+    if (sameBytes(o, t)) return o;
+    if (b && sameBytes(o, b)) return t;
+    if (b && sameBytes(t, b)) return o;
+    const m = mergeRecord(b, o, t, policy);
+    if ('reason' in m) {
+      conflict(line, 'ours', m.reason);
+      return o;
+    }
+    res.united++;
+    if (m.disputed) res.disputed++;
+    return m.bytes;
+  };
+  const n = ours.lineCount;
+  if (theirs.lineCount === n && (!base || base.lineCount === n)) {
+    res.aligned = true;
+    for (let i = 0; i < n; i++) res.lines.push(take(base ? base.content(i) : null, ours.content(i), theirs.content(i), i + 1));
+  } else {
+    const theirsBy = indexByData(theirs);
+    const baseBy = base ? indexByData(base) : new Map<string, number[]>();
+    const usedTheirs = new Uint8Array(theirs.lineCount);
+    for (let i = 0; i < n; i++) {
+      const o = ours.content(i);
+      const k = dataKey(o);
+      const j = theirsBy.get(k)?.shift();
+      const bi = baseBy.get(k)?.shift();
+      const b = bi !== undefined ? base!.content(bi) : null;
+      if (j !== undefined) {
+        usedTheirs[j] = 1;
+        res.lines.push(take(b, o, theirs.content(j), i + 1));
+      } else if (b) {
+        if (!sameBytes(o, b)) conflict(i + 1, 'ours', 'deleted on their side, changed on ours');
+      } else res.lines.push(o);
+    }
+    for (let j = 0; j < theirs.lineCount; j++) {
+      if (usedTheirs[j]) continue;
+      const t = theirs.content(j);
+      const bi = baseBy.get(dataKey(t))?.shift();
+      if (bi !== undefined) {
+        if (!sameBytes(t, base!.content(bi))) conflict(j + 1, 'theirs', 'deleted on our side, changed on theirs');
+      } else res.lines.push(t);
+    }
+  }
+  if (res.conflicts.length) res.lines = [];
+  return res;
+}
+
+/** A line's identity for matching: its data before any labeling, or its bytes when it is not a record. */
+function dataKey(bytes: Uint8Array): string {
+  const rec = parseLine(bytes);
+  if (rec.kind === 'blank' || rec.kind === 'invalid') return 'raw:' + Buffer.from(bytes).toString('latin1');
+  try {
+    return 'rec:' + JSON.stringify(recordVotes(rec).original.object);
+  } catch {
+    return 'raw:' + Buffer.from(bytes).toString('latin1');
+  }
+}
+
+function indexByData(src: MergeSource): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (let i = 0; i < src.lineCount; i++) {
+    const k = dataKey(src.content(i));
+    const list = m.get(k);
+    if (list) list.push(i);
+    else m.set(k, [i]);
+  }
+  return m;
+}
+
+function asRecord(bytes: Uint8Array): PreferenceRecord | string {
+  const rec = parseLine(bytes);
+  if (rec.kind === 'invalid') return `not a valid record (${rec.reason})`;
+  if (rec.kind === 'blank') return 'a blank line';
+  return rec;
+}
+
+function mergeRecord(b: Uint8Array | null, o: Uint8Array, t: Uint8Array, policy: ResolutionPolicy): { bytes: Uint8Array; disputed: boolean } | { reason: string } {
+  const ro = asRecord(o);
+  const rt = asRecord(t);
+  if (typeof ro === 'string' || typeof rt === 'string') {
+    return { reason: `changed on both sides; ${typeof ro === 'string' ? `ours is ${ro}` : `theirs is ${rt as string}`}` };
+  }
+  const vo = recordVotes(ro);
+  const vt = recordVotes(rt);
+  const ko = JSON.stringify(vo.original.object);
+  if (ko !== JSON.stringify(vt.original.object)) {
+    const keys = new Set([...Object.keys(vo.original.object), ...Object.keys(vt.original.object)]);
+    const differ = [...keys].filter((k) => JSON.stringify(vo.original.object[k]) !== JSON.stringify(vt.original.object[k]));
+    return { reason: `the data changed on both sides, not only the labels (field${differ.length > 1 ? 's' : ''} ${differ.map((k) => JSON.stringify(k)).join(', ')} differ${differ.length > 1 ? '' : 's'})` };
+  }
+  let baseVotes: Vote[] = [];
+  if (b) {
+    const rb = asRecord(b);
+    if (typeof rb !== 'string') {
+      const vb = recordVotes(rb);
+      if (JSON.stringify(vb.original.object) === ko) baseVotes = vb.votes;
+    }
+  }
+  const votes = uniteVotes(baseVotes, vo.votes, vt.votes);
+  const text = applyVotes(vo.original, votes, policy, vo.hadVotes || vt.hadVotes, Buffer.from(o).toString('utf8'));
+  const disputed = votes.length > 0 && JSON.parse(text).rpo_label?.status === 'disputed';
+  return { bytes: enc.encode(text), disputed };
+}
+
+/** Per annotator, three-way: unchanged on one side -> the other side's (also a removal); changed on both -> the later. */
+export function uniteVotes(base: Vote[], ours: Vote[], theirs: Vote[]): Vote[] {
+  const by = (vs: Vote[]) => new Map(vs.map((v) => [v.annotator, v]));
+  const b = by(base);
+  const o = by(ours);
+  const t = by(theirs);
+  const same = (x: Vote | undefined, y: Vote | undefined) => (x === undefined ? y === undefined : y !== undefined && JSON.stringify(x) === JSON.stringify(y));
+  const out: Vote[] = [];
+  for (const a of new Set([...o.keys(), ...t.keys(), ...b.keys()])) {
+    const vb = b.get(a);
+    const vo = o.get(a);
+    const vt = t.get(a);
+    let v: Vote | undefined;
+    if (same(vo, vt)) v = vo;
+    else if (same(vo, vb)) v = vt;
+    else if (same(vt, vb)) v = vo;
+    else if (!vo || !vt) v = vo ?? vt;
+    else v = vt.time > vo.time ? vt : vo;
+    if (v) out.push(v);
+  }
+  // oldest first: resolution takes the latest vote as the newest
+  return out.map((v, i) => [v, i] as const).sort((x, y) => (x[0].time < y[0].time ? -1 : x[0].time > y[0].time ? 1 : x[1] - y[1])).map(([v]) => v);
+}
