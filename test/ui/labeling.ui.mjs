@@ -45,6 +45,8 @@ export default async function (h) {
   assert.equal(await wv.locator('.row:not(.loading)').count(), 9, 'all 9 lines listed');
   assert.match(await wv.locator('.row').nth(8).innerText(), /invalid/);
   await wv.locator('#detail-header').filter({ hasText: /^Line 1 · / }).waitFor({ timeout: 5_000 });
+  // The view told the host when its first rows were painted (a big file's scan waits for that).
+  await h.waitUntil(() => /first rows painted \d+ ms after the view was ready/.test(h.extensionLog()), { timeoutMs: 10_000, what: "the host's 'first rows painted' log line for the embedded first screen" });
 
   // XSS: record 1 is selected first; its markup must show as text.
   const left = wv.locator('#left, #right');
