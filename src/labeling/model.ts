@@ -88,7 +88,7 @@ class AllLines implements LineList {
 }
 
 type ListFilter = Exclude<Filter, 'all'>;
-const LIST_FILTERS: readonly ListFilter[] = ['unlabeled', 'labeled', 'tieSkip', 'invalid'];
+const LIST_FILTERS: readonly ListFilter[] = ['unlabeled', 'labeled', 'tieSkip', 'disputed', 'invalid'];
 
 /** Current search: a hit byte per line plus a LineSet per filter within it (built on demand). */
 interface SearchState {
@@ -114,6 +114,7 @@ export function countsOf(stats: DatasetStats, scanned: number, lines: number): C
     labeled: s.labeled,
     unlabeled: s['needs-label'] + s.unreviewed,
     tieSkip: s.tie + s.skip + s.both_bad + s.excluded,
+    disputed: s.disputed,
     invalid: stats.invalid,
     byAnnotator,
   };
@@ -653,6 +654,7 @@ function matchesFilter(filter: Filter, code: number): boolean {
     case 'unlabeled': return state === 'needs-label' || state === 'unreviewed';
     case 'labeled': return state === 'labeled';
     case 'tieSkip': return isTieSkip(state);
+    case 'disputed': return state === 'disputed';
     case 'invalid': return state === 'invalid';
   }
 }

@@ -6,7 +6,7 @@
  */
 
 /** List filters (the toolbar's radio group). */
-export const FILTERS = ['all', 'unlabeled', 'labeled', 'tieSkip', 'invalid'] as const;
+export const FILTERS = ['all', 'unlabeled', 'labeled', 'tieSkip', 'disputed', 'invalid'] as const;
 export type Filter = (typeof FILTERS)[number];
 
 /** Label intents. Which ones apply depends on the record's kind (see `actionsFor`). */
@@ -49,6 +49,8 @@ export interface Counts {
   unlabeled: number;
   /** tie + skip + bothBad + excluded */
   tieSkip: number;
+  /** Records whose annotators' votes do not resolve (the "Disputed" filter; they do not train). */
+  disputed: number;
   invalid: number;
   /** Labeled records per annotator (records labeled before provenance existed: ""). */
   byAnnotator: Record<string, number>;

@@ -9,7 +9,7 @@ import { el } from '../common/dom';
 /** The view's elements, built once: toolbar, the record list, the selected record, help, notices. */
 
 export const FILTER_LABELS: Record<Filter, string> = {
-  all: 'All', unlabeled: 'Unlabeled', labeled: 'Labeled', tieSkip: 'Tie / skip', invalid: 'Invalid',
+  all: 'All', unlabeled: 'Unlabeled', labeled: 'Labeled', tieSkip: 'Tie / skip', disputed: 'Disputed', invalid: 'Invalid',
 };
 
 export const STATUS_LABELS: Record<string, string> = {

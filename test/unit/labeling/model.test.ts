@@ -119,3 +119,22 @@ test('webview messages are validated', () => {
   assert.equal(typeof parseViewMessage({ type: 'ready', embedded: 'x'.repeat(101) }), 'string');
   assert.equal(typeof parseViewMessage({ type: 'note', index: 1, note: 'x'.repeat(20_000) }), 'string');
 });
+
+test('a second annotator disagreeing makes the record disputed: the Disputed filter lists it, the count follows undo', async () => {
+  const file = fixture([paired('q1'), paired('q2')]);
+  const m = await LabelingModel.open(file);
+  await m.whenScanned();
+  m.label(0, 'chooseLeft', { annotator: 'ann', seed: 'seed-1' }, '2026-01-01T00:00:00.000Z');
+  const shown = m.detail(0, 'seed-1');
+  assert.equal(shown.status, 'labeled');
+  // bo picks the other side (the right one as displayed now)
+  const edit = m.label(0, 'chooseRight', { annotator: 'bo', seed: 'seed-1' }, '2026-01-01T00:00:05.000Z');
+  assert.equal(m.counts.disputed, 1);
+  assert.equal(m.counts.labeled, 0);
+  assert.deepEqual([...(await m.matching('disputed', ''))!], [0]);
+  assert.equal((await m.rows('disputed', '', 0, 10)).rows[0]!.status, 'disputed');
+  m.undo(edit);
+  assert.equal(m.counts.disputed, 0);
+  assert.deepEqual([...(await m.matching('disputed', ''))!], []);
+  m.dispose();
+});
