@@ -2,8 +2,10 @@ import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { LineIndex } from '../core/dataset/lineIndex';
 import { isPolicy, POLICIES, type ResolutionPolicy } from '../core/dataset/votes';
-import { mergeFiles, type MergeResult } from '../core/merge';
-import { writeFileAtomic } from '../node/atomicFile';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
+import { mergeFiles, type MergeOptions, type MergeResult } from '../core/merge';
 import { CliError, type CliCommand } from './types';
 
 /**
@@ -25,20 +27,58 @@ function policyOf(v: string | undefined): ResolutionPolicy {
   return v;
 }
 
-/** The merged file's bytes: our BOM; our line endings (per line when aligned, else our first one). */
-function assemble(ours: LineIndex, res: MergeResult): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  if (ours.bomLength) out.push(Buffer.from([0xef, 0xbb, 0xbf]));
-  const n = res.lines.length;
-  const dominant = ours.lineCount ? ours.eol(0) || '\n' : '\n';
-  const finalEol = ours.lineCount ? ours.eol(ours.lineCount - 1) : '\n';
-  const eols = new Map<string, Buffer>([['\n', Buffer.from('\n')], ['\r\n', Buffer.from('\r\n')]]);
-  for (let i = 0; i < n; i++) {
-    out.push(res.lines[i]!);
-    const eol = i === n - 1 ? finalEol : res.aligned ? ours.eol(i) || '\n' : dominant;
-    if (eol) out.push(eols.get(eol)!);
+/**
+ * Merges into `target` without holding the merged file in memory: the lines stream into a
+ * temporary file next to it (exclusive create; our BOM and line endings: per line when aligned,
+ * else our first one), which is synced and renamed over `target` only when every line merged;
+ * on conflicts or an error it is removed and `target` is untouched.
+ */
+export function mergeInto(target: string, base: LineIndex | null, ours: LineIndex, theirs: LineIndex, options: MergeOptions): MergeResult {
+  const real = (() => { try { return realpathSync(target); } catch { return target; } })();
+  const temp = path.join(path.dirname(real), `.${path.basename(real)}.${process.pid}-${randomBytes(4).toString('hex')}.merge.tmp`);
+  const fd = openSync(temp, 'wx', existsSync(real) ? statSync(real).mode & 0o777 : 0o644);
+  let done = false;
+  try {
+    const dominant = ours.lineCount ? ours.eol(0) || '\n' : '\n';
+    const finalEol = ours.lineCount ? ours.eol(ours.lineCount - 1) : '\n';
+    let batch: Uint8Array[] = [];
+    let size = 0;
+    let i = 0;
+    let pendingEol: string | null = null; // the previous line's ending, known once we know it was not the last
+    const flush = () => {
+      if (batch.length) writeSync(fd, Buffer.concat(batch, size));
+      batch = [];
+      size = 0;
+    };
+    const push = (bytes: Uint8Array) => {
+      batch.push(bytes);
+      size += bytes.length;
+      if (size >= 8 * 1024 * 1024) flush();
+    };
+    if (ours.bomLength) push(Buffer.from([0xef, 0xbb, 0xbf]));
+    const res = mergeFiles(base, ours, theirs, {
+      ...options,
+      onLine: (line, aligned) => {
+        if (pendingEol !== null) push(Buffer.from(pendingEol));
+        push(line);
+        pendingEol = aligned && i < ours.lineCount ? ours.eol(i) || '\n' : dominant;
+        i++;
+      },
+    });
+    if (res.conflicts.length) return res;
+    if (pendingEol !== null && finalEol) push(Buffer.from(finalEol));
+    flush();
+    fsyncSync(fd);
+    closeSync(fd);
+    done = true;
+    renameSync(temp, real);
+    return res;
+  } finally {
+    if (!done) {
+      try { closeSync(fd); } catch { /* already closed */ }
+      rmSync(temp, { force: true });
+    }
   }
-  return out;
 }
 
 function describe(res: MergeResult, names: { ours: string; theirs: string }): string {
@@ -68,7 +108,7 @@ export const mergeDriverCommand: CliCommand = {
     const [baseFile, oursFile, theirsFile] = positionals as [string, string, string];
     const policy = policyOf(values.policy);
     const [base, ours, theirs] = [await read(baseFile, 'BASE'), await read(oursFile, 'OURS'), await read(theirsFile, 'THEIRS')];
-    const res = mergeFiles(base, ours, theirs, { policy });
+    const res = mergeInto(oursFile, base, ours, theirs, { policy });
     if (res.conflicts.length) {
       process.stderr.write(`rpo merge-driver: cannot merge the labels, git's line merge with conflict markers follows:\n${describe(res, { ours: oursFile, theirs: theirsFile })}\n`);
       // git's own fallback: conflict markers in OURS (git merge-file writes it in place).
@@ -76,7 +116,6 @@ export const mergeDriverCommand: CliCommand = {
       if (r.error) process.stderr.write(`rpo merge-driver: git merge-file could not run (${r.error.message}); ${oursFile} is left as it was\n`);
       return 1;
     }
-    await writeFileAtomic(oursFile, assemble(ours, res));
     process.stderr.write(`rpo merge-driver: ${res.united} records merged into votes (${res.disputed} disputed)${res.aligned ? '' : ', lines matched by content'}\n`);
     return 0;
   },
@@ -103,19 +142,17 @@ export const mergeCommand: CliCommand = {
     if (positionals.length !== 2) throw new CliError(`expected two files A and B, got ${positionals.length}\n\n${this.help}`);
     if (!values.output) throw new CliError(`-o OUT is required\n\n${this.help}`);
     const [a, b] = positionals as [string, string];
-    const { realpathSync } = await import('node:fs');
     const real = (p: string) => { try { return realpathSync(p); } catch { return p; } };
     if ([a, b].map(real).includes(real(values.output))) throw new CliError(`OUT must be a new file, not one of the inputs (${values.output})`);
     const policy = policyOf(values.policy);
     const base = values.base ? await read(values.base, 'BASE') : null;
     const [ours, theirs] = [await read(a, 'A'), await read(b, 'B')];
-    const res = mergeFiles(base, ours, theirs, { policy });
+    const res = mergeInto(values.output, base, ours, theirs, { policy });
     if (res.conflicts.length) {
       process.stderr.write(`rpo merge: ${res.conflicts.length}${res.conflicts.length >= 20 ? '+' : ''} conflicts, nothing written:\n${describe(res, { ours: a, theirs: b })}\n`);
       return 1;
     }
-    await writeFileAtomic(values.output, assemble(ours, res));
-    process.stdout.write(`${values.output}: ${res.lines.length} lines, ${res.united} records merged into votes (${res.disputed} disputed)${res.aligned ? '' : ', lines matched by content'}\n`);
+    process.stdout.write(`${values.output}: ${res.united} records merged into votes (${res.disputed} disputed)${res.aligned ? '' : ', lines matched by content'}\n`);
     return 0;
   },
 };

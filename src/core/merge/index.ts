@@ -1,6 +1,6 @@
 import { parseLine, type PreferenceRecord } from '../dataset/formats';
 import { applyVotes, recordVotes } from '../dataset/labeling';
-import type { ResolutionPolicy, Vote } from '../dataset/votes';
+import { resolveVotes, type ResolutionPolicy, type Vote } from '../dataset/votes';
 
 /**
  * Merging labeled preference files (docs/merge.md): two copies of one file that people labeled
@@ -45,6 +45,11 @@ export interface MergeOptions {
   policy?: ResolutionPolicy;
   /** Stop collecting conflicts after this many (default 20). */
   maxConflicts?: number;
+  /**
+   * Receives each merged line in order instead of `lines` (which stays empty): a writer can stream
+   * them to a temporary file and drop it when `conflicts` is not empty at the end.
+   */
+  onLine?: (line: Uint8Array, aligned: boolean) => void;
 }
 
 const enc = new TextEncoder();
@@ -57,6 +62,7 @@ export function mergeFiles(base: MergeSource | null, ours: MergeSource, theirs: 
   const policy = options.policy ?? 'majority';
   const max = options.maxConflicts ?? 20;
   const res: MergeResult = { lines: [], conflicts: [], aligned: false, united: 0, disputed: 0 };
+  const emit = options.onLine ? (l: Uint8Array) => options.onLine!(l, res.aligned) : (l: Uint8Array) => res.lines.push(l);
   const conflict = (line: number, side: 'ours' | 'theirs', reason: string) => {
     if (res.conflicts.length < max) res.conflicts.push({ line, side, reason });
   };
@@ -76,7 +82,7 @@ export function mergeFiles(base: MergeSource | null, ours: MergeSource, theirs: 
   const n = ours.lineCount;
   if (theirs.lineCount === n && (!base || base.lineCount === n)) {
     res.aligned = true;
-    for (let i = 0; i < n; i++) res.lines.push(take(base ? base.content(i) : null, ours.content(i), theirs.content(i), i + 1));
+    for (let i = 0; i < n; i++) emit(take(base ? base.content(i) : null, ours.content(i), theirs.content(i), i + 1));
   } else {
     const theirsBy = indexByData(theirs);
     const baseBy = base ? indexByData(base) : new Map<string, number[]>();
@@ -89,10 +95,10 @@ export function mergeFiles(base: MergeSource | null, ours: MergeSource, theirs: 
       const b = bi !== undefined ? base!.content(bi) : null;
       if (j !== undefined) {
         usedTheirs[j] = 1;
-        res.lines.push(take(b, o, theirs.content(j), i + 1));
+        emit(take(b, o, theirs.content(j), i + 1));
       } else if (b) {
         if (!sameBytes(o, b)) conflict(i + 1, 'ours', 'deleted on their side, changed on ours');
-      } else res.lines.push(o);
+      } else emit(o);
     }
     for (let j = 0; j < theirs.lineCount; j++) {
       if (usedTheirs[j]) continue;
@@ -100,7 +106,7 @@ export function mergeFiles(base: MergeSource | null, ours: MergeSource, theirs: 
       const bi = baseBy.get(dataKey(t))?.shift();
       if (bi !== undefined) {
         if (!sameBytes(t, base!.content(bi))) conflict(j + 1, 'theirs', 'deleted on our side, changed on theirs');
-      } else res.lines.push(t);
+      } else emit(t);
     }
   }
   if (res.conflicts.length) res.lines = [];
@@ -160,7 +166,7 @@ function mergeRecord(b: Uint8Array | null, o: Uint8Array, t: Uint8Array, policy:
   }
   const votes = uniteVotes(baseVotes, vo.votes, vt.votes);
   const text = applyVotes(vo.original, votes, policy, vo.hadVotes || vt.hadVotes, Buffer.from(o).toString('utf8'));
-  const disputed = votes.length > 0 && JSON.parse(text).rpo_label?.status === 'disputed';
+  const disputed = votes.length > 0 && resolveVotes(votes, policy).judgement === 'disputed';
   return { bytes: enc.encode(text), disputed };
 }
 

@@ -190,3 +190,32 @@ test('rpo merge: inputs untouched, OUT written whole; conflicts write nothing; O
   assert.equal(existsSync(out2), false);
   assert.equal(rpo('merge', fa, fb, '-o', fa).status, 2);
 });
+
+test('mergeInto streams to a temporary file: our BOM and CRLF endings kept; on conflict the target and folder are untouched', async () => {
+  const { mergeInto } = await import('../../../src/cli/merge');
+  const { readdirSync } = await import('node:fs');
+  const dir = mkdtempSync(path.join(tmpdir(), 'rpo-merge-into-'));
+  const a = base.slice(); label(a, 1, 'ada', 'good');
+  const b = base.slice(); label(b, 1, 'bo', 'bad');
+  const target = path.join(dir, 'ours.pref.jsonl');
+  writeFileSync(target, '\ufeff' + a.join('\r\n')); // BOM, CRLF, no final newline
+  const res = mergeInto(target, src(base), await LineIndex.read(target), src(b), {});
+  assert.deepEqual(res.conflicts, []);
+  const out = readFileSync(target);
+  assert.deepEqual([...out.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+  const lines = out.subarray(3).toString('utf8').split('\r\n');
+  assert.equal(lines.length, 6);
+  assert.equal(status(lines[1]!), 'disputed');
+  assert.equal(lines[5], base[5], 'no final line ending, as ours');
+  assert.deepEqual(readdirSync(dir), ['ours.pref.jsonl']);
+  const before = readFileSync(target);
+  const c = base.slice(); c[3] = c[3]!.replace('Q3', 'Q3 c');
+  const d = base.slice(); d[3] = d[3]!.replace('Q3', 'Q3 d');
+  writeFileSync(target, d.join('\n') + '\n');
+  const again = readFileSync(target);
+  const r2 = mergeInto(target, src(base), await LineIndex.read(target), src(c), {});
+  assert.equal(r2.conflicts.length, 1);
+  assert.deepEqual(readFileSync(target), again, 'the target is untouched');
+  assert.deepEqual(readdirSync(dir), ['ours.pref.jsonl'], 'no temporary file left');
+  void before;
+});

@@ -1,0 +1,165 @@
+/**
+ * Benchmark of several-annotator files (issue 14): agreement and the git merge driver.
+ *
+ *   node --import tsx bench/agreement.ts [--records 1000000] [--resamples 1000] [--cache DIR]
+ *
+ * Files (generated once into /tmp/rpo-bench-agreement, or --cache): N paired records of about
+ * 300 bytes of text each,
+ *   votes.pref.jsonl   3 votes per record (rpo_votes), about 1 in 4 disagreeing;
+ *   base.pref.jsonl    the same records unlabeled;
+ *   ours.pref.jsonl    ada's label on every record (rpo_label only);
+ *   theirs.pref.jsonl  bo's and cy's votes on every record (every line changed on both sides:
+ *                      the merge's worst case, each line merges into 3 votes).
+ * Each measurement runs in a fresh child process, so its peak memory (maxRSS) is its own.
+ * Baselines, each in its own child: `agreement` vs reading + parsing every line (what rpo validate
+ * does); `merge-driver` vs reading the three files and writing OURS back through the same
+ * streaming writer (OURS merged with itself: every line equal). Targets (issue 14): agreement <= 5 s; merge driver <= 15 s and peak memory <= 2x
+ * the file size. Prints measured figures; asserts nothing.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { LineIndex } from '../src/core/dataset/lineIndex';
+import { parseLine, type ParsedLine } from '../src/core/dataset/formats';
+import { agreementReport, collectVotes } from '../src/core/agreement';
+import { mergeInto } from '../src/cli/merge';
+
+const MB = 1024 * 1024;
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+const T0 = Date.UTC(2026, 11, 1, 9);
+const iso = (ms: number) => new Date(ms).toISOString();
+const vote = (annotator: string, t: number, choice: string | null, strength: string | null, status: string | null, shown: string[]) =>
+  ({ annotator, time: iso(t), choice, strength, status, note: null, shown, adjudicator: false });
+
+function records(n: number, kind: 'votes' | 'base' | 'ours' | 'theirs', emit: (line: string) => void): void {
+  let x = 12345;
+  const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 4294967296);
+  const filler = 'An ordinary sentence of preference data, repeated to a realistic length. ';
+  for (let i = 0; i < n; i++) {
+    const rec: Record<string, unknown> = { prompt: `Question ${i}: ${filler}`, chosen: `Answer A ${i}. ${filler}${filler}`, rejected: `Answer B ${i}. ${filler}${filler}` };
+    const t = T0 + i * 20000;
+    const shown = rnd() < 0.5 ? ['chosen', 'rejected'] : ['rejected', 'chosen'];
+    if (kind === 'votes') {
+      const d = rnd() < 0.25;
+      const vs = [vote('ada', t, 'chosen', 'clearly', null, shown), vote('bo', t + 5000, 'chosen', null, null, shown), d ? vote('cy', t + 9000, 'rejected', 'slightly', null, shown) : vote('cy', t + 9000, null, null, 'tie', shown)];
+      rec.rpo_label = { annotator: 'bo', time: iso(t + 5000), status: null, strength: null, note: null, shown, flipped: false };
+      rec.rpo_votes = vs;
+    } else if (kind === 'ours') {
+      rec.rpo_label = { annotator: 'ada', time: iso(t), status: null, strength: null, note: null, shown, flipped: false };
+    } else if (kind === 'theirs') {
+      rec.rpo_label = { annotator: 'cy', time: iso(t + 9000), status: null, strength: null, note: null, shown, flipped: false };
+      rec.rpo_votes = [vote('bo', t + 5000, 'chosen', null, null, shown), vote('cy', t + 9000, 'chosen', 'slightly', null, shown)];
+    }
+    emit(JSON.stringify(rec));
+  }
+}
+
+async function ensure(cache: string, n: number, kind: 'votes' | 'base' | 'ours' | 'theirs'): Promise<string> {
+  const path = join(cache, `${kind}-${n}.pref.jsonl`);
+  if (existsSync(path)) return path;
+  mkdirSync(cache, { recursive: true });
+  const fd = openSync(path + '.part', 'w');
+  let batch: string[] = [];
+  records(n, kind, (l) => {
+    batch.push(l);
+    if (batch.length === 10000) {
+      writeSync(fd, batch.join('\n') + '\n');
+      batch = [];
+    }
+  });
+  if (batch.length) writeSync(fd, batch.join('\n') + '\n');
+  closeSync(fd);
+  renameSync(path + '.part', path);
+  return path;
+}
+
+function* lines(index: LineIndex): Generator<[number, ParsedLine]> {
+  for (let i = 0; i < index.lineCount; i++) yield [i, parseLine(index.content(i))];
+}
+
+async function child(mode: string, files: string[], resamples: number): Promise<void> {
+  const t0 = performance.now();
+  const out: Record<string, number | string> = { mode };
+  if (mode === 'parse') {
+    const index = await LineIndex.read(files[0]!);
+    let n = 0;
+    for (const [, r] of lines(index)) if (r.kind !== 'invalid') n++;
+    out.records = n;
+  } else if (mode === 'agreement') {
+    const index = await LineIndex.read(files[0]!);
+    const tRead = performance.now();
+    const table = collectVotes(lines(index));
+    const tCollect = performance.now();
+    const rep = agreementReport(table, { resamples });
+    const tRep = performance.now();
+    out.readMs = tRead - t0;
+    out.parseCollectMs = tCollect - tRead;
+    out.measuresAndBootstrapMs = tRep - tCollect;
+    out.items = rep.items;
+    out.patterns = table.patterns.length;
+    out.alpha = rep.alphaNominal.value ?? 'null';
+  } else if (mode === 'copy') {
+    const [b, o, t] = [await LineIndex.read(files[0]!), await LineIndex.read(files[1]!), await LineIndex.read(files[2]!)];
+    mergeInto(files[1]!, o, o, o, {}); // every line equal: OURS written back through the same writer
+    out.lines = b.lineCount + t.lineCount;
+  } else if (mode === 'merge') {
+    const [b, o, t] = [await LineIndex.read(files[0]!), await LineIndex.read(files[1]!), await LineIndex.read(files[2]!)];
+    const tRead = performance.now();
+    const res = mergeInto(files[1]!, b, o, t, {}); // what rpo merge-driver does: merge streamed to a temp file, renamed
+    out.readMs = tRead - t0;
+    out.mergeAndWriteMs = performance.now() - tRead;
+    out.united = res.united;
+    out.conflicts = res.conflicts.length;
+  }
+  out.totalMs = performance.now() - t0;
+  out.maxRssMB = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+function run(mode: string, files: string[], resamples: number): Record<string, number> {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--max-old-space-size=8192', __filename, '--child', mode, '--resamples', String(resamples), ...files], { encoding: 'utf8', maxBuffer: 16 * MB });
+  if (r.status !== 0) throw new Error(`${mode} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+}
+
+async function main(): Promise<void> {
+  const resamples = Number(arg('--resamples', '1000'));
+  if (process.argv.includes('--child')) {
+    const i = process.argv.indexOf('--child');
+    const files = process.argv.slice(i + 2).filter((a, k, all) => a !== '--resamples' && all[k - 1] !== '--resamples');
+    await child(process.argv[i + 1]!, files, resamples);
+    return;
+  }
+  const n = Number(arg('--records', '1000000'));
+  const cache = arg('--cache', '/tmp/rpo-bench-agreement');
+  const t0 = performance.now();
+  const [votes, base, ours, theirs] = [await ensure(cache, n, 'votes'), await ensure(cache, n, 'base'), await ensure(cache, n, 'ours'), await ensure(cache, n, 'theirs')];
+  const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  console.log(`files ready in ${f(performance.now() - t0)}: ${n.toLocaleString('en-US')} records; votes ${(statSync(votes).size / MB).toFixed(0)} MB, ours ${(statSync(ours).size / MB).toFixed(0)} MB, theirs ${(statSync(theirs).size / MB).toFixed(0)} MB`);
+
+  const parse = run('parse', [votes], resamples);
+  const agr = run('agreement', [votes], resamples);
+  console.log(`agreement (${resamples} bootstrap resamples): ${f(agr.totalMs!)} total = read ${f(agr.readMs!)} + parse and collect ${f(agr.parseCollectMs!)} + measures and bootstrap ${f(agr.measuresAndBootstrapMs!)}; ${agr.items} items, ${agr.patterns} patterns; peak ${agr.maxRssMB!.toFixed(0)} MB [target <= 5 s]`);
+  console.log(`  baseline read + parse every line: ${f(parse.totalMs!)}; ratio agreement / baseline ${(agr.totalMs! / parse.totalMs!).toFixed(2)}`);
+
+  const work = join(cache, 'work-ours.pref.jsonl');
+  copyFileSync(ours, work);
+  const copy = run('copy', [base, work, theirs], resamples);
+  copyFileSync(ours, work);
+  const merge = run('merge', [base, work, theirs], resamples);
+  const size = statSync(ours).size + 0;
+  const merged = statSync(work).size;
+  rmSync(work, { force: true });
+  console.log(`merge driver (every line labeled on both sides, ${merge.united} records united, ${merge.conflicts} conflicts): ${f(merge.totalMs!)} total = read 3 files ${f(merge.readMs!)} + merge and write ${f(merge.mergeAndWriteMs!)} [target <= 15 s]`);
+  console.log(`  peak memory ${merge.maxRssMB!.toFixed(0)} MB = ${((merge.maxRssMB! * MB) / merged).toFixed(2)}x the merged file (${(merged / MB).toFixed(0)} MB), ${((merge.maxRssMB! * MB) / size).toFixed(2)}x OURS [target <= 2x]`);
+  console.log(`  baseline read 3 files + write OURS back (a merge of OURS with itself): ${f(copy.totalMs!)}, peak ${copy.maxRssMB!.toFixed(0)} MB; ratio merge / baseline ${(merge.totalMs! / copy.totalMs!).toFixed(2)}`);
+}
+
+void main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
