@@ -168,3 +168,57 @@ test('resolveVotes: policies, ties in the count, skips', () => {
   assert.equal(resolveVotes([v('a', 'chosen'), v('b', 'rejected', null, true)], 'adjudicated').judgement, 'rejected');
   assert.equal(resolveVotes([v('a', 'chosen'), v('b', 'rejected', null, true)], 'majority').judgement, 'disputed');
 });
+
+test('any sequence of judgements by several annotators keeps the line valid, one vote each, the label their resolution; clearing every vote restores the line', async () => {
+  const fc = (await import('fast-check')).default;
+  const names = ['ada', 'bo', 'cy'];
+  const intent = fc.oneof(
+    fc.record({ type: fc.constant('choose' as const), side: fc.constantFrom('left' as const, 'right' as const), strength: fc.constantFrom(undefined, 'slightly' as const, 'clearly' as const) }),
+    fc.record({ type: fc.constant('status' as const), status: fc.constantFrom('tie' as const, 'skip' as const, 'both_bad' as const) }),
+    fc.constant({ type: 'confirm' as const }),
+    fc.constant({ type: 'flip' as const }),
+  );
+  const starts = ['{"prompt": "Q", "chosen": "A", "rejected": "B", "id": 1}', '{"prompt": "P", "responses": ["r0", "r1"]}'];
+  fc.assert(
+    fc.property(fc.constantFrom(...starts), fc.array(fc.tuple(fc.constantFrom(...names), intent, fc.boolean()), { minLength: 1, maxLength: 8 }), (start, steps) => {
+      let line = start;
+      let t = 0;
+      for (const [name, it, swapShown] of steps) {
+        const rec = parseText(line);
+        assert.notEqual(rec.kind, 'invalid', line);
+        const shown: [string, string] = rec.kind === 'candidates' ? ['responses.0', 'responses.1'] : ['chosen', 'rejected'];
+        try {
+          line = applyLabel(line, it, { annotator: name, time: `2026-12-01T10:00:${String(t++).padStart(2, '0')}.000Z`, shown: swapShown ? [shown[1], shown[0]] : shown });
+        } catch (err) {
+          assert.ok(err instanceof LabelError, String(err)); // e.g. confirm/flip on candidates
+          continue;
+        }
+        const r = parseText(line);
+        assert.notEqual(r.kind, 'invalid', `${line}: ${r.kind === 'invalid' ? r.reason : ''}`);
+        const o = obj(line);
+        const vs = (o.rpo_votes as Vote[] | undefined) ?? [];
+        assert.equal(new Set(vs.map((v) => v.annotator)).size, vs.length, 'one vote per annotator');
+        if (vs.length) {
+          const res = resolveVotes(vs, 'majority');
+          const l = label(line);
+          assert.ok(!['rejected', 'responses.0', 'responses.1'].includes(res.judgement!), `a winning side is the chosen one: ${line}`);
+          if (res.judgement === 'disputed') assert.equal(l.status, 'disputed');
+          else if (res.judgement === 'chosen') assert.equal(l.status, null);
+          else assert.equal(l.status ?? res.judgement, res.judgement, line);
+        }
+      }
+      // every annotator withdraws: the original line comes back
+      for (const name of names) {
+        try {
+          line = applyLabel(line, { type: 'clear' }, { annotator: name, time: 'T' });
+        } catch (err) {
+          assert.ok(err instanceof LabelError);
+        }
+      }
+      const rest = obj(line);
+      if (!('rpo_votes' in rest) && 'rpo_label' in rest) line = applyLabel(line, { type: 'clear' }, { annotator: String((rest.rpo_label as { annotator: string }).annotator), time: 'T' });
+      assert.equal(line, start);
+    }),
+    { numRuns: 300, seed: 14 },
+  );
+});
