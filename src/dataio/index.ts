@@ -5,9 +5,13 @@ import type { Feature } from '../services';
 import { describeType, type Column } from '../core/dataset/columns';
 import { type FieldMap, TARGETS, type Target, formatMap, mappingShape, parseMapSpec } from '../core/dataset/fieldMap';
 import type { LabelState } from '../core/dataset/formats';
-import { type ImportReport, ImportCancelled, SameInputError, importTables, inspectTable, previewImport } from '../node/importTables';
-import { EXPORT_STATES, EXPORT_STATES_DEFAULT, ExportCancelled, ExportError, type ExportReport, exportParquet } from '../node/exportParquet';
-import { TableError } from '../node/tables';
+import type { ImportReport } from '../node/importTables';
+import type { ExportReport } from '../node/exportParquet';
+
+// The table readers and the Parquet writer (hyparquet, apache-arrow: about half of the host
+// bundle) are evaluated when a command first needs them, not at activation.
+const importIo = () => import('../node/importTables.js');
+const exportIo = () => import('../node/exportParquet.js');
 
 /**
  * "RPO: Import Dataset…" and "RPO: Export Dataset as Parquet…": the VS Code faces of `rpo import`
@@ -58,7 +62,7 @@ async function importDataset(log: Logger, inputsArg?: unknown, outputArg?: unkno
   const first = inputs[0]!.fsPath;
   let info;
   try {
-    info = await inspectTable(first);
+    info = await (await importIo()).inspectTable(first);
   } catch (err) {
     return failed(log, err);
   }
@@ -89,7 +93,7 @@ async function importDataset(log: Logger, inputsArg?: unknown, outputArg?: unkno
         const controller = new AbortController();
         token.onCancellationRequested(() => controller.abort());
         let shown = 0;
-        return importTables(inputs.map((u) => u.fsPath), output.fsPath, {
+        return importIo().then((io) => io.importTables(inputs.map((u) => u.fsPath), output.fsPath, {
           map,
           signal: controller.signal,
           onProgress: (p) => {
@@ -97,7 +101,7 @@ async function importDataset(log: Logger, inputsArg?: unknown, outputArg?: unkno
             progress.report({ message: `${p.rows.toLocaleString()} rows${p.files > 1 ? ` (file ${p.fileIndex + 1} of ${p.files})` : ''}`, increment: Math.max(0, overall * 100 - shown) });
             shown = Math.max(shown, overall * 100);
           },
-        });
+        }));
       },
     );
   } catch (err) {
@@ -113,13 +117,14 @@ async function importDataset(log: Logger, inputsArg?: unknown, outputArg?: unkno
   return report;
 }
 
-function failed(log: Logger, err: unknown): undefined {
+async function failed(log: Logger, err: unknown): Promise<undefined> {
+  const [{ ImportCancelled }, { ExportCancelled }] = await Promise.all([importIo(), exportIo()]);
   if (err instanceof ImportCancelled || err instanceof ExportCancelled) {
     log.info(err.message);
     void vscode.window.showInformationMessage(`RPO: ${err.message}.`);
     return undefined;
   }
-  if (err instanceof TableError || err instanceof SameInputError || err instanceof ExportError || err instanceof Error) {
+  if (err instanceof Error) {
     log.error(err.message);
     void vscode.window.showErrorMessage(`RPO: ${err.message}`);
     return undefined;
@@ -196,7 +201,7 @@ async function confirmMapping(file: string, columns: Column[], proposed: FieldMa
 async function showPreview(file: string, map: FieldMap): Promise<void> {
   let content: string;
   try {
-    const preview = await previewImport(file, map, { limit: 5 });
+    const preview = await (await importIo()).previewImport(file, map, { limit: 5 });
     const pretty = preview.lines.map((l) => JSON.stringify(JSON.parse(l), null, 2).replace(/^/gm, '  '));
     const problems = preview.problems.map((p) => `// row ${p.row}${p.column ? `, column "${p.column}"` : ''}: ${p.reason}`);
     content = [`// The first ${preview.lines.length} records of ${path.basename(file)} as they will be written (one line each in the file)`, ...problems, '[', pretty.join(',\n'), ']', ''].join('\n');
@@ -233,6 +238,7 @@ async function exportDataset(log: Logger, inputArg?: unknown, outputArg?: unknow
       both_bad: 'both responses bad',
       excluded: 'excluded from training',
     };
+    const { EXPORT_STATES, EXPORT_STATES_DEFAULT } = await exportIo();
     const picked = await vscode.window.showQuickPick(
       EXPORT_STATES.map((s) => ({ label: s, description: described[s], picked: EXPORT_STATES_DEFAULT.includes(s) })),
       { title: `Export ${path.basename(input.fsPath)}: which records`, canPickMany: true, ignoreFocusOut: true },
@@ -257,7 +263,7 @@ async function exportDataset(log: Logger, inputArg?: unknown, outputArg?: unknow
         const controller = new AbortController();
         token.onCancellationRequested(() => controller.abort());
         let shown = 0;
-        return exportParquet(input.fsPath, output.fsPath, {
+        return exportIo().then((io) => io.exportParquet(input.fsPath, output.fsPath, {
           states,
           signal: controller.signal,
           onProgress: (pass, fraction) => {
@@ -265,7 +271,7 @@ async function exportDataset(log: Logger, inputArg?: unknown, outputArg?: unknow
             progress.report({ message: pass === 1 ? 'reading types' : 'writing', increment: Math.max(0, overall - shown) });
             shown = Math.max(shown, overall);
           },
-        });
+        }));
       },
     );
   } catch (err) {
