@@ -348,11 +348,19 @@ export function agreementReport(t: VoteTable, options: AgreementOptions = {}): A
   const samples: number[][] = point.map(() => []);
   const n = t.itemPattern.length;
   if (B > 0 && n > 0) {
-    const rng = mulberry32(seed);
+    mulberry32(seed); // validates the seed; the loop below inlines the same generator
+    let state = seed % 4294967296;
     const w = new Float64Array(K);
+    const items = t.itemPattern;
     for (let r = 0; r < B; r++) {
       w.fill(0);
-      for (let i = 0; i < n; i++) w[t.itemPattern[Math.floor((rng() * n) / 4294967296)]!]!++;
+      for (let i = 0; i < n; i++) {
+        // mulberry32 (docs/contracts.md §5), inlined: item floor(next * n / 2^32)
+        state = (state + 0x6d2b79f5) >>> 0;
+        let x = Math.imul(state ^ (state >>> 15), state | 1);
+        x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+        w[items[Math.floor((((x ^ (x >>> 14)) >>> 0) * n) / 4294967296)]!]!++;
+      }
       measures(w).forEach((v, j) => {
         if (v !== null && Number.isFinite(v)) samples[j]!.push(v);
       });
