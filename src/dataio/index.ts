@@ -237,6 +237,7 @@ async function exportDataset(log: Logger, inputArg?: unknown, outputArg?: unknow
       skip: 'skipped',
       both_bad: 'both responses bad',
       excluded: 'excluded from training',
+      disputed: 'annotators disagree (votes do not resolve)',
     };
     const { EXPORT_STATES, EXPORT_STATES_DEFAULT } = await exportIo();
     const picked = await vscode.window.showQuickPick(

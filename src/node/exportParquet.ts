@@ -16,7 +16,7 @@ import { outputTarget } from './importTables';
  * are list<struct>), the second writes row groups of at most ROWS_PER_GROUP records.
  */
 export const EXPORT_STATES_DEFAULT: LabelState[] = ['labeled', 'unreviewed'];
-export const EXPORT_STATES: LabelState[] = ['labeled', 'unreviewed', 'needs-label', 'tie', 'skip', 'both_bad', 'excluded'];
+export const EXPORT_STATES: LabelState[] = ['labeled', 'unreviewed', 'needs-label', 'tie', 'skip', 'both_bad', 'excluded', 'disputed'];
 
 const ROWS_PER_GROUP = 10_000;
 

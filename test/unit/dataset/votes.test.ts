@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { applyLabel, LabelError, type LabelContext } from '../../../src/core/dataset/labeling';
 import { labelState, parseText } from '../../../src/core/dataset/formats';
@@ -169,8 +170,7 @@ test('resolveVotes: policies, ties in the count, skips', () => {
   assert.equal(resolveVotes([v('a', 'chosen'), v('b', 'rejected', null, true)], 'majority').judgement, 'disputed');
 });
 
-test('any sequence of judgements by several annotators keeps the line valid, one vote each, the label their resolution; clearing every vote restores the line', async () => {
-  const fc = (await import('fast-check')).default;
+test('any sequence of judgements by several annotators keeps the line valid, one vote each, the label their resolution; clearing every vote restores the line', () => {
   const names = ['ada', 'bo', 'cy'];
   const intent = fc.oneof(
     fc.record({ type: fc.constant('choose' as const), side: fc.constantFrom('left' as const, 'right' as const), strength: fc.constantFrom(undefined, 'slightly' as const, 'clearly' as const) }),

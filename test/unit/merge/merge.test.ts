@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +12,7 @@ import { applyLabel, type LabelContext } from '../../../src/core/dataset/labelin
 import { parseText } from '../../../src/core/dataset/formats';
 import { LineIndex } from '../../../src/core/dataset/lineIndex';
 import { mergeFiles } from '../../../src/core/merge';
+import { mergeInto } from '../../../src/cli/merge';
 import type { Vote } from '../../../src/core/dataset/votes';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -192,8 +193,6 @@ test('rpo merge: inputs untouched, OUT written whole; conflicts write nothing; O
 });
 
 test('mergeInto streams to a temporary file: our BOM and CRLF endings kept; on conflict the target and folder are untouched', async () => {
-  const { mergeInto } = await import('../../../src/cli/merge');
-  const { readdirSync } = await import('node:fs');
   const dir = mkdtempSync(path.join(tmpdir(), 'rpo-merge-into-'));
   const a = base.slice(); label(a, 1, 'ada', 'good');
   const b = base.slice(); label(b, 1, 'bo', 'bad');
