@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import { stat } from 'node:fs/promises';
 import { LineIndex } from '../core/dataset/lineIndex';
 import { parseLine, type ParsedLine } from '../core/dataset/formats';
 import { agreementReport, collectVotes, type AgreementReport, type Estimate } from '../core/agreement';
-import { CliError, type CliCommand } from './types';
+import { CliError, type CliCommand, requireFile } from './types';
 
 /** `rpo agreement FILE [--json]`: inter-annotator agreement over the votes in a preference file. */
 export const agreementCommand: CliCommand = {
@@ -42,12 +41,7 @@ export const agreementCommand: CliCommand = {
     const resamples = int('resamples', values.resamples, 1000);
     const seed = int('seed', values.seed, 0);
     const file = positionals[0]!;
-    try {
-      if (!(await stat(file)).isFile()) throw new CliError(`${file} is not a file`);
-    } catch (err) {
-      if (err instanceof CliError) throw err;
-      throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
+    await requireFile(file);
     const index = await LineIndex.read(file);
     let invalid = 0;
     function* lines(): Generator<[number, ParsedLine]> {

@@ -1,6 +1,5 @@
 import os from 'node:os';
 import path from 'node:path';
-import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { stderrLogger } from '../core/log';
 import { type Precision, cacheFileName } from '../embeddings/cache';
@@ -8,7 +7,7 @@ import { scanDatasetPromptKeys } from '../embeddings/datasetPrompts';
 import { embedPrompts } from '../embeddings/embedPrompts';
 import { Embedder } from '../embeddings/embedder';
 import { DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_PRECISION, ModelError, checkModelFolder, resolveModel } from '../embeddings/modelSource';
-import { CliError, type CliCommand } from './types';
+import { CliError, type CliCommand, requireFile } from './types';
 
 /** `rpo embed FILE`: fills the workspace embedding cache for every prompt of a preference file. */
 export const embedCommand: CliCommand = {
@@ -53,12 +52,7 @@ export const embedCommand: CliCommand = {
     if (precision !== 'q8' && precision !== 'fp32') throw new CliError(`--precision must be q8 or fp32, got '${values.precision}'`);
     const batchSize = Number(values['batch-size']);
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024) throw new CliError(`--batch-size must be an integer from 1 to 1024, got '${values['batch-size']}'`);
-    try {
-      if (!(await stat(file)).isFile()) throw new CliError(`${file} is not a file`);
-    } catch (err) {
-      if (err instanceof CliError) throw err;
-      throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
+    await requireFile(file);
     const hubDir = path.join(process.env.RPO_CACHE_DIR || path.join(os.homedir(), '.cache', 'rpo-studio'), 'hub');
     let model;
     try {

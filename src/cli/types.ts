@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+
 export interface CliCommand {
   name: string;
   /** One line for `rpo --help`. */
@@ -11,5 +13,15 @@ export interface CliCommand {
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 2) {
     super(message);
+  }
+}
+
+/** A usage error (exit 2) unless `file` is a regular file this process can stat. */
+export async function requireFile(file: string): Promise<void> {
+  try {
+    if (!(await stat(file)).isFile()) throw new CliError(`${file} is not a file`);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }

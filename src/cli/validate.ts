@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
-import { stat } from 'node:fs/promises';
 import { LineIndex } from '../core/dataset/lineIndex';
 import { fileVerdict, scanLines, type DatasetStats } from '../core/dataset/stats';
-import { CliError, type CliCommand } from './types';
+import { CliError, type CliCommand, requireFile } from './types';
 
 /** `rpo validate FILE [--json]`: formats, counts and every invalid line of a preference file. */
 export const validateCommand: CliCommand = {
@@ -25,12 +24,7 @@ export const validateCommand: CliCommand = {
     const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
     if (positionals.length !== 1) throw new CliError(`expected one FILE, got ${positionals.length}\n\n${this.help}`);
     const file = positionals[0]!;
-    try {
-      if (!(await stat(file)).isFile()) throw new CliError(`${file} is not a file`);
-    } catch (err) {
-      if (err instanceof CliError) throw err;
-      throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
+    await requireFile(file);
     const t0 = performance.now();
     const index = await LineIndex.read(file);
     const { stats, invalid } = scanLines(index);

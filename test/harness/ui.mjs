@@ -16,6 +16,8 @@
 //   h.openWith(relPath, editorName?)  open with a custom editor; editorName is the label shown by
 //                           "Reopen Editor With..." (e.g. 'RPO Preference Editor'); returns h.webview()
 //   h.webview()             FrameLocator of the visible webview's content (nested iframes)
+//   h.frameWith(selector, {what?, timeoutMs?})  the Frame (not a locator: attributes, evaluate) of the
+//                           webview whose content has `selector`; for views shown side by side
 //   h.pickQuickItem(label)  choose an item in an open quick pick / quick input
 //   h.notification(text)    wait for a notification toast containing text (returns its Locator)
 //   h.screenshot(name)      save test-results/<test>/<name>.png
@@ -228,6 +230,12 @@ function makeHelpers({ page, ws, runDir, name, shotDir, server }) {
     },
     webview() {
       return page.frameLocator('iframe.webview.ready >> visible=true').first().frameLocator('#active-frame');
+    },
+    async frameWith(selector, { what = `a webview showing ${selector}`, timeoutMs = 60_000 } = {}) {
+      return waitUntil(async () => {
+        for (const f of page.frames()) if (await f.$(selector).catch(() => null)) return f;
+        return null;
+      }, { timeoutMs, what });
     },
     async notification(text, { timeoutMs = 15_000 } = {}) {
       const toast = page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();

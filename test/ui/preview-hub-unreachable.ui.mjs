@@ -18,18 +18,6 @@ export const options = {
   },
 };
 
-/** The Frame of the preview webview's content (found by its heatmap). */
-async function previewFrame(h) {
-  let found;
-  await h.waitUntil(async () => {
-    for (const f of h.page.frames()) {
-      if (await f.$('#heatmap').catch(() => null)) { found = f; return true; }
-    }
-    return false;
-  }, { timeoutMs: 60_000, what: 'the preview webview' });
-  return found;
-}
-
 /** Types `dir` into code-server's folder dialog (a quick input), waits until it lists `child` (it is in the folder), accepts it. */
 async function chooseFolder(h, dir, child) {
   const input = h.page.locator('.quick-input-widget input.input');
@@ -50,7 +38,7 @@ export default async function (h) {
   await h.openWith('hh-harmless.pref.jsonl');
   const t0 = Date.now();
   await h.runCommand('RPO: Show Contrast Preview');
-  const f = await previewFrame(h);
+  const f = await h.frameWith('#heatmap', { what: 'the preview webview' });
   await f.waitForSelector('#status[data-status="error"]', { timeout: 60_000 });
   h.log(`the preview said the Hub is unreachable ${Date.now() - t0} ms after the command`);
   const text = (await f.textContent('#status')) ?? '';

@@ -28,22 +28,13 @@ export const options = {
   },
 };
 
-async function previewFrame(h) {
-  let found;
-  await h.waitUntil(async () => {
-    for (const f of h.page.frames()) if (await f.$('#heatmap').catch(() => null)) { found = f; return true; }
-    return false;
-  }, { timeoutMs: 60_000, what: 'the preview webview' });
-  return found;
-}
-
 export default async function (h) {
   const { assert } = h;
   await h.declineWorkspaceTrust();
   await h.openFile('uncached.pref.jsonl');
   await h.webview().locator('body').waitFor({ timeout: 30_000 });
   await h.runCommand('RPO: Show Contrast Preview');
-  const f = await previewFrame(h);
+  const f = await h.frameWith('#heatmap', { what: 'the preview webview' });
   await f.waitForSelector('#status[data-status="untrusted"]', { timeout: 60_000 });
   assert.match(await f.textContent('#status'), /20 of 20 prompts have no embedding in \.rpo\/embeddings\/tiny-bert\.fp32\.safetensors.* trust this workspace/);
   assert.ok(!fs.existsSync(path.join(h.workspace, '.rpo/embeddings/tiny-bert.fp32.safetensors.tmp')));

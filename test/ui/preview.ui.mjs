@@ -21,24 +21,12 @@ export const options = {
   },
 };
 
-/** The Frame (not a locator: we read attributes and evaluate) of the preview webview's content. */
-async function previewFrame(h) {
-  let found;
-  await h.waitUntil(async () => {
-    for (const f of h.page.frames()) {
-      if (await f.$('#heatmap').catch(() => null)) { found = f; return true; }
-    }
-    return false;
-  }, { timeoutMs: 60_000, what: 'the preview webview' });
-  return found;
-}
-
 export default async function (h) {
   const { assert } = h;
   await h.openFile(FILE);
   await h.webview().locator('body').waitFor({ timeout: 30_000 });
   await h.runCommand('RPO: Show Contrast Preview');
-  const f = await previewFrame(h);
+  const f = await h.frameWith('#heatmap', { what: 'the preview webview' });
   await f.waitForSelector('#status[data-status="ready"]', { timeout: 90_000 });
   await f.waitForSelector('#heatmap[data-rows="4"]');
   assert.equal(await f.getAttribute('#heatmap', 'data-cols'), '4');

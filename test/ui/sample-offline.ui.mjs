@@ -26,18 +26,6 @@ export const options = {
   },
 };
 
-/** The Frame of the webview whose content has `selector` (the preview and the dashboard show side by side). */
-async function frameWith(h, selector, what) {
-  let found;
-  await h.waitUntil(async () => {
-    for (const f of h.page.frames()) {
-      if (await f.$(selector).catch(() => null)) { found = f; return true; }
-    }
-    return false;
-  }, { timeoutMs: 60_000, what });
-  return found;
-}
-
 export default async function (h) {
   const { page, assert } = h;
   await h.screenshot('01-opened');
@@ -50,7 +38,7 @@ export default async function (h) {
   await h.screenshot('02-preview-pick');
   await h.pickQuickItem('hh-harmless.pref.jsonl');
   await page.locator('.tabs-container .tab', { hasText: 'hh-harmless.pref.jsonl' }).first().waitFor({ timeout: 30_000 });
-  const f = await frameWith(h, '#heatmap', 'the preview webview');
+  const f = await h.frameWith('#heatmap', { what: 'the preview webview' });
   await f.waitForSelector('#status[data-status="ready"]', { timeout: 120_000 });
   await f.waitForSelector('#heatmap[data-rows="4"]');
   const beta = Number(await f.getAttribute('#numbers', 'data-effective-beta'));
@@ -66,7 +54,7 @@ export default async function (h) {
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'learns nothing useful' }).first().waitFor({ timeout: 20_000 });
   await h.screenshot('04-start-pick');
   await h.pickQuickItem('offline-demo.rpo.json', { timeoutMs: 20_000 });
-  const wv = await frameWith(h, '#compare', 'the run dashboard');
+  const wv = await h.frameWith('#compare', { what: 'the run dashboard' });
   await wv.locator('.badge', { hasText: /Starting|Running|Completed/ }).first().waitFor({ timeout: 60_000 });
   await h.screenshot('05-dashboard-running');
   await wv.locator('.badge', { hasText: 'Completed' }).waitFor({ timeout: 600_000 });
