@@ -116,6 +116,7 @@ class Run:
                  resume: bool = False) -> None:
         self.cfg = cfg
         self.events = events
+        self.chunked_announced = False  # the start event said chunked_logps runs (a fallback is then reported)
         self.stop = stop
         self.run_dir: Path | None = None  # set once the folder exists
         self.requested_run_dir = run_dir
@@ -317,7 +318,14 @@ class Run:
     def sequence_logps_of(self, model, batch: dict) -> torch.Tensor:
         """Per-row sums of response-token log-probabilities under `model` ([R]); the one place
         the trainer runs a model forward (policy, reference, precomputed reference)."""
-        return sequence_logps(model, batch, self.forward_options)
+        logps = sequence_logps(model, batch, self.forward_options)
+        if self.chunked_announced and not forward_paths(model, self.forward_options)["chunked_logps"]:
+            # The start event said chunked; the first pass found this model's logits are something
+            # else than its output layer applied to the last hidden state (e.g. soft-capped).
+            self.chunked_announced = False
+            self.events.log("warning", "chunked_logps is off for this model: its logits are not its output layer "
+                                       "applied to the last hidden state, so every step computes the full logits")
+        return logps
 
     def _reference_logps(self, batch: dict, keys: list[tuple[str, int]] | None) -> torch.Tensor:
         if self.ref_cache is not None and keys is not None:
@@ -451,6 +459,8 @@ class Run:
                 raise ConfigError(f"--resume: the data changed since {self.resume_from} "
                                   f"({state.get('batches_per_epoch')} batches per epoch then, {self.batches_per_epoch} now)")
         ds = self.dataset_info
+        paths = forward_paths(self.model, self.forward_options)
+        self.chunked_announced = paths["chunked_logps"]
         self.events.emit(
             "start", run_dir=str(self.run_dir.resolve()), config=resolved_config(cfg),
             model={"name_or_path": cfg.model, "architecture": self.architecture, "parameters": self.param_count,
@@ -461,7 +471,7 @@ class Run:
             devices=self._devices(), num_processes=acc.num_processes, total_steps=self.total_steps, step=self.step,
             epoch=self.epoch(), resumed=str(self.resume_from.resolve()) if self.resume_from else None,
             precision=self.precision, versions=run_folder.package_versions(),
-            forward=forward_paths(self.model, self.forward_options))
+            forward=paths)
         if acc.is_main_process:
             run_folder.write_run_info(self.run_dir, {
                 "seed": cfg.seed, "dataset": cfg.dataset, "dataset_sha256": ds.sha256, "eval_dataset_sha256": self.eval_sha,

@@ -218,3 +218,24 @@ def test_runs_with_the_switches_on_and_off_train_alike_and_say_which_path_runs(t
         for k in ("loss", "rewards/margins", "rewards/accuracies"):
             assert a["metrics"][k] == pytest.approx(b["metrics"][k], rel=1e-5, abs=1e-6), k
         assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-5)
+
+
+def test_a_run_whose_model_turns_out_not_to_chunk_says_so_in_a_warning(tmp_path, tiny_model, monkeypatch):
+    """The start event is written before the first forward pass; when that pass finds the logits
+    are not head(hidden state), a log event says chunked_logps is off after all."""
+    from transformers import LlamaForCausalLM
+
+    plain = LlamaForCausalLM.forward
+
+    @functools.wraps(plain)
+    def soft_capped(self, *args, **kwargs):
+        out = plain(self, *args, **kwargs)
+        out.logits = torch.tanh(out.logits / 3) * 3
+        return out
+
+    monkeypatch.setattr(LlamaForCausalLM, "forward", soft_capped)
+    events = _toy_run(tmp_path, tiny_model)
+    start = next(e for e in events if e["type"] == "start")
+    assert start["forward"] == {"padding_free": True, "chunked_logps": True}
+    warnings = [e["message"] for e in events if e["type"] == "log" and "chunked_logps is off" in e["message"]]
+    assert len(warnings) == 1, [e for e in events if e["type"] == "log"]
