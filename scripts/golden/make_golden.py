@@ -29,7 +29,11 @@ test/golden/contrast.json
         "effective_beta": [float]*M,    beta * w_ii
         "off_diagonal_mass": float,     (sum of w_ij, i != j) / M  = 1 - mean_i w_ii
         "losses": { "rpo", "rpo-uniform", "rpo-diagonal" (a = diagonal_weight),
-                    "rpo-diagonal-a1" (a = 1), "dpo", "ipo" : float } } } ],
+                    "rpo-diagonal-a1" (a = 1), "dpo", "ipo" : float } },
+      "smoothed": { "eps": [float]*M,   label smoothing eps_i of row i (0 <= eps_i <= 0.5)
+                    "losses": { same keys }  every term l(s) of row i becomes
+                                             (1 - eps_i) l(s) + eps_i l(-s); ipo: (1 - eps_i)(s_ii - 1/(2 beta))^2
+                                             + eps_i (s_ii + 1/(2 beta))^2 } } ],
   "unpaired": [ {                                                   Mc x Nr, softmax over j
       "name": str,
       "chosen_embeddings": [[float]*D]*Mc, "rejected_embeddings": [[float]*D]*Nr,
@@ -37,7 +41,9 @@ test/golden/contrast.json
       "expected": { "cosine": [[float]*Nr]*Mc, "weights": [[float]*Nr]*Mc,
                     "loss": float,            mean over (i, j) of -log sigmoid(beta w_ij s_ij);
                                               0.0 when Mc = 0 or Nr = 0 (no terms, no NaN)
-                    "terms": int } } ]        Mc * Nr, the number of loss terms
+                    "terms": int },           Mc * Nr, the number of loss terms
+      "smoothed": { "chosen_eps": [float]*Mc, "rejected_eps": [float]*Nr,
+                    "loss": float } } ]       term (i, j) smoothed with (eps_i + eps_j) / 2
 }
 
 test/golden/sampler.json
@@ -240,12 +246,19 @@ def mean(xs: list[float]) -> float:
     return sum(xs) / len(xs) if xs else 0.0
 
 
-def paired_expected(emb, tau, beta, a, rw, rl) -> dict:
+def smoothed(x: float, eps: float) -> float:
+    """Conservative DPO (Mitchell 2023): (1 - eps) * -log sigmoid(x) + eps * -log sigmoid(-x)."""
+    return (1 - eps) * neg_log_sigmoid(x) + eps * neg_log_sigmoid(-x)
+
+
+def paired_expected(emb, tau, beta, a, rw, rl, eps=None) -> dict:
     m = len(emb)
+    e = eps if eps is not None else [0.0] * m
     cos = cosine_matrix(emb, emb)
     w = softmax_rows(cos, tau)
     s = [[rw[i] - rl[j] for j in range(m)] for i in range(m)]
-    l_plain = [[neg_log_sigmoid(beta * s[i][j]) for j in range(m)] for i in range(m)]
+    l_plain = [[smoothed(beta * s[i][j], e[i]) for j in range(m)] for i in range(m)]
+    h = 1 / (2 * beta)
 
     def diagonal_loss(a_: float) -> float:
         per_row = []
@@ -261,20 +274,22 @@ def paired_expected(emb, tau, beta, a, rw, rl) -> dict:
         "effective_beta": [beta * w[i][i] for i in range(m)],
         "off_diagonal_mass": 1.0 - mean([w[i][i] for i in range(m)]),
         "losses": {
-            "rpo": mean([neg_log_sigmoid(beta * w[i][j] * s[i][j]) for i in range(m) for j in range(m)]),
+            "rpo": mean([smoothed(beta * w[i][j] * s[i][j], e[i]) for i in range(m) for j in range(m)]),
             "rpo-uniform": mean([l_plain[i][j] for i in range(m) for j in range(m)]),
             "rpo-diagonal": diagonal_loss(a),
             "rpo-diagonal-a1": diagonal_loss(1.0),
             "dpo": mean([l_plain[i][i] for i in range(m)]),
-            "ipo": mean([(s[i][i] - 1 / (2 * beta)) ** 2 for i in range(m)]),
+            "ipo": mean([(1 - e[i]) * (s[i][i] - h) ** 2 + e[i] * (s[i][i] + h) ** 2 for i in range(m)]),
         },
     }
 
 
-def unpaired_expected(ce, re_, tau, beta, rw, rl) -> dict:
+def unpaired_expected(ce, re_, tau, beta, rw, rl, ceps=None, reps=None) -> dict:
     cos = cosine_matrix(ce, re_)
     w = softmax_rows(cos, tau)
-    terms = [neg_log_sigmoid(beta * w[i][j] * (rw[i] - rl[j])) for i in range(len(ce)) for j in range(len(re_))]
+    ce_e = ceps if ceps is not None else [0.0] * len(ce)
+    re_e = reps if reps is not None else [0.0] * len(re_)
+    terms = [smoothed(beta * w[i][j] * (rw[i] - rl[j]), (ce_e[i] + re_e[j]) / 2) for i in range(len(ce)) for j in range(len(re_))]
     return {"cosine": cos, "weights": w, "loss": mean(terms), "terms": len(terms)}
 
 
@@ -339,14 +354,22 @@ def build_contrast() -> dict:
     emb = [base, [x * 3 for x in base], rand_vectors(rng, 1, 5)[0]]
     paired.append(("duplicate-prompts", emb, 0.5, 0.1, rand_values(rng, 3, -1, 1), rand_values(rng, 3, -1, 1)))
 
-    paired_cases = [
-        {
+    # Label smoothing from the votes: a separate generator, so the cases above keep their values.
+    # Every third eps is 0 (a record without dissent); the others are shares like 1/3, 1/4, 0.5.
+    erng = Mulberry32(20231214)
+
+    def eps_list(n: int) -> list[float]:
+        return [0.0 if k % 3 == 0 else round(0.5 * erng.uniform(), 6) for k in range(n)]
+
+    paired_cases = []
+    for name, emb, tau, beta, rw, rl in paired:
+        eps = eps_list(len(emb))
+        paired_cases.append({
             "name": name, "embeddings": emb, "tau": tau, "beta": beta, "diagonal_weight": 0.8,
             "chosen_logratios": rw, "rejected_logratios": rl,
             "expected": paired_expected(emb, tau, beta, 0.8, rw, rl),
-        }
-        for name, emb, tau, beta, rw, rl in paired
-    ]
+            "smoothed": {"eps": eps, "losses": paired_expected(emb, tau, beta, 0.8, rw, rl, eps)["losses"]},
+        })
 
     unpaired_cases = []
     for name, mc, nr, d, tau, beta in [
@@ -363,6 +386,11 @@ def build_contrast() -> dict:
             "chosen_logratios": rw, "rejected_logratios": rl,
             "expected": unpaired_expected(ce, re_, tau, beta, rw, rl),
         })
+    for c in unpaired_cases:
+        ceps, reps = eps_list(len(c["chosen_logratios"])), eps_list(len(c["rejected_logratios"]))
+        loss = unpaired_expected(c["chosen_embeddings"], c["rejected_embeddings"], c["tau"], c["beta"],
+                                 c["chosen_logratios"], c["rejected_logratios"], ceps, reps)["loss"]
+        c["smoothed"] = {"chosen_eps": ceps, "rejected_eps": reps, "loss": loss}
 
     prompts = [
         "What is the capital of France?",

@@ -45,6 +45,10 @@ class Contrast:
     diagonal: torch.Tensor | None = None  # [M] long: column of row i's own pair (paired data)
     weights: torch.Tensor | None = None  # [M, N] fp32 contrast weights (rpo, rpo-unpaired)
     diagonal_weight: float = 0.8
+    # Label smoothing from the votes (conservative DPO): [M] eps of each row, and for unpaired
+    # data [N] eps of each column (the term ij then uses (eps_i + eps_j) / 2). None: no smoothing.
+    eps: torch.Tensor | None = None
+    eps_cols: torch.Tensor | None = None
 
     def margins(self) -> torch.Tensor:
         """s_ij = r_w,i - r_l,j, [M, N], in at least fp32."""
@@ -54,6 +58,23 @@ class Contrast:
         """s_ii for the same-prompt pairs, [M]."""
         assert self.diagonal is not None, "paired losses need the diagonal"
         return _at_least_fp32(self.chosen) - _at_least_fp32(self.rejected)[self.diagonal]
+
+
+def _term_eps(c: Contrast) -> torch.Tensor | None:
+    """[M, N] (or [M, 1], broadcast) eps of each term; None when no row is smoothed."""
+    if c.eps is None:
+        return None
+    e = _at_least_fp32(c.eps)[:, None]
+    if c.eps_cols is not None:
+        e = (e + _at_least_fp32(c.eps_cols)[None, :]) / 2
+    return e
+
+
+def _nls(x: torch.Tensor, eps: torch.Tensor | None) -> torch.Tensor:
+    """-log sigmoid(x), or with label smoothing (1 - eps) * -log sigmoid(x) + eps * -log sigmoid(-x)."""
+    if eps is None:
+        return -F.logsigmoid(x)
+    return (1 - eps) * -F.logsigmoid(x) + eps * -F.logsigmoid(-x)
 
 
 def _zero(c: Contrast) -> torch.Tensor:
@@ -66,18 +87,18 @@ def rpo_loss(c: Contrast) -> torch.Tensor:
     if c.chosen.numel() == 0 or c.rejected.numel() == 0:
         return _zero(c)
     assert c.weights is not None, "rpo needs contrast weights"
-    return -F.logsigmoid(c.beta * c.weights * c.margins()).mean()
+    return _nls(c.beta * c.weights * c.margins(), _term_eps(c)).mean()
 
 
 def rpo_uniform_loss(c: Contrast) -> torch.Tensor:
     """mean_ij -log sigmoid(beta * s_ij): every pair of the batch with weight 1."""
-    return -F.logsigmoid(c.beta * c.margins()).mean()
+    return _nls(c.beta * c.margins(), _term_eps(c)).mean()
 
 
 def rpo_diagonal_loss(c: Contrast) -> torch.Tensor:
     """mean_i [a * l_ii + (1 - a) * mean_{j != i} l_ij], l_ij = -log sigmoid(beta * s_ij);
     a row without any other column is l_ii alone."""
-    losses = -F.logsigmoid(c.beta * c.margins())  # [M, N]
+    losses = _nls(c.beta * c.margins(), _term_eps(c))  # [M, N]
     m, n = losses.shape
     rows = torch.arange(m, device=losses.device)
     diag = losses[rows, c.diagonal]
@@ -90,12 +111,17 @@ def rpo_diagonal_loss(c: Contrast) -> torch.Tensor:
 
 def dpo_loss(c: Contrast) -> torch.Tensor:
     """mean_i -log sigmoid(beta * s_ii)."""
-    return -F.logsigmoid(c.beta * c.diagonal_margins()).mean()
+    e = _term_eps(c)
+    return _nls(c.beta * c.diagonal_margins(), e[:, 0] if e is not None else None).mean()
 
 
 def ipo_loss(c: Contrast) -> torch.Tensor:
-    """mean_i (s_ii - 1 / (2 beta))^2 (Azar et al. 2023)."""
-    return ((c.diagonal_margins() - 1.0 / (2.0 * c.beta)) ** 2).mean()
+    """mean_i (s_ii - 1 / (2 beta))^2 (Azar et al. 2023); smoothed: (1 - eps_i) * that + eps_i * (s_ii + 1 / (2 beta))^2."""
+    s, h = c.diagonal_margins(), 1.0 / (2.0 * c.beta)
+    if c.eps is None:
+        return ((s - h) ** 2).mean()
+    e = _at_least_fp32(c.eps)
+    return ((1 - e) * (s - h) ** 2 + e * (s + h) ** 2).mean()
 
 
 LOSSES: dict[str, Callable[[Contrast], torch.Tensor]] = {

@@ -47,6 +47,33 @@ def test_paired_golden(case):
     assert abs(s / n - sum(case["expected"]["effective_beta"]) / n) <= TOL
 
 
+@pytest.mark.parametrize("case", GOLDEN["paired"], ids=lambda c: c["name"])
+def test_paired_label_smoothing_golden(case):
+    """Per-row eps from the votes, every method, float64 and float32; eps = 0 is today's loss exactly."""
+    for dtype, tol in ((torch.float64, TOL), (torch.float32, 1e-5)):
+        for name, expected in case["smoothed"]["losses"].items():
+            method = "rpo-diagonal" if name == "rpo-diagonal-a1" else name
+            c = paired_contrast(case, name, dtype)
+            plain = LOSSES[method](c)
+            c.eps = t(case["smoothed"]["eps"], dtype)
+            got = LOSSES[method](c).item()
+            assert abs(got - expected) <= tol * max(1.0, abs(expected)), (name, dtype, got, expected)
+            c.eps = torch.zeros_like(c.eps)
+            assert LOSSES[method](c).item() == plain.item(), (name, dtype)
+
+
+@pytest.mark.parametrize("case", GOLDEN["unpaired"], ids=lambda c: c["name"])
+def test_unpaired_label_smoothing_golden(case):
+    d = len((case["chosen_embeddings"] or case["rejected_embeddings"])[0])
+    w = contrast_weights(t(case["chosen_embeddings"]).reshape(-1, d), t(case["rejected_embeddings"]).reshape(-1, d), case["tau"])
+    c = Contrast(chosen=t(case["chosen_logratios"]), rejected=t(case["rejected_logratios"]), beta=case["beta"], weights=w,
+                 eps=t(case["smoothed"]["chosen_eps"]), eps_cols=t(case["smoothed"]["rejected_eps"]))
+    assert abs(LOSSES["rpo-unpaired"](c).item() - case["smoothed"]["loss"]) <= TOL
+    plain = LOSSES["rpo-unpaired"](Contrast(chosen=c.chosen, rejected=c.rejected, beta=c.beta, weights=w)).item()
+    c.eps, c.eps_cols = torch.zeros_like(c.eps), torch.zeros_like(c.eps_cols)
+    assert LOSSES["rpo-unpaired"](c).item() == plain
+
+
 @pytest.mark.parametrize("case", GOLDEN["unpaired"], ids=lambda c: c["name"])
 def test_unpaired_golden(case):
     d = len((case["chosen_embeddings"] or case["rejected_embeddings"])[0])

@@ -40,6 +40,19 @@ for (const c of contrast.paired) {
     close(pairedLoss('rpo-diagonal', { ...input, diagonalWeight: c.diagonal_weight }), c.expected.losses['rpo-diagonal'], 'rpo-diagonal');
     close(pairedLoss('rpo-diagonal', { ...input, diagonalWeight: 1 }), c.expected.losses['rpo-diagonal-a1'], 'rpo-diagonal a=1');
   });
+
+  test(`golden paired ${c.name}: label smoothing from the votes, and eps = 0 equals no smoothing exactly`, () => {
+    const w = softmaxRows(cosineMatrix(c.embeddings), c.tau);
+    const input = { chosen: c.chosen_logratios, rejected: c.rejected_logratios, beta: c.beta, weights: w, eps: c.smoothed.eps };
+    const zero = { ...input, eps: c.smoothed.eps.map(() => 0) };
+    for (const name of ['rpo', 'rpo-uniform', 'dpo', 'ipo'] as PairedLossName[]) {
+      close(pairedLoss(name, input), c.smoothed.losses[name], `${name} smoothed`);
+      assert.equal(pairedLoss(name, zero), pairedLoss(name, { ...input, eps: undefined }), `${name}: eps 0`);
+    }
+    close(pairedLoss('rpo-diagonal', { ...input, diagonalWeight: c.diagonal_weight }), c.smoothed.losses['rpo-diagonal'], 'rpo-diagonal smoothed');
+    close(pairedLoss('rpo-diagonal', { ...input, diagonalWeight: 1 }), c.smoothed.losses['rpo-diagonal-a1'], 'rpo-diagonal a=1 smoothed');
+    assert.equal(pairedLoss('rpo-diagonal', { ...zero, diagonalWeight: 0.8 }), pairedLoss('rpo-diagonal', { ...input, eps: undefined, diagonalWeight: 0.8 }));
+  });
 }
 
 for (const c of contrast.unpaired) {
@@ -49,6 +62,10 @@ for (const c of contrast.unpaired) {
     const w = softmaxRows(cos, c.tau);
     closeRows(toRows(w), c.expected.weights, 'weights');
     close(unpairedLoss(c.chosen_logratios, c.rejected_logratios, w, c.beta), c.expected.loss, 'loss');
+    const eps = { chosen: c.smoothed.chosen_eps, rejected: c.smoothed.rejected_eps };
+    close(unpairedLoss(c.chosen_logratios, c.rejected_logratios, w, c.beta, eps), c.smoothed.loss, 'smoothed loss');
+    const zero = { chosen: eps.chosen.map(() => 0), rejected: eps.rejected.map(() => 0) };
+    assert.equal(unpairedLoss(c.chosen_logratios, c.rejected_logratios, w, c.beta, zero), unpairedLoss(c.chosen_logratios, c.rejected_logratios, w, c.beta), 'eps 0');
   });
 }
 
