@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { isPolicy, type ResolutionPolicy } from './core/dataset/votes';
 
 /**
  * Every RPO Studio setting: its key and a typed getter. Nothing else in the extension names a
@@ -12,6 +13,7 @@ export const SETTING = {
   labelingDisplaySeed: 'rpo.labeling.displaySeed',
   labelingAdvanceAfterLabel: 'rpo.labeling.advanceAfterLabel',
   labelingWordDiff: 'rpo.labeling.wordDiff',
+  labelingResolution: 'rpo.labeling.resolution',
   pythonPath: 'rpo.python.path',
   trainingStopTimeoutSeconds: 'rpo.training.stopTimeoutSeconds',
   trainingKeepRunningOnWindowClose: 'rpo.training.keepRunningOnWindowClose',
@@ -52,6 +54,11 @@ export function labelingAdvanceAfterLabel(): boolean {
 
 export function labelingWordDiff(): boolean {
   return read(SETTING.labelingWordDiff, isBoolean);
+}
+
+/** `rpo.labeling.resolution` for a file (resource scope: a folder's settings may differ). */
+export function labelingResolution(file?: vscode.Uri): ResolutionPolicy {
+  return read(SETTING.labelingResolution, isPolicy, file);
 }
 
 /**

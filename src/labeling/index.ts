@@ -29,6 +29,9 @@ export const LABEL_COMMANDS: Record<string, LabelAction> = {
   confirm: 'confirm',
   flip: 'flip',
   exclude: 'exclude',
+  adjudicateLeft: 'adjudicateLeft',
+  adjudicateRight: 'adjudicateRight',
+  adjudicateTie: 'adjudicateTie',
 };
 
 export const NAV_COMMANDS: Record<string, NavAction> = {

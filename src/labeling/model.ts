@@ -1,9 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { parseLine, type ParsedLine } from '../core/dataset/formats';
+import { parseLine, type ParsedLine, type PreferenceRecord } from '../core/dataset/formats';
 import { applyLabel, displayOrder, LabelError, type LabelIntent } from '../core/dataset/labeling';
+import type { ResolutionPolicy } from '../core/dataset/votes';
+import { blindOrder, isBlindCandidate, markBlindLine, pickBlind } from '../core/dataset/blind';
 import { LineDocument, type DocumentBackup, type LineEdit, type SaveOptions } from '../core/dataset/lineDocument';
-import { addToStats, emptyStats, fileVerdict, lineCode, mergeStats, stateOfCode, type DatasetStats, type FileVerdict } from '../core/dataset/stats';
+import { addToStats, emptyStats, fileVerdict, isBlindCode, lineCode, mergeStats, stateOfCode, type DatasetStats, type FileVerdict } from '../core/dataset/stats';
 import type { Counts, Filter, LabelAction, NavAction, RecordDetail, RowSummary } from '../protocol/labeling';
 import { recordDetail, rowSummary, statusOfState } from './recordView';
 import { LineSet } from './lineSet';
@@ -51,6 +53,10 @@ export interface ModelOptions {
 export interface LabelSettings {
   annotator: string;
   seed: string;
+  /** How a record's votes resolve (the `rpo.labeling.resolution` setting); default `majority`. */
+  policy?: ResolutionPolicy;
+  /** A blind view (the "Blind" filter): records show in `blindOrder` for `seed` (pass `blindSeed(...)`). */
+  blind?: boolean;
 }
 
 type Listener = (what: 'edit' | 'scan' | 'reload') => void;
@@ -88,7 +94,7 @@ class AllLines implements LineList {
 }
 
 type ListFilter = Exclude<Filter, 'all'>;
-const LIST_FILTERS: readonly ListFilter[] = ['unlabeled', 'labeled', 'tieSkip', 'disputed', 'invalid'];
+const LIST_FILTERS: readonly ListFilter[] = ['unlabeled', 'labeled', 'tieSkip', 'disputed', 'blind', 'invalid'];
 
 /** Current search: a hit byte per line plus a LineSet per filter within it (built on demand). */
 interface SearchState {
@@ -115,6 +121,7 @@ export function countsOf(stats: DatasetStats, scanned: number, lines: number): C
     unlabeled: s['needs-label'] + s.unreviewed,
     tieSkip: s.tie + s.skip + s.both_bad + s.excluded,
     disputed: s.disputed,
+    blind: stats.blind,
     invalid: stats.invalid,
     byAnnotator,
   };
@@ -125,7 +132,7 @@ function negate(stats: DatasetStats): DatasetStats {
   return {
     ...stats,
     lines: -stats.lines, blank: -stats.blank, invalid: -stats.invalid, records: -stats.records,
-    identicalPairs: -stats.identicalPairs, hhTranscripts: -stats.hhTranscripts, decided: -stats.decided,
+    identicalPairs: -stats.identicalPairs, hhTranscripts: -stats.hhTranscripts, decided: -stats.decided, blind: -stats.blind,
     invalidByCode: neg(stats.invalidByCode as Record<string, number>),
     byKind: neg(stats.byKind) as DatasetStats['byKind'],
     byStyle: neg(stats.byStyle) as DatasetStats['byStyle'],
@@ -154,13 +161,23 @@ export function intentsFor(action: LabelAction): LabelIntent[] {
     case 'thumbsDown': return [{ type: 'thumbs', up: false }];
     case 'confirm': return [{ type: 'confirm' }];
     case 'flip': return [{ type: 'flip' }];
+    // Adjudication: the same judgements, written as an adjudicator's vote (`isAdjudication`).
+    case 'adjudicateLeft': return [{ type: 'choose', side: 'left', strength: 'clearly' }];
+    case 'adjudicateRight': return [{ type: 'choose', side: 'right', strength: 'clearly' }];
+    case 'adjudicateTie': return [{ type: 'status', status: 'tie' }];
   }
+}
+
+/** Actions that write an adjudicator's vote (it wins under the `adjudicated` policy). */
+export function isAdjudication(action: LabelAction): boolean {
+  return action === 'adjudicateLeft' || action === 'adjudicateRight' || action === 'adjudicateTie';
 }
 
 const ACTION_NAMES: Record<LabelAction, string> = {
   chooseLeft: 'left better', chooseRight: 'right better', chooseLeftSlightly: 'left slightly better',
   chooseRightSlightly: 'right slightly better', tie: 'tie', skip: 'skip', bothBad: 'both bad', exclude: 'exclude',
   clear: 'clear label', thumbsUp: 'thumbs up', thumbsDown: 'thumbs down', confirm: 'confirm', flip: 'flip',
+  adjudicateLeft: 'adjudicated left', adjudicateRight: 'adjudicated right', adjudicateTie: 'adjudicated tie',
 };
 
 export class LabelingModel {
@@ -419,8 +436,9 @@ export class LabelingModel {
     return rowSummary(line, this.parse(line));
   }
 
-  detail(line: number, seed: string): RecordDetail {
-    return recordDetail(line, this.parse(line), seed, () => this.doc.lineText(line));
+  /** What the view shows of a line; `blind`: as the "Blind" filter shows it (no votes, label or chosen/rejected; `seed` is the blind seed). */
+  detail(line: number, seed: string, blind = false): RecordDetail {
+    return recordDetail(line, this.parse(line), seed, () => this.doc.lineText(line), blind);
   }
 
   /** The current search (worker over the loaded bytes, corrected for edited lines), shared by concurrent callers. */
@@ -546,17 +564,42 @@ export class LabelingModel {
   label(line: number, action: LabelAction, settings: LabelSettings, time = new Date().toISOString()): LineEdit {
     this.refusePartial();
     const rec = this.parse(line);
-    const shown = displayOrder(rec, line, settings.seed);
+    const shown = (settings.blind ? blindOrder : displayOrder)(rec, line, settings.seed);
     let text = this.doc.lineText(line);
-    for (const intent of intentsFor(action)) text = applyLabel(text, intent, { annotator: settings.annotator, time, shown });
+    // An adjudication resolves the record: the adjudicator's vote wins whatever the file's policy.
+    const adjudicator = isAdjudication(action);
+    const ctx = { annotator: settings.annotator, time, shown, policy: adjudicator ? 'adjudicated' as const : settings.policy ?? 'majority', adjudicator };
+    for (const intent of intentsFor(action)) text = applyLabel(text, intent, ctx);
     return this.replace(line, text, `Label line ${line + 1}: ${ACTION_NAMES[action]}`);
   }
 
   note(line: number, note: string, settings: LabelSettings, time = new Date().toISOString()): LineEdit {
     this.refusePartial();
     const rec = this.parse(line);
-    const text = applyLabel(this.doc.lineText(line), { type: 'note', note: note || null }, { annotator: settings.annotator, time, shown: displayOrder(rec, line, settings.seed) });
+    const text = applyLabel(this.doc.lineText(line), { type: 'note', note: note || null }, { annotator: settings.annotator, time, shown: (settings.blind ? blindOrder : displayOrder)(rec, line, settings.seed), policy: settings.policy ?? 'majority' });
     return this.replace(line, text, `Note on line ${line + 1}`);
+  }
+
+  /**
+   * Marks a seeded random share (0..1) of the records a second annotator can re-judge
+   * (`isBlindCandidate`: labeled, tie or both bad, not yet marked) with `rpo_blind`, as one
+   * undoable edit. Returns the edit (null when nothing was marked) and the figures.
+   */
+  markBlind(share: number, seed: string): { edit: LineEdit | null; marked: number; candidates: number } {
+    this.refusePartial();
+    if (this.scanned < this.lineCount) throw new LabelError('the file is still being scanned; mark records for blind re-annotation once the counts are complete');
+    const candidates: number[] = [];
+    for (let i = 0; i < this.lineCount; i++) {
+      const state = stateOfCode(this.codes[i]!);
+      if ((state === 'labeled' || state === 'tie' || state === 'both_bad') && isBlindCandidate(this.parse(i))) candidates.push(i);
+    }
+    const picked = pickBlind(candidates, share, seed);
+    if (picked.length === 0) return { edit: null, marked: 0, candidates: candidates.length };
+    const changes = picked.map((line) => ({ line, before: this.parse(line) }));
+    const replacements = changes.map(({ line, before }) => ({ line, text: markBlindLine(before as PreferenceRecord, this.doc.lineText(line)) }));
+    const edit = this.doc.applyEdits(replacements, `Mark ${picked.length} records for blind re-annotation`);
+    this.afterChange(changes);
+    return { edit, marked: picked.length, candidates: candidates.length };
   }
 
   private replace(line: number, text: string, label: string): LineEdit {
@@ -655,6 +698,7 @@ function matchesFilter(filter: Filter, code: number): boolean {
     case 'labeled': return state === 'labeled';
     case 'tieSkip': return isTieSkip(state);
     case 'disputed': return state === 'disputed';
+    case 'blind': return isBlindCode(code);
     case 'invalid': return state === 'invalid';
   }
 }

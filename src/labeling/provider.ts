@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LabelError } from '../core/dataset/labeling';
-import { labelingAdvanceAfterLabel, labelingAnnotator, labelingDisplaySeed, labelingWordDiff } from '../settings';
+import { blindSeed } from '../core/dataset/blind';
+import { labelingAdvanceAfterLabel, labelingAnnotator, labelingDisplaySeed, labelingResolution, labelingWordDiff } from '../settings';
 import type { Logger } from '../core/log';
 import { INITIAL_ROWS, INITIAL_STATE_ELEMENT_ID, parseViewMessage, type Counts, type Filter, type HostMessage, type InitialState, type LabelAction, type NavAction, type ViewMessage } from '../protocol/labeling';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
@@ -42,6 +43,15 @@ export class LabelingView {
 
   constructor(readonly document: LabelingDocument, readonly panel: vscode.WebviewPanel, private readonly host: LabelingEditorProvider) {}
 
+  /**
+   * The settings labels and the detail use: in the "Blind" filter the display seed is
+   * re-randomised per annotator (`blindSeed`) and the detail hides the votes and the label.
+   */
+  private labelSettings(): LabelSettings {
+    const s = this.host.settings(this.document.uri);
+    return this.filter === 'blind' ? { ...s, seed: blindSeed(s.seed, s.annotator), blind: true } : s;
+  }
+
   /** What the HTML's initial state showed: still current at 'ready' unless one of these changed. */
   private embedded: { id: string; model: LabelingModel; version: number; selected: number; filter: Filter; query: string; counts: Counts; wordDiff: boolean } | undefined;
 
@@ -58,7 +68,7 @@ export class LabelingView {
     if (model.lineCount > 0) {
       this.selected = Math.min(this.selected, model.lineCount - 1);
       position = await model.position(this.filter, this.query, this.selected);
-      selected = { type: 'selected', detail: model.detail(this.selected, this.host.settings().seed), position };
+      selected = { type: 'selected', detail: model.detail(this.selected, this.labelSettings().seed, this.filter === 'blind'), position };
     }
     // After the clamp above: init names the line the view shows.
     const init = this.initMessage(counts, wordDiff);
@@ -86,7 +96,7 @@ export class LabelingView {
       return;
     }
     this.selected = Math.min(this.selected, model.lineCount - 1);
-    const detail = model.detail(this.selected, this.host.settings().seed);
+    const detail = model.detail(this.selected, this.labelSettings().seed, this.filter === 'blind');
     const position = await model.position(this.filter, this.query, this.selected);
     this.post({ type: 'selected', detail, position });
     publishLabelingSelection({ uri: this.document.uri, line: this.selected });
@@ -108,7 +118,7 @@ export class LabelingView {
       if (!this.ready || this.selected >= model.lineCount) return;
       const next = model.nextUnlabeled(this.selected);
       if (next === this.selected || next >= model.lineCount) return;
-      this.post({ type: 'prefetch', detail: model.detail(next, this.host.settings().seed) });
+      this.post({ type: 'prefetch', detail: model.detail(next, this.labelSettings().seed, this.filter === 'blind') });
     });
   }
 
@@ -157,7 +167,7 @@ export class LabelingView {
       case 'note':
         await this.inOrder(async () => {
           if (!(await this.whenEditable())) return;
-          if (m.index < this.document.model.lineCount) this.apply(() => this.document.note(m.index, m.note, this.host.settings()));
+          if (m.index < this.document.model.lineCount) this.apply(() => this.document.note(m.index, m.note, this.labelSettings()));
           await this.sendSelected();
           this.flushRefresh();
         });
@@ -251,7 +261,7 @@ export class LabelingView {
     const index = requested ?? this.selected;
     const model = this.document.model;
     if (index >= model.lineCount) return;
-    const ok = this.apply(() => this.document.label(index, action, this.host.settings()));
+    const ok = this.apply(() => this.document.label(index, action, this.labelSettings()));
     if (ok && action !== 'clear' && this.host.advanceAfterLabel()) {
       const next = model.nextUnlabeled(index);
       this.selected = next;
@@ -329,8 +339,9 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
     readonly diagnostics: vscode.DiagnosticCollection,
   ) {}
 
-  settings(): LabelSettings {
-    return { annotator: labelingAnnotator() || this.annotatorDefault, seed: labelingDisplaySeed() };
+  /** The labeling settings; `file` scopes the resolution policy (a folder may set its own). */
+  settings(file?: vscode.Uri): LabelSettings {
+    return { annotator: labelingAnnotator() || this.annotatorDefault, seed: labelingDisplaySeed(), policy: labelingResolution(file) };
   }
 
   wordDiff(): boolean {

@@ -1,6 +1,8 @@
 import { labelState, type LabelState, type ParsedLine, type PreferenceRecord, type Turns } from '../core/dataset/formats';
+import { blindOrder } from '../core/dataset/blind';
 import { displayOrder } from '../core/dataset/labeling';
-import type { LabelAction, RecordDetail, RecordKind, ResponseView, RowStatus, RowSummary, Turn } from '../protocol/labeling';
+import { VOTES_FIELD, type Vote } from '../core/dataset/votes';
+import type { LabelAction, RecordDetail, RecordKind, ResponseView, RowStatus, RowSummary, Turn, VoteView } from '../protocol/labeling';
 
 /**
  * From the core's parsed lines to what the labeling view shows: list rows, the detail of one
@@ -86,13 +88,21 @@ function fieldTurns(rec: PreferenceRecord, field: string): { turns: Turns; isCho
   return null;
 }
 
+/** The record's votes (`rpo_votes`, validated by the parser), or none. */
+export function votesOf(rec: ParsedLine): Vote[] {
+  if (rec.kind === 'invalid' || rec.kind === 'blank') return [];
+  return (rec.object[VOTES_FIELD] as Vote[] | undefined) ?? [];
+}
+
 export function actionsFor(rec: ParsedLine, status: RowStatus): LabelAction[] {
   const clear: LabelAction[] = rec.kind !== 'invalid' && rec.kind !== 'blank' && rec.provenance ? ['clear'] : [];
+  // Adjudication keys apply where several votes may disagree.
+  const adjudicate: LabelAction[] = (rec.kind === 'paired' || rec.kind === 'candidates') && votesOf(rec).length >= 2 ? ['adjudicateLeft', 'adjudicateRight', 'adjudicateTie'] : [];
   switch (rec.kind) {
     case 'candidates':
-      return ['chooseLeft', 'chooseRight', 'chooseLeftSlightly', 'chooseRightSlightly', 'tie', 'skip', 'bothBad', ...clear];
+      return ['chooseLeft', 'chooseRight', 'chooseLeftSlightly', 'chooseRightSlightly', 'tie', 'skip', 'bothBad', ...adjudicate, ...clear];
     case 'paired':
-      return ['chooseLeft', 'chooseRight', 'chooseLeftSlightly', 'chooseRightSlightly', 'confirm', 'flip', 'tie', 'skip', 'bothBad', 'exclude', ...clear];
+      return ['chooseLeft', 'chooseRight', 'chooseLeftSlightly', 'chooseRightSlightly', 'confirm', 'flip', 'tie', 'skip', 'bothBad', 'exclude', ...adjudicate, ...clear];
     case 'unpaired':
     case 'completion':
       return ['thumbsUp', 'thumbsDown', 'skip', 'exclude', ...clear];
@@ -105,7 +115,12 @@ export function actionsFor(rec: ParsedLine, status: RowStatus): LabelAction[] {
 const RAW_CHARS = 4000;
 
 /** Everything the detail pane shows for one line. `raw` is the line's text (for invalid lines). */
-export function recordDetail(index: number, rec: ParsedLine, seed: string, raw: () => string): RecordDetail {
+/**
+ * `blind`: as the "Blind" filter shows a record to a second annotator: the responses as Response
+ * A / B in `blindOrder` for `seed` (the caller passes `blindSeed(...)`), no label, no votes, no
+ * chosen/rejected, no preferred mark, so their judgement is independent.
+ */
+export function recordDetail(index: number, rec: ParsedLine, seed: string, raw: () => string, blind = false): RecordDetail {
   const status = rowStatus(rec);
   const base = { index, kind: recordKind(rec), status, actions: actionsFor(rec, status) };
   if (rec.kind === 'invalid' || rec.kind === 'blank') {
@@ -119,6 +134,7 @@ export function recordDetail(index: number, rec: ParsedLine, seed: string, raw: 
   }
   const p = rec.provenance;
   const detail: RecordDetail = { ...base, prompt: toTurns(rec.prompt) };
+  if (blind && (rec.kind === 'paired' || rec.kind === 'candidates')) return blindDetail(detail, index, rec, seed);
   if (p) {
     detail.label = {
       status,
@@ -148,8 +164,40 @@ export function recordDetail(index: number, rec: ParsedLine, seed: string, raw: 
   });
   detail.left = view(sides[0], 'A');
   detail.right = view(sides[1], 'B');
+  const votes = votesOf(rec);
+  if (votes.length >= 2) {
+    // A vote's choice names a field as the line has it now: the side showing that field's turns.
+    const sideOf = (choice: string): 'left' | 'right' | null => {
+      const f = fieldTurns(rec, choice);
+      if (!f) return null;
+      return f.turns === sides[0]!.turns ? 'left' : f.turns === sides[1]!.turns ? 'right' : null;
+    };
+    detail.votes = votes.map((v): VoteView => {
+      const side = v.choice === null ? null : sideOf(v.choice);
+      const judgement: VoteView['judgement'] = v.status ?? side ?? 'unknown';
+      return {
+        annotator: v.annotator, judgement, time: v.time, adjudicator: v.adjudicator,
+        ...(v.strength ? { strength: v.strength } : {}), ...(v.note ? { note: v.note } : {}),
+      };
+    });
+  }
   if (rec.kind === 'paired' && (status === 'labeled' || status === 'unreviewed')) {
     detail.label = { ...(detail.label ?? { status }), preferred: sides[0].isChosen ? 'left' : 'right' };
   }
   return detail;
+}
+
+/** The blind view of a paired or candidates record (see `recordDetail`). */
+function blindDetail(detail: RecordDetail, index: number, rec: PreferenceRecord, seed: string): RecordDetail {
+  const order = blindOrder(rec, index, seed)!;
+  const sides = order.map((f) => fieldTurns(rec, f)!.turns);
+  return {
+    ...detail,
+    // The row status would tell (labeled, disputed): the blind view says only that it is blind.
+    status: 'unlabeled',
+    actions: detail.actions.filter((a) => a !== 'confirm' && a !== 'flip' && a !== 'clear' && !a.startsWith('adjudicate')),
+    left: { title: 'Response A', turns: toTurns(sides[0]!, 'assistant') },
+    right: { title: 'Response B', turns: toTurns(sides[1]!, 'assistant') },
+    blind: true,
+  };
 }

@@ -6,7 +6,7 @@
  */
 
 /** List filters (the toolbar's radio group). */
-export const FILTERS = ['all', 'unlabeled', 'labeled', 'tieSkip', 'disputed', 'invalid'] as const;
+export const FILTERS = ['all', 'unlabeled', 'labeled', 'tieSkip', 'disputed', 'blind', 'invalid'] as const;
 export type Filter = (typeof FILTERS)[number];
 
 /** Label intents. Which ones apply depends on the record's kind (see `actionsFor`). */
@@ -15,6 +15,7 @@ export const LABEL_ACTIONS = [
   'tie', 'skip', 'bothBad', 'clear',
   'thumbsUp', 'thumbsDown',
   'confirm', 'flip', 'exclude',
+  'adjudicateLeft', 'adjudicateRight', 'adjudicateTie',
 ] as const;
 export type LabelAction = (typeof LABEL_ACTIONS)[number];
 
@@ -51,6 +52,8 @@ export interface Counts {
   tieSkip: number;
   /** Records whose annotators' votes do not resolve (the "Disputed" filter; they do not train). */
   disputed: number;
+  /** Records marked for blind re-annotation (the "Blind" filter, which shows them without votes or chosen/rejected). */
+  blind: number;
   invalid: number;
   /** Labeled records per annotator (records labeled before provenance existed: ""). */
   byAnnotator: Record<string, number>;
@@ -92,6 +95,18 @@ export interface LabelView {
   note?: string;
 }
 
+/** One annotator's vote on the record (`rpo_votes`), in terms of what the view shows now. */
+export interface VoteView {
+  /** Plain text: rendered as text, never markup. */
+  annotator: string;
+  /** The side the vote picked as displayed now, or its status; `unknown`: its choice names no field of the record now. */
+  judgement: 'left' | 'right' | 'tie' | 'skip' | 'both_bad' | 'excluded' | 'unknown';
+  strength?: Strength;
+  note?: string;
+  time: string;
+  adjudicator: boolean;
+}
+
 export interface RecordDetail {
   index: number;
   kind: RecordKind;
@@ -107,6 +122,10 @@ export interface RecordDetail {
   raw?: string;
   /** Which label actions apply to this record (buttons and the help overlay). */
   actions: LabelAction[];
+  /** Every vote when the record has two or more (adjudication); absent otherwise. */
+  votes?: VoteView[];
+  /** Shown for blind re-annotation (the "Blind" filter): no label, votes or chosen/rejected. */
+  blind?: boolean;
 }
 
 export interface ViewSettings {
@@ -245,6 +264,7 @@ export const KEY_HELP: ReadonlyArray<{ keys: string; what: string }> = [
   { keys: 'Backspace', what: 'clear the label' },
   { keys: 'U / D', what: 'thumbs up / down (unpaired records)' },
   { keys: 'C / F / E', what: 'confirm / flip / exclude (existing chosen/rejected)' },
+  { keys: 'A then 1 / 2 / T', what: 'adjudicate: resolve a record several people voted on (left / right / tie)' },
   { keys: 'J or ↓ / K or ↑', what: 'next / previous record' },
   { keys: 'N', what: 'next unlabeled record' },
   { keys: 'M', what: 'write a note (Enter saves, Escape leaves)' },

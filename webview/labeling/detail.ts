@@ -1,7 +1,7 @@
 import { diffWords } from 'diff';
-import type { LabelAction, RecordDetail, ResponseView, Turn } from '../../src/protocol/labeling';
+import type { LabelAction, RecordDetail, ResponseView, Turn, VoteView } from '../../src/protocol/labeling';
 import { el } from '../common/dom';
-import { actions, detail, detailHeader, invalidBox, leftBox, note, noteRow, promptBox, responses, rightBox, setFieldValue, STATUS_LABELS } from './layout';
+import { actions, detail, detailHeader, invalidBox, leftBox, note, noteRow, promptBox, responses, rightBox, setFieldValue, STATUS_LABELS, votesBox } from './layout';
 import { renderMarkdown } from './markdown';
 import { send, view } from './state';
 
@@ -21,7 +21,38 @@ const ACTION_LABELS: Record<LabelAction, [string, string]> = {
   confirm: ['Confirm', 'C'],
   flip: ['Flip', 'F'],
   exclude: ['Exclude', 'E'],
+  adjudicateLeft: ['Resolve: left', 'A 1'],
+  adjudicateRight: ['Resolve: right', 'A 2'],
+  adjudicateTie: ['Resolve: tie', 'A T'],
 };
+
+const JUDGEMENT_TEXT: Record<VoteView['judgement'], string> = {
+  left: 'left (A)', right: 'right (B)', tie: 'tie', skip: 'skip', both_bad: 'both bad', excluded: 'excluded', unknown: 'a field not in the record',
+};
+
+/** The votes table: annotator names and notes are data, set as text (never markup). */
+function renderVotes(votes: VoteView[] | undefined): void {
+  votesBox.hidden = !votes;
+  if (!votes) { votesBox.replaceChildren(); return; }
+  const table = el('table', { class: 'votes' });
+  const head = el('tr');
+  for (const h of ['Annotator', 'Picked', 'Strength', 'Note', 'Time']) head.append(el('th', { scope: 'col' }, h));
+  table.append(head);
+  for (const v of votes) {
+    const tr = el('tr', { class: `vote judgement-${v.judgement}` });
+    tr.dataset.annotator = v.annotator;
+    tr.dataset.judgement = v.judgement;
+    tr.append(
+      el('td', {}, v.adjudicator ? `${v.annotator} (adjudicator)` : v.annotator),
+      el('td', {}, JUDGEMENT_TEXT[v.judgement]),
+      el('td', {}, v.strength ?? ''),
+      el('td', {}, v.note ?? ''),
+      el('td', {}, v.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z')),
+    );
+    table.append(tr);
+  }
+  votesBox.replaceChildren(el('h3', {}, `Votes (${votes.length}): resolve with A then 1 / 2 / T`), table);
+}
 
 function turnsText(turns: Turn[]): string {
   return turns.map((t) => (turns.length > 1 ? `${t.role}: ${t.content}` : t.content)).join('\n\n');
@@ -137,6 +168,7 @@ class DetailView {
       detailHeader.textContent = counts && counts.complete && counts.lines === 0 ? 'The file is empty.' : 'No record selected.';
       promptBox.replaceChildren();
       leftBox.hidden = rightBox.hidden = true;
+      renderVotes(undefined);
       actions.replaceChildren();
       this.actionsKey = '';
       noteRow.hidden = true;
@@ -167,6 +199,7 @@ class DetailView {
       showResponse(rightBox, built.right, rp);
     }
     responses.classList.toggle('single', !d.right);
+    renderVotes(d.kind === 'invalid' || d.kind === 'blank' ? undefined : d.votes);
     // The buttons (custom elements, each with a shadow root) are rebuilt only when the set of
     // actions changes, not for every record: they act on the record selected when clicked.
     const key = d.actions.join(',');

@@ -9,7 +9,7 @@ import { el } from '../common/dom';
 /** The view's elements, built once: toolbar, the record list, the selected record, help, notices. */
 
 export const FILTER_LABELS: Record<Filter, string> = {
-  all: 'All', unlabeled: 'Unlabeled', labeled: 'Labeled', tieSkip: 'Tie / skip', disputed: 'Disputed', invalid: 'Invalid',
+  all: 'All', unlabeled: 'Unlabeled', labeled: 'Labeled', tieSkip: 'Tie / skip', disputed: 'Disputed', blind: 'Blind', invalid: 'Invalid',
 };
 
 export const STATUS_LABELS: Record<string, string> = {
@@ -64,6 +64,8 @@ export const responses = el('div', { id: 'responses' });
 export const leftBox = el('article', { id: 'left', class: 'response', 'aria-label': 'Left response' });
 export const rightBox = el('article', { id: 'right', class: 'response', 'aria-label': 'Right response' });
 responses.append(leftBox, rightBox);
+/** Every vote of a record several people labeled (adjudication). */
+export const votesBox = el('section', { id: 'votes', 'aria-label': 'Votes', hidden: '' });
 export const actions = el('div', { id: 'actions', role: 'group', 'aria-label': 'Label actions' });
 export const noteRow = el('div', { id: 'note-row' });
 export const note = document.createElement('vscode-textfield');
@@ -72,7 +74,7 @@ note.setAttribute('placeholder', 'Note (M to write, Enter to save)');
 note.setAttribute('aria-label', 'Note for this record');
 noteRow.append(note);
 export const invalidBox = el('div', { id: 'invalid', hidden: '' });
-detail.append(detailHeader, invalidBox, promptBox, responses, actions, noteRow);
+detail.append(detailHeader, invalidBox, promptBox, responses, votesBox, actions, noteRow);
 split.append(list, detail);
 
 export const help = el('div', { id: 'help', role: 'dialog', 'aria-modal': 'true', 'aria-label': 'Keyboard shortcuts', hidden: '' });

@@ -22,7 +22,7 @@ export function renderCounts(): void {
   progressText.textContent = `${done.toLocaleString()} / ${c.records.toLocaleString()} labeled (${c.tieSkip.toLocaleString()} tie/skip, ${c.invalid.toLocaleString()} invalid)${scanning}`;
   const who = Object.entries(c.byAnnotator).sort((a, b) => b[1] - a[1]).slice(0, 5);
   annotators.textContent = who.length ? who.map(([name, n]) => `${name || '(no annotator)'}: ${n.toLocaleString()}`).join(' · ') : '';
-  const byFilter: Record<Filter, number> = { all: c.lines, unlabeled: c.unlabeled, labeled: c.labeled, tieSkip: c.tieSkip, disputed: c.disputed, invalid: c.invalid };
+  const byFilter: Record<Filter, number> = { all: c.lines, unlabeled: c.unlabeled, labeled: c.labeled, tieSkip: c.tieSkip, disputed: c.disputed, blind: c.blind, invalid: c.invalid };
   // Only the radios whose count changed (each is a custom element that re-renders on a new label).
   for (const [f, radio] of filterRadios) {
     const text = `${FILTER_LABELS[f]} ${byFilter[f].toLocaleString()}`;

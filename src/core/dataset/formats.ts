@@ -158,7 +158,10 @@ export function parseText(text: string): ParsedLine {
 /** Classifies a parsed JSON object as one of the record shapes (or invalid). */
 export function classify(object: Record<string, unknown>): PreferenceRecord | InvalidRecord {
   const rec = classifyShape(object);
-  if (rec.kind === 'invalid' || !(VOTES_FIELD in object)) return rec;
+  if (rec.kind === 'invalid') return rec;
+  // `rpo_blind` (blind.ts): the mark for blind re-annotation is `true` or absent.
+  if ('rpo_blind' in object && object.rpo_blind !== true) return invalid('label-field', `field "rpo_blind" must be true (or absent), found ${JSON.stringify(object.rpo_blind)?.slice(0, 40)}`, 'rpo_blind', null, object);
+  if (!(VOTES_FIELD in object)) return rec;
   const checked = checkVotes(object[VOTES_FIELD], rec.kind);
   if ('issue' in checked) return invalid('label-field', `field "${checked.issue.field}" ${checked.issue.reason}`, checked.issue.field, null, object);
   return rec;

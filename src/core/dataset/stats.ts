@@ -1,3 +1,4 @@
+import { isBlind } from './blind';
 import { isIdenticalPair, labelState, parseLine, type InvalidRecord, type LabelState, type ParsedLine, type RecordKind, type Style } from './formats';
 
 /**
@@ -24,17 +25,23 @@ export interface DatasetStats {
   hhTranscripts: number;
   /** Records an annotator decided: `labeled` plus every status. */
   decided: number;
+  /** Records marked for blind re-annotation (`rpo_blind`). */
+  blind: number;
 }
 
-/** One byte per line for filters: the kind (low nibble) and label state (high nibble). */
+/** One byte per line for filters: the kind (bits 0-2), marked blind (bit 3) and label state (high nibble). */
 export const KIND_CODES: readonly RecordKind[] = ['blank', 'invalid', 'paired', 'unpaired', 'completion', 'candidates'];
 export const STATE_CODES: readonly LabelState[] = ['blank', 'invalid', 'needs-label', 'unreviewed', 'labeled', 'tie', 'skip', 'both_bad', 'excluded', 'disputed'];
 
 export function lineCode(rec: ParsedLine): number {
-  return KIND_CODES.indexOf(rec.kind) | (STATE_CODES.indexOf(labelState(rec)) << 4);
+  return KIND_CODES.indexOf(rec.kind) | (isBlind(rec) ? BLIND_BIT : 0) | (STATE_CODES.indexOf(labelState(rec)) << 4);
 }
+export const BLIND_BIT = 0x08;
 export function kindOfCode(code: number): RecordKind {
-  return KIND_CODES[code & 0x0f]!;
+  return KIND_CODES[code & 0x07]!;
+}
+export function isBlindCode(code: number): boolean {
+  return (code & BLIND_BIT) !== 0;
 }
 export function stateOfCode(code: number): LabelState {
   return STATE_CODES[code >> 4]!;
@@ -54,6 +61,7 @@ export function emptyStats(): DatasetStats {
     identicalPairs: 0,
     hhTranscripts: 0,
     decided: 0,
+    blind: 0,
   };
 }
 
@@ -75,6 +83,7 @@ export function addToStats(stats: DatasetStats, rec: ParsedLine): DatasetStats {
   const state = labelState(rec) as Exclude<LabelState, 'invalid' | 'blank'>;
   stats.byState[state]++;
   if (state !== 'needs-label' && state !== 'unreviewed') stats.decided++;
+  if (isBlind(rec)) stats.blind++;
   if (rec.provenance) stats.byAnnotator[rec.provenance.annotator] = (stats.byAnnotator[rec.provenance.annotator] ?? 0) + 1;
   if (rec.kind === 'paired') {
     if (isIdenticalPair(rec)) stats.identicalPairs++;
@@ -93,6 +102,7 @@ export function mergeStats(parts: readonly DatasetStats[]): DatasetStats {
     out.identicalPairs += p.identicalPairs;
     out.hhTranscripts += p.hhTranscripts;
     out.decided += p.decided;
+    out.blind += p.blind;
     for (const k of Object.keys(out.byKind) as (keyof DatasetStats['byKind'])[]) out.byKind[k] += p.byKind[k];
     for (const k of Object.keys(out.byStyle) as Style[]) out.byStyle[k] += p.byStyle[k];
     for (const k of Object.keys(out.byState) as (keyof DatasetStats['byState'])[]) out.byState[k] += p.byState[k];
