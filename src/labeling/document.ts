@@ -210,6 +210,13 @@ export class LabelingDocument implements vscode.CustomDocument {
     this.record(this.model.note(line, note, settings));
   }
 
+  /** Marks a seeded share of the labeled records for blind re-annotation (one undoable edit). */
+  markBlind(share: number, seed: string): { marked: number; candidates: number } {
+    const { edit, marked, candidates } = this.model.markBlind(share, seed);
+    if (edit) this.record(edit);
+    return { marked, candidates };
+  }
+
   get isDirty(): boolean {
     return this.model.doc.isDirty;
   }

@@ -122,6 +122,7 @@ export const labelingFeature: Feature = {
         if (!target) return;
         await vscode.commands.executeCommand('vscode.openWith', target, VIEW_TYPE);
       }),
+      vscode.commands.registerCommand('rpo.label.markBlind', () => provider.active()?.markBlind() ?? noEditor()),
       vscode.commands.registerCommand('rpo.importHh', (input?: unknown, output?: unknown) => importHhCommand(log, input, output)),
     );
     if (RPO_TEST_HOOKS_BUILT && testHooksOn(context)) disposables.push(...registerLabelingTestHooks(provider));

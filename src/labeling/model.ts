@@ -506,7 +506,9 @@ export class LabelingModel {
 
   async rows(filter: Filter, query: string, start: number, count: number): Promise<{ matching: number; rows: RowSummary[] }> {
     const list = await this.list(filter, query);
-    return { matching: list.length, rows: list.slice(start, count).map((line) => this.row(line)) };
+    // The Blind filter's rows do not tell how the records were labeled (labeled, disputed...).
+    const row = filter === 'blind' ? (line: number): RowSummary => ({ ...this.row(line), status: 'unlabeled' }) : (line: number) => this.row(line);
+    return { matching: list.length, rows: list.slice(start, count).map(row) };
   }
 
   /** Position of `line` in the filtered list; -1 when it is not in it. */

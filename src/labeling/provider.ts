@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LabelError } from '../core/dataset/labeling';
 import { blindSeed } from '../core/dataset/blind';
+import { parseShare } from './shareInput';
 import { labelingAdvanceAfterLabel, labelingAnnotator, labelingDisplaySeed, labelingResolution, labelingWordDiff } from '../settings';
 import type { Logger } from '../core/log';
 import { INITIAL_ROWS, INITIAL_STATE_ELEMENT_ID, parseViewMessage, type Counts, type Filter, type HostMessage, type InitialState, type LabelAction, type NavAction, type ViewMessage } from '../protocol/labeling';
@@ -263,13 +264,47 @@ export class LabelingView {
     if (index >= model.lineCount) return;
     const ok = this.apply(() => this.document.label(index, action, this.labelSettings()));
     if (ok && action !== 'clear' && this.host.advanceAfterLabel()) {
-      const next = model.nextUnlabeled(index);
+      // Blind re-annotation goes through the marked records (all of them carry a label already).
+      const next = this.filter === 'blind' ? await model.navigate('next', 'blind', this.query, index) : model.nextUnlabeled(index);
       this.selected = next;
     } else {
       this.selected = index;
     }
     await this.sendSelected();
     this.flushRefresh();
+  }
+
+  /**
+   * "Mark Records for Blind Re-annotation…": asks the share and the seed, marks them (one undoable
+   * edit), then shows the "Blind" filter.
+   */
+  markBlind(): Promise<void> {
+    return this.inOrder(async () => {
+      if (!(await this.whenEditable())) return;
+      const shareText = await vscode.window.showInputBox({
+        title: 'RPO: Mark Records for Blind Re-annotation (1/2)',
+        prompt: 'Percent of the labeled records (labeled, tie or both bad; not yet marked) to mark for a second, blind annotator',
+        value: '10',
+        validateInput: (v) => (parseShare(v) === null ? 'a number from 0 to 100' : undefined),
+      });
+      if (shareText === undefined) return;
+      const seed = await vscode.window.showInputBox({
+        title: 'RPO: Mark Records for Blind Re-annotation (2/2)',
+        prompt: 'Seed of the random pick (the same seed picks the same records)',
+        value: 'blind',
+      });
+      if (seed === undefined) return;
+      let result: { marked: number; candidates: number } | undefined;
+      this.apply(() => { result = this.document.markBlind(parseShare(shareText)!, seed); });
+      if (!result) return;
+      this.host.log.info(`blind re-annotation: marked ${result.marked} of ${result.candidates} labeled records in ${this.document.uri.fsPath} (seed ${JSON.stringify(seed)})`);
+      void vscode.window.showInformationMessage(`RPO: marked ${result.marked} of ${result.candidates} labeled records for blind re-annotation. The "Blind" filter shows them without the earlier votes; save to keep the marks.`);
+      this.filter = 'blind';
+      this.query = '';
+      this.post(this.initMessage(this.document.model.counts, this.host.wordDiff()));
+      await this.sendSelected();
+      this.flushRefresh();
+    });
   }
 
   /** After an edit of this view: the selection went out first (what the user waits for), now the counts and rows. */
@@ -475,3 +510,4 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
     this.changeDocument.dispose();
   }
 }
+

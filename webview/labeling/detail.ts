@@ -175,7 +175,7 @@ class DetailView {
       return;
     }
     const label = d.label;
-    const bits = [`Line ${d.index + 1}`, d.kind, STATUS_LABELS[d.status] ?? d.status];
+    const bits = [`Line ${d.index + 1}`, d.kind, d.blind ? 'blind re-annotation: earlier votes hidden' : STATUS_LABELS[d.status] ?? d.status];
     if (label?.strength) bits.push(label.strength);
     if (label?.annotator) bits.push(`by ${label.annotator}`);
     if (label?.time) bits.push(label.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
