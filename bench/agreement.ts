@@ -15,13 +15,21 @@
  * does); `merge-driver` vs reading the three files and writing OURS back through the same
  * streaming writer (OURS merged with itself: every line equal). Targets (issue 14): agreement <= 5 s; merge driver <= 15 s and peak memory <= 2x
  * the file size. Prints measured figures; asserts nothing.
+ *
+ *   node --import tsx bench/agreement.ts --bootstrap-only [--records N] [--resamples B]
+ *
+ * The bootstrap alone, in this one process: agreementReport on a vote table of N items shaped as
+ * votes.pref.jsonl's (two patterns, 1 in 4 disagreeing) vs the named baseline `baselineDraws`
+ * (the draw loop inlined in agreementReport before it moved to drawCounts: a Float64Array of counts
+ * indexed through the Int32Array item map, Math.floor of u * n / 2^32), alternating, best of 3;
+ * both must give the same counts.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineIndex } from '../src/core/dataset/lineIndex';
 import { parseLine, type ParsedLine } from '../src/core/dataset/formats';
-import { agreementReport, collectVotes } from '../src/core/agreement';
+import { agreementReport, collectVotes, interval, krippendorffAlpha, type VoteTable } from '../src/core/agreement';
 import { mergeInto } from '../src/cli/merge';
 
 const MB = 1024 * 1024;
@@ -126,8 +134,72 @@ function run(mode: string, files: string[], resamples: number): Record<string, n
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
 }
 
+/** Baseline: the previous inline draw loop (same generator, same draws); returns the counts of every resample. */
+function baselineDraws(items: Int32Array, K: number, B: number, seed: number): Float64Array {
+  const n = items.length;
+  const all = new Float64Array(B * K);
+  let state = seed % 4294967296;
+  const w = new Float64Array(K);
+  for (let r = 0; r < B; r++) {
+    w.fill(0);
+    for (let i = 0; i < n; i++) {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let x = Math.imul(state ^ (state >>> 15), state | 1);
+      x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+      w[items[Math.floor((((x ^ (x >>> 14)) >>> 0) * n) / 4294967296)]!]!++;
+    }
+    all.set(w, r * K);
+  }
+  return all;
+}
+
+function krippendorffOf(t: VoteTable, w: Float64Array): number | null {
+  return krippendorffAlpha(t, w, 'nominal');
+}
+
+function bootstrapOnly(n: number, B: number): void {
+  const items = new Int32Array(n);
+  let x = 12345;
+  for (let i = 0; i < n; i++) items[i] = ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 4294967296) < 0.25 ? 1 : 0;
+  const t: VoteTable = {
+    annotators: ['ada', 'bo', 'cy'],
+    patterns: [{ raters: [0, 1, 2], codes: [0, 5, 2] }, { raters: [0, 1, 2], codes: [0, 5, 3] }],
+    itemPattern: items,
+    itemLine: new Int32Array(n),
+    perAnnotator: [],
+    recordsWithVotes: n,
+  };
+  let best = Infinity;
+  let bestBase = Infinity;
+  let rep = agreementReport(t, { resamples: 0 });
+  for (let round = 0; round < 3; round++) {
+    let t0 = performance.now();
+    const base = baselineDraws(items, 2, B, 0);
+    bestBase = Math.min(bestBase, performance.now() - t0);
+    t0 = performance.now();
+    rep = agreementReport(t, { resamples: B });
+    best = Math.min(best, performance.now() - t0);
+    if (round === 0) {
+      // the same draws: the baseline's counts give the same alpha interval
+      const alphas: number[] = [];
+      for (let r = 0; r < B; r++) {
+        const a = krippendorffOf(t, base.subarray(r * 2, r * 2 + 2));
+        if (a !== null) alphas.push(a);
+      }
+      const ci = interval(alphas);
+      if (JSON.stringify(ci) !== JSON.stringify(rep.alphaNominal.ci)) throw new Error(`baseline and agreementReport disagree: ${JSON.stringify(ci)} vs ${JSON.stringify(rep.alphaNominal.ci)}`);
+    }
+  }
+  const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  console.log(`bootstrap, ${n.toLocaleString('en-US')} items x ${B} resamples (best of 3, one process): agreementReport ${f(best)} (${((best * 1e6) / (n * B)).toFixed(1)} ns a draw, measures included) vs baseline draw loop alone ${f(bestBase)} (${((bestBase * 1e6) / (n * B)).toFixed(1)} ns a draw); ratio ${(best / bestBase).toFixed(2)}; same nominal-alpha interval ${JSON.stringify(rep.alphaNominal.ci)}`);
+}
+
 async function main(): Promise<void> {
   const resamples = Number(arg('--resamples', '1000'));
+  if (process.argv.includes('--bootstrap-only')) {
+    bootstrapOnly(Number(arg('--records', '1000000')), resamples);
+    return;
+  }
   if (process.argv.includes('--child')) {
     const i = process.argv.indexOf('--child');
     const files = process.argv.slice(i + 2).filter((a, k, all) => a !== '--resamples' && all[k - 1] !== '--resamples');
