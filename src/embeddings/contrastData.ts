@@ -1,5 +1,5 @@
 import { promptText } from '../core/contrast/promptText';
-import { type UsableItem, type UsableMode, usableItems } from '../core/contrast/usable';
+import { type UsableItem, type UsableMode, type UsableOptions, usableItems } from '../core/contrast/usable';
 import type { DatasetPrompts } from './datasetPrompts';
 
 /**
@@ -21,10 +21,10 @@ export interface ContrastData {
   distinctLines: number[];
 }
 
-export function joinContrastData(data: DatasetPrompts, promptVectors: Float32Array, dim: number, mode: UsableMode): ContrastData {
+export function joinContrastData(data: DatasetPrompts, promptVectors: Float32Array, dim: number, mode: UsableMode, options: UsableOptions = {}): ContrastData {
   const rowOfText = new Map<string, number>();
   data.prompts.forEach((p, i) => { if (!rowOfText.has(p.text)) rowOfText.set(p.text, i); });
-  const usable = usableItems(data.lines, mode);
+  const usable = usableItems(data.lines, mode, options);
   const itemVectors = new Float32Array(usable.length * dim);
   usable.forEach((u, i) => {
     const r = rowOfText.get(promptText(u.prompt));

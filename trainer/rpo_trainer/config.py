@@ -59,6 +59,8 @@ class RunConfig:
     beta: float = 0.1
     tau: float = 0.5
     diagonal_weight: float = 0.8
+    min_agreement: float = 0.0
+    label_smoothing: float = 0.0
     embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
     batch_size: int = 4
     gradient_accumulation_steps: int = 1

@@ -30,14 +30,15 @@ class ContrastBatch:
 
 def build_contrast(ratios: torch.Tensor, logps: torch.Tensor, labels: torch.Tensor | None,
                    embeddings: torch.Tensor | None, *, beta: float, tau: float, diagonal_weight: float,
-                   gather: Gather | None = None) -> ContrastBatch:
+                   gather: Gather | None = None, eps: torch.Tensor | None = None) -> ContrastBatch:
     """`ratios` and `logps` are per-row policy log-ratios and policy log-probabilities.
 
     Paired (`labels` None): rows are [chosen_0..chosen_{m-1}, rejected_0..rejected_{m-1}] and
     row i's own rejected response is column i (offset + i with gathered columns). Unpaired:
     `labels[r]` is True for a chosen row. `embeddings` (one row per example, in the example
     order) give the contrast weights; None for methods without them. `gather` gathers the
-    columns from every process (global contrast); None keeps them local.
+    columns from every process (global contrast); None keeps them local. `eps` (one per pair,
+    paired; one per row, unpaired) turns on label smoothing from the votes; None: none.
     """
     if labels is None:
         m = ratios.shape[0] // 2
@@ -48,21 +49,27 @@ def build_contrast(ratios: torch.Tensor, logps: torch.Tensor, labels: torch.Tens
         chosen, rejected = ratios[labels], ratios[~labels]
         chosen_logps, rejected_logps = logps[labels], logps[~labels]
         row_emb, col_emb = (embeddings[labels], embeddings[~labels]) if embeddings is not None else (None, None)
+    row_eps = col_eps = None
+    if eps is not None:
+        row_eps, col_eps = (eps, None) if labels is None else (eps[labels], eps[~labels])
+    local_col_eps = col_eps
     local_rejected, offset = rejected, 0
     if gather is not None:
         rejected, offset = gather(rejected)
         if col_emb is not None:
             col_emb, _ = gather(col_emb)
+        if col_eps is not None:
+            col_eps, _ = gather(col_eps)
     weights = contrast_weights(row_emb, col_emb, tau) if row_emb is not None else None
     diagonal = torch.arange(chosen.shape[0], device=ratios.device) + offset if labels is None else None
     contrast = Contrast(chosen=chosen, rejected=rejected, beta=beta, diagonal=diagonal, weights=weights,
-                        diagonal_weight=diagonal_weight)
+                        diagonal_weight=diagonal_weight, eps=row_eps, eps_cols=col_eps)
     local_weights = weights
     if weights is not None and gather is not None:
         local_weights = weights[:, offset:offset + local_rejected.shape[0]]
     local = Contrast(chosen=chosen, rejected=local_rejected, beta=beta,
                      diagonal=(diagonal - offset if diagonal is not None else None), weights=local_weights,
-                     diagonal_weight=diagonal_weight)
+                     diagonal_weight=diagonal_weight, eps=row_eps, eps_cols=local_col_eps)
     return ContrastBatch(contrast=contrast, local=local, chosen_logps=chosen_logps, rejected_logps=rejected_logps)
 
 

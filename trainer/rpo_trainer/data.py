@@ -43,6 +43,11 @@ class Record:
     rejected: Turns | None = None
     completion: Turns | None = None  # unpaired
     label: bool | None = None
+    # Vote shares (docs/contracts.md section 4): of the counting votes (skips abstain), the share
+    # that agrees with the record's label and the share for the other side; 1 and 0 without votes.
+    agreement: float = 1.0
+    dissent: float = 0.0
+    eps: float = 0.0  # label smoothing of this record: min(0.5, label_smoothing * dissent)
 
     @property
     def prompt_text(self) -> str:
@@ -165,7 +170,22 @@ def classify(obj: dict, where: str) -> tuple[str, Record | None]:
             f"{where}: not a preference record: expected {{prompt, chosen, rejected}} or {{prompt, completion, label}}; found keys {keys}")
     if status:
         return status, None
+    if isinstance(obj.get(VOTES_FIELD), list):
+        rec.agreement, rec.dissent = vote_shares(obj[VOTES_FIELD], paired=rec.chosen is not None, label=rec.label)
     return "usable", rec
+
+
+def vote_shares(votes: list[dict], paired: bool, label: bool | None) -> tuple[float, float]:
+    """(agreement, dissent): the shares of the counting votes (a skip abstains) whose choice is the
+    record's label (paired: "chosen"; unpaired: "up" for label true, "down" for false) and the
+    opposite choice. Status votes (tie, both_bad, excluded) count in neither share. No counting
+    vote: (1, 0). Mirrors src/core/dataset/votes.ts voteShares."""
+    agree, other = ("chosen", "rejected") if paired else (("up", "down") if label else ("down", "up"))
+    counting = [v for v in votes if v.get("status") != "skip"]
+    if not counting:
+        return 1.0, 0.0
+    n = len(counting)
+    return sum(v.get("choice") == agree for v in counting) / n, sum(v.get("choice") == other for v in counting) / n
 
 
 def _check_votes(votes: Any, kind: str, where: str) -> None:
@@ -200,8 +220,11 @@ def _check_votes(votes: Any, kind: str, where: str) -> None:
             raise DataError(f'{where}: field "{f}.adjudicator" must be true or false, found {_type_name(v["adjudicator"])}')
 
 
-def load_dataset(path: str | Path, paired: bool) -> LoadedDataset:
-    """Read a JSONL file; raise DataError naming file and line for malformed lines."""
+def load_dataset(path: str | Path, paired: bool, min_agreement: float = 0.0, label_smoothing: float = 0.0) -> LoadedDataset:
+    """Read a JSONL file; raise DataError naming file and line for malformed lines.
+
+    Records whose vote agreement is below `min_agreement` are left out (`below_min_agreement`);
+    each record's `eps` is min(0.5, label_smoothing * its dissent share)."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -234,7 +257,10 @@ def load_dataset(path: str | Path, paired: bool) -> LoadedDataset:
             left_out[state] += 1
         elif paired and rec.chosen is None:
             left_out["unpaired"] += 1
+        elif rec.agreement < min_agreement:
+            left_out["below_min_agreement"] += 1
         else:
+            rec.eps = min(0.5, label_smoothing * rec.dissent)
             records.append(rec)
     return LoadedDataset(path=str(p), sha256=sha, lines=lines, records=records, left_out=left_out)
 
@@ -244,8 +270,9 @@ def unpaired_items(records: list[Record]) -> list[Record]:
     out = []
     for r in records:
         if r.chosen is not None:
-            out.append(Record(line=r.line, prompt=r.prompt, conversational=r.conversational, completion=r.chosen, label=True))
-            out.append(Record(line=r.line, prompt=r.prompt, conversational=r.conversational, completion=r.rejected, label=False))
+            shares = {"agreement": r.agreement, "dissent": r.dissent, "eps": r.eps}
+            out.append(Record(line=r.line, prompt=r.prompt, conversational=r.conversational, completion=r.chosen, label=True, **shares))
+            out.append(Record(line=r.line, prompt=r.prompt, conversational=r.conversational, completion=r.rejected, label=False, **shares))
         else:
             out.append(r)
     return out
@@ -271,6 +298,7 @@ class Example:
     responses: list[list[int]]  # [chosen, rejected] or [completion]
     label: bool | None = None  # unpaired only
     truncated: bool = False
+    eps: float = 0.0  # label smoothing from the votes (Record.eps)
 
 
 class Tokenizing:
@@ -330,7 +358,7 @@ class Tokenizing:
                 out[k] = ids[:room]
                 truncated = True
         return Example(line=rec.line, key=rec.prompt_key, prompt_ids=list(prompt_ids), responses=out,
-                       label=rec.label if rec.chosen is None else None, truncated=truncated)
+                       label=rec.label if rec.chosen is None else None, truncated=truncated, eps=rec.eps)
 
 
 def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
@@ -363,4 +391,6 @@ def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
     batch = {"input_ids": input_ids, "attention_mask": attention, "loss_mask": loss_mask, "position_ids": position_ids}
     if not paired:
         batch["labels"] = torch.tensor([bool(ex.label) for ex in examples], dtype=torch.bool)
+    # Label smoothing per example (paired: per pair; unpaired: per row); build_contrast applies it.
+    batch["eps"] = torch.tensor([ex.eps for ex in examples], dtype=torch.float32)
     return batch

@@ -190,11 +190,12 @@ class Run:
 
     def _prepare_data(self) -> None:
         cfg, acc = self.cfg, self.acc
-        ds = load_dataset(cfg.dataset, paired=cfg.paired)
+        ds = load_dataset(cfg.dataset, paired=cfg.paired, min_agreement=cfg.min_agreement, label_smoothing=cfg.label_smoothing)
         self.dataset_info = ds
         items = ds.records if cfg.paired else unpaired_items(ds.records)
         if cfg.eval_dataset:
-            eval_ds = load_dataset(cfg.eval_dataset, paired=cfg.paired)
+            eval_ds = load_dataset(cfg.eval_dataset, paired=cfg.paired, min_agreement=cfg.min_agreement,
+                                   label_smoothing=cfg.label_smoothing)
             train, evals = items, (eval_ds.records if cfg.paired else unpaired_items(eval_ds.records))
             self.eval_sha = eval_ds.sha256
         else:
@@ -376,7 +377,8 @@ class Run:
         global_c = cfg.global_contrast and acc.num_processes > 1 and split == "train"
         cb = build_contrast(policy.float() - ref.float(), policy, batch.get("labels"), emb, beta=cfg.beta, tau=cfg.tau,
                             diagonal_weight=cfg.diagonal_weight,
-                            gather=(lambda t: gather_columns(acc, t)) if global_c else None)
+                            gather=(lambda t: gather_columns(acc, t)) if global_c else None,
+                            eps=batch["eps"] if cfg.label_smoothing > 0 else None)
         sum_over_ranks = None
         if global_c:
             def sum_over_ranks(x: float) -> float:

@@ -177,3 +177,28 @@ def test_add_to_cache_merges_with_the_file_as_it_is_now(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
     add_to_cache(path, {}, model, "fp32")
     assert len(read_cache(path)) == 3
+
+
+USABLE_VOTES = json.loads((ROOT / "test" / "golden" / "usable-votes.expected.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("case", USABLE_VOTES["cases"], ids=lambda c: c["name"])
+def test_usable_list_with_votes_golden(case):
+    """min_agreement and label_smoothing (contracts section 4), the golden the TS usable list also checks."""
+    ds = load_dataset(ROOT / "test" / "golden" / USABLE_VOTES["file"], paired=case["mode"] == "paired",
+                      min_agreement=case["min_agreement"], label_smoothing=case["label_smoothing"])
+    items = ds.records if case["mode"] == "paired" else unpaired_items(ds.records)
+    assert [(r.line, r.label) for r in items] == [(u["line"], u["label"]) for u in case["usable"]]
+    for r, u in zip(items, case["usable"]):
+        assert abs(r.agreement - u["agreement"]) <= USABLE_VOTES["tolerance"], (r.line, r.agreement)
+        assert abs(r.eps - u["eps"]) <= USABLE_VOTES["tolerance"], (r.line, r.eps)
+    assert dict(ds.left_out) == case["left_out"]
+
+
+def test_collate_carries_eps(tmp_path):
+    tok = make_tokenizer()
+    ds = load_dataset(ROOT / "test" / "golden" / USABLE_VOTES["file"], paired=True, label_smoothing=1.0)
+    enc = Tokenizing(tok, 64, 32, "truncate", "x")
+    batch = collate([enc.encode(r) for r in ds.records], tok.pad_token_id)
+    assert batch["eps"].tolist() == pytest.approx([r.eps for r in ds.records])
+    assert batch["eps"].shape[0] * 2 == batch["input_ids"].shape[0]

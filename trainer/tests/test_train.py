@@ -259,3 +259,43 @@ def test_run_folder_files_are_replaced_atomically(tmp_path):
     with pytest.raises(OSError):
         write_text_atomic(tmp_path / "taken", "{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "taken"], "the temporary file is removed"
+
+
+def _with_votes(config: Path, **cfg) -> Path:
+    """The toy file with votes: records 0-3 split 2:1 (agreement 2/3), the rest 3:1 (agreement 3/4)."""
+    data = config.parent / "data" / "toy.pref.jsonl"
+    records = [json.loads(line) for line in data.read_text("utf-8").splitlines() if line.strip()]
+    t = "2026-12-01T10:00:00.000Z"
+
+    def vote(who, choice):
+        return {"annotator": who, "time": t, "choice": choice, "strength": None, "status": None, "note": None,
+                "shown": None, "adjudicator": False}
+    for i, r in enumerate(records):
+        r["rpo_label"] = {"annotator": "cy", "time": t, "status": None, "strength": None, "note": None,
+                          "shown": ["chosen", "rejected"], "flipped": False}
+        names = ["ada", "bo", "cy"] if i < 4 else ["ada", "bo", "cy", "dee"]
+        r["rpo_votes"] = [vote(n, "rejected" if n == "ada" else "chosen") for n in names]
+    write_jsonl(data, records)
+    c = json.loads(config.read_text("utf-8"))
+    c.update(cfg)
+    config.write_text(json.dumps(c), "utf-8")
+    return config
+
+
+def test_a_run_with_votes_leaves_out_low_agreement_and_smooths_the_rest(tmp_path, tiny_model):
+    """min_agreement 0.7 leaves out the 4 records at 2/3 (the start event says so); label_smoothing
+    changes what the model learns (the same run without it has other losses after the first step)."""
+    runs = {}
+    for smoothing in (0.0, 1.0):
+        config = toy_workspace(tmp_path / str(smoothing), tiny_model, n=16, method="rpo", max_steps=3)
+        status, events = in_process(_with_votes(config, min_agreement=0.7, label_smoothing=smoothing))
+        assert status == "completed"
+        start = events[0]
+        assert start["dataset"]["usable"] == 12 and start["dataset"]["left_out"] == {"below_min_agreement": 4}
+        assert start["config"]["min_agreement"] == 0.7 and start["config"]["label_smoothing"] == smoothing
+        runs[smoothing] = [s["metrics"]["loss"] for s in steps(events)]
+    plain, smoothed = runs[0.0], runs[1.0]
+    assert all(math.isfinite(x) for x in plain + smoothed)
+    # Step 1: policy = reference, s = 0, and l(0) = l(-0): the same loss; then the updates differ.
+    assert smoothed[0] == pytest.approx(plain[0])
+    assert abs(smoothed[2] - plain[2]) > 1e-6, (plain, smoothed)

@@ -24,11 +24,13 @@ export interface ContrastSettings {
   epoch: number;
   /** Fraction of usable records held out for eval (the last ceil(f * n)). */
   evalSplit: number;
+  /** Run config `min_agreement`: records whose vote agreement is below it do not train (absent: 0). */
+  minAgreement?: number;
 }
 
 export const DEFAULT_SETTINGS: ContrastSettings = {
   mode: 'paired', tau: 0.5, beta: 0.1, batchSize: 4, numProcesses: 1, globalContrast: false,
-  similarityBatching: false, seed: 42, epoch: 0, evalSplit: 0,
+  similarityBatching: false, seed: 42, epoch: 0, evalSplit: 0, minAgreement: 0,
 };
 
 /** Training items count after the eval split. */

@@ -1,8 +1,9 @@
-import type { ParsedLine, Turns } from '../dataset';
+import { type ParsedLine, type Turns, type Vote, VOTES_FIELD, voteShares } from '../dataset';
 
 /**
  * The records that train (docs/contracts.md §4), in file order: every parsed preference record
- * whose label status is not tie / skip / both_bad / excluded / disputed;
+ * whose label status is not tie / skip / both_bad / excluded / disputed, and whose vote
+ * agreement is at least `minAgreement`;
  * - paired methods: records with chosen and rejected;
  * - rpo-unpaired: unpaired records with a boolean label, plus paired records, which give their
  *   chosen (label true) and their rejected (label false), in that order.
@@ -20,21 +21,41 @@ export interface UsableItem {
   rejected?: Turns;
   completion?: Turns;
   label?: boolean;
+  /** Share of the record's counting votes that agree with its label (1 without votes). */
+  agreement: number;
+  /** Label smoothing of the record: min(0.5, labelSmoothing x the share of votes for the other side). */
+  eps: number;
 }
 
-export function usableItems(lines: Iterable<[number, ParsedLine]>, mode: UsableMode): UsableItem[] {
+export interface UsableOptions {
+  /** Leave out records whose agreement is below this (run config `min_agreement`, default 0). */
+  minAgreement?: number;
+  /** Run config `label_smoothing` (default 0: eps 0 everywhere). */
+  labelSmoothing?: number;
+}
+
+export function usableItems(lines: Iterable<[number, ParsedLine]>, mode: UsableMode, options: UsableOptions = {}): UsableItem[] {
+  const minAgreement = options.minAgreement ?? 0;
+  const smoothing = options.labelSmoothing ?? 0;
   const out: UsableItem[] = [];
   for (const [line, rec] of lines) {
     if (rec.kind !== 'paired' && rec.kind !== 'unpaired') continue;
     if (rec.provenance?.status) continue;
+    if (rec.kind === 'unpaired' && mode === 'paired') continue;
+    // rpo_votes was checked when the line was parsed (a malformed one makes the line invalid).
+    const votes = rec.object[VOTES_FIELD] as Vote[] | undefined;
+    const [agree, other] = rec.kind === 'paired' ? (['chosen', 'rejected'] as const) : rec.label ? (['up', 'down'] as const) : (['down', 'up'] as const);
+    const shares = Array.isArray(votes) ? voteShares(votes, agree, other) : { agreement: 1, dissent: 0 };
+    if (shares.agreement < minAgreement) continue;
+    const v = { agreement: shares.agreement, eps: Math.min(0.5, smoothing * shares.dissent) };
     if (rec.kind === 'paired') {
-      if (mode === 'paired') out.push({ line, prompt: rec.prompt, chosen: rec.chosen, rejected: rec.rejected });
+      if (mode === 'paired') out.push({ line, prompt: rec.prompt, chosen: rec.chosen, rejected: rec.rejected, ...v });
       else {
-        out.push({ line, prompt: rec.prompt, completion: rec.chosen, label: true });
-        out.push({ line, prompt: rec.prompt, completion: rec.rejected, label: false });
+        out.push({ line, prompt: rec.prompt, completion: rec.chosen, label: true, ...v });
+        out.push({ line, prompt: rec.prompt, completion: rec.rejected, label: false, ...v });
       }
-    } else if (mode === 'unpaired') {
-      out.push({ line, prompt: rec.prompt, completion: rec.completion, label: rec.label });
+    } else {
+      out.push({ line, prompt: rec.prompt, completion: rec.completion, label: rec.label, ...v });
     }
   }
   return out;

@@ -148,3 +148,23 @@ export function renameVotes(votes: readonly Vote[], rename: (name: string) => st
 export function isPolicy(value: unknown): value is ResolutionPolicy {
   return (POLICIES as readonly unknown[]).includes(value);
 }
+
+/**
+ * The shares of a record's counting votes (a skip abstains) whose choice is `agree` (the record's
+ * label: `chosen`, or `up`/`down` for thumbs) and its opposite `other`; status votes (tie,
+ * both_bad, excluded) count in neither. No counting vote: agreement 1, dissent 0. Training uses
+ * them (docs/contracts.md §4: `min_agreement`, `label_smoothing`); mirrored by
+ * trainer/rpo_trainer/data.py vote_shares.
+ */
+export function voteShares(votes: readonly Vote[], agree: Choice, other: Choice): { agreement: number; dissent: number } {
+  let n = 0;
+  let a = 0;
+  let o = 0;
+  for (const v of votes) {
+    if (v.status === 'skip') continue;
+    n++;
+    if (v.choice === agree) a++;
+    else if (v.choice === other) o++;
+  }
+  return n === 0 ? { agreement: 1, dissent: 0 } : { agreement: a / n, dissent: o / n };
+}

@@ -251,6 +251,7 @@ export function contrastSettingsOf(config: RunConfig): ContrastSettings {
     seed: config.seed,
     epoch: 0,
     evalSplit: config.eval_dataset ? 0 : config.eval_split,
+    minAgreement: config.min_agreement,
   };
 }
 

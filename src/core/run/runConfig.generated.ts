@@ -62,6 +62,14 @@ export interface RunConfigFile {
    */
   diagonal_weight?: number;
   /**
+   * Leave out records whose annotators agree less than this: the share of a record's counting votes (`rpo_votes`, skips abstain) that agree with its resolved label. A record with one vote or none has agreement 1. 0 keeps every resolved record; disputed records never train.
+   */
+  min_agreement?: number;
+  /**
+   * Label smoothing from the votes (conservative DPO): each record's loss mixes in the reversed preference with weight eps = min(0.5, label_smoothing x the share of its votes for the other side). 0 turns it off; 1 uses the vote share as it is. Applies to every method.
+   */
+  label_smoothing?: number;
+  /**
    * Prompt embeddings that weight the RPO contrast (read from the cache that `rpo embed` and the weight preview write).
    */
   embeddings?: {
@@ -230,7 +238,7 @@ export interface RunConfigFile {
 }
 
 /** Top-level keys the schema gives a default. */
-export type RunConfigDefaultedKey = 'name' | 'trust_remote_code' | 'eval_split' | 'method' | 'beta' | 'tau' | 'diagonal_weight' | 'batch_size' | 'gradient_accumulation_steps' | 'global_contrast' | 'similarity_batching' | 'learning_rate' | 'weight_decay' | 'max_grad_norm' | 'epochs' | 'max_steps' | 'warmup_steps' | 'optimizer' | 'lr_scheduler' | 'max_length' | 'max_prompt_length' | 'truncation' | 'precision' | 'gradient_checkpointing' | 'precompute_ref_logps' | 'padding_free' | 'chunked_logps' | 'seed' | 'logging_steps' | 'eval_steps' | 'eval_batch_size' | 'save_steps' | 'save_total_limit' | 'output_dir' | 'num_processes' | 'device';
+export type RunConfigDefaultedKey = 'name' | 'trust_remote_code' | 'eval_split' | 'method' | 'beta' | 'tau' | 'diagonal_weight' | 'min_agreement' | 'label_smoothing' | 'batch_size' | 'gradient_accumulation_steps' | 'global_contrast' | 'similarity_batching' | 'learning_rate' | 'weight_decay' | 'max_grad_norm' | 'epochs' | 'max_steps' | 'warmup_steps' | 'optimizer' | 'lr_scheduler' | 'max_length' | 'max_prompt_length' | 'truncation' | 'precision' | 'gradient_checkpointing' | 'precompute_ref_logps' | 'padding_free' | 'chunked_logps' | 'seed' | 'logging_steps' | 'eval_steps' | 'eval_batch_size' | 'save_steps' | 'save_total_limit' | 'output_dir' | 'num_processes' | 'device';
 /** Keys of `embeddings` the schema gives a default. */
 export type EmbeddingsDefaultedKey = 'model' | 'precision' | 'cache_dir' | 'compute_missing';
 /** Keys of `lora` the schema gives a default. */
