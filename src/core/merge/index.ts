@@ -157,7 +157,9 @@ function mergeRecord(b: Uint8Array | null, o: Uint8Array, t: Uint8Array, policy:
     return { reason: `the data changed on both sides, not only the labels (field${differ.length > 1 ? 's' : ''} ${differ.map((k) => JSON.stringify(k)).join(', ')} differ${differ.length > 1 ? '' : 's'})` };
   }
   let baseVotes: Vote[] = [];
-  if (b) {
+  // A base line that cannot hold a label or votes gives none: no parse (the merge's worst case,
+  // every line labeled on both sides of an unlabeled base, skips a third of its parsing).
+  if (b && mayHoldVotes(b)) {
     const rb = asRecord(b);
     if (typeof rb !== 'string') {
       const vb = recordVotes(rb);
@@ -168,6 +170,19 @@ function mergeRecord(b: Uint8Array | null, o: Uint8Array, t: Uint8Array, policy:
   const text = applyVotes(vo.original, votes, policy, vo.hadVotes || vt.hadVotes, Buffer.from(o).toString('utf8'));
   const disputed = votes.length > 0 && resolveVotes(votes, policy).judgement === 'disputed';
   return { bytes: enc.encode(text), disputed };
+}
+
+const LABEL_KEY = Buffer.from('rpo_label');
+const VOTES_KEY = Buffer.from('rpo_votes');
+const UNICODE_ESCAPE = Buffer.from('\\u');
+
+/**
+ * Whether a line may hold `rpo_label` or `rpo_votes`: false only when neither name is in its bytes
+ * and it has no \u escape (which could spell one in a key). Without them a record has no votes.
+ */
+function mayHoldVotes(bytes: Uint8Array): boolean {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return buf.includes(LABEL_KEY) || buf.includes(VOTES_KEY) || buf.includes(UNICODE_ESCAPE);
 }
 
 /** Per annotator, three-way: unchanged on one side -> the other side's (also a removal); changed on both -> the later. */

@@ -76,6 +76,20 @@ test('three-way votes: a vote removed on one side stays removed; the later of tw
   assert.equal(ada.time, '2026-12-01T10:00:07.000Z');
 });
 
+test('a base line whose label keys are spelled with \\u escapes still counts as labeled (the no-parse check for unlabeled base lines)', () => {
+  const b0 = base.slice();
+  label(b0, 0, 'ada', 'good', 1); label(b0, 0, 'bo', 'good', 2);
+  const ours = b0.slice();
+  ours[0] = applyLabel(ours[0]!, { type: 'clear' }, who('bo', 3)); // bo withdraws
+  const theirs = b0.slice();
+  label(theirs, 0, 'cy', 'bad', 4);
+  const escaped = b0.slice();
+  escaped[0] = escaped[0]!.replace('"rpo_votes"', '"rpo\\u005fvotes"').replace('"rpo_label"', '"rpo\\u005flabel"');
+  assert.ok(!escaped[0].includes('rpo_votes') && escaped[0].includes('rpo\\u005fvotes'));
+  const out = text(mergeFiles(src(escaped), src(ours), src(theirs)));
+  assert.deepEqual(votes(out[0]!), ['ada:chosen', 'cy:rejected']); // bo's withdrawal seen against the base
+});
+
 test('data changed on both sides is a conflict naming the line and field; nothing is returned', () => {
   const a = base.slice();
   const b = base.slice();
