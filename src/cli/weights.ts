@@ -123,7 +123,7 @@ export const weightsCommand: CliCommand = {
     } catch (err) {
       throw new CliError((err as Error).message, 1);
     }
-    const cd = joinContrastData(data, embedded.vectors, embedded.dim, s.mode, { minAgreement: s.minAgreement });
+    const cd = joinContrastData(data, embedded.vectors, embedded.dim, s.mode, { minAgreement: s.minAgreement, votes: s.votes });
     const n = trainCount(cd.usable.length, s.evalSplit);
     const plan = planFor(n, cd.itemVectors, cd.dim, s);
     const view = batchView(plan, k, cd.itemVectors, cd.dim, s, cd.labels);

@@ -53,7 +53,7 @@ export class PreviewSession {
     private readonly notes: readonly string[] = [],
   ) {
     data.prompts.forEach((p, i) => this.lineToPrompt.set(p.line, i));
-    this.contrast = joinContrastData(data, promptVectors, dim, settings.mode, { minAgreement: settings.minAgreement });
+    this.contrast = joinContrastData(data, promptVectors, dim, settings.mode, { minAgreement: settings.minAgreement, votes: settings.votes });
     this.contrast.distinctLines.forEach((line, i) => this.distinctOfText.set(data.prompts[this.lineToPrompt.get(line)!]!.text, i));
     this.meanVector = new Float64Array(dim);
     const nDistinct = this.contrast.distinctLines.length;
@@ -77,10 +77,10 @@ export class PreviewSession {
   update(next: Partial<ContrastSettings>): void {
     const prev = this.settings;
     this.settings = { ...prev, ...next };
-    if (this.settings.mode !== prev.mode || this.settings.minAgreement !== prev.minAgreement) {
-      this.contrast = joinContrastData(this.data, this.promptVectors, this.dim, this.settings.mode, { minAgreement: this.settings.minAgreement });
+    if (this.settings.mode !== prev.mode || this.settings.minAgreement !== prev.minAgreement || this.settings.votes !== prev.votes) {
+      this.contrast = joinContrastData(this.data, this.promptVectors, this.dim, this.settings.mode, { minAgreement: this.settings.minAgreement, votes: this.settings.votes });
     }
-    const replan = (['mode', 'batchSize', 'numProcesses', 'similarityBatching', 'seed', 'epoch', 'evalSplit', 'minAgreement'] as const).some((k) => this.settings[k] !== prev[k]);
+    const replan = (['mode', 'batchSize', 'numProcesses', 'similarityBatching', 'seed', 'epoch', 'evalSplit', 'minAgreement', 'votes'] as const).some((k) => this.settings[k] !== prev[k]);
     if (replan) {
       this.train = trainCount(this.contrast.usable.length, this.settings.evalSplit);
       this.plan = planFor(this.train, this.contrast.itemVectors, this.dim, this.settings);

@@ -59,6 +59,7 @@ class RunConfig:
     beta: float = 0.1
     tau: float = 0.5
     diagonal_weight: float = 0.8
+    votes: str = "resolved"
     min_agreement: float = 0.0
     label_smoothing: float = 0.0
     embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)

@@ -126,8 +126,11 @@ def _read(obj: dict, keys: list[str], where: str) -> tuple[list[Turns], bool]:
     return values, bool(style)
 
 
-def classify(obj: dict, where: str) -> tuple[str, Record | None]:
-    """Return (state, record): state is 'usable', a left-out reason, or raises DataError."""
+def classify(obj: dict, where: str, votes_policy: str = "resolved") -> tuple[str, Record | None]:
+    """Return (state, record): state is 'usable', a left-out reason, or raises DataError.
+
+    `votes_policy` other than "resolved": a record with votes trains by its votes resolved again
+    under that policy (resolve_votes), which may swap chosen and rejected (or flip the label)."""
     label = obj.get(LABEL_FIELD)
     status = None
     if label is not None:
@@ -168,11 +171,53 @@ def classify(obj: dict, where: str) -> tuple[str, Record | None]:
         keys = ", ".join(json.dumps(k) for k in list(obj)[:8]) or "(none)"
         raise DataError(
             f"{where}: not a preference record: expected {{prompt, chosen, rejected}} or {{prompt, completion, label}}; found keys {keys}")
-    if status:
+    votes = obj.get(VOTES_FIELD)
+    if votes_policy != "resolved" and isinstance(votes, list) and votes:
+        judgement = resolve_votes(votes, votes_policy)
+        agree, other = ("chosen", "rejected") if rec.chosen is not None else (("up", "down") if rec.label else ("down", "up"))
+        if judgement == other:
+            if rec.chosen is not None:
+                rec.chosen, rec.rejected = rec.rejected, rec.chosen
+            else:
+                rec.label = not rec.label
+        elif judgement != agree:
+            return str(judgement), None
+        swapped = judgement == other and rec.chosen is not None
+    elif status:
         return status, None
-    if isinstance(obj.get(VOTES_FIELD), list):
-        rec.agreement, rec.dissent = vote_shares(obj[VOTES_FIELD], paired=rec.chosen is not None, label=rec.label)
+    else:
+        swapped = False
+    if isinstance(votes, list):
+        rec.agreement, rec.dissent = vote_shares(votes, paired=rec.chosen is not None, label=rec.label)
+        if swapped:  # the votes name the fields as the line has them: "rejected" now agrees
+            rec.agreement, rec.dissent = rec.dissent, rec.agreement
     return "usable", rec
+
+
+def resolve_votes(votes: list[dict], policy: str) -> str:
+    """The judgement (a choice or a status), or "disputed": src/core/dataset/votes.ts resolveVotes."""
+    def judgement(v: dict) -> str:
+        return v["status"] or v["choice"]
+    counting = [v for v in votes if v["status"] != "skip"]
+    if not counting:
+        return "skip"
+    if policy == "adjudicated":
+        for v in reversed(counting):
+            if v["adjudicator"]:
+                return judgement(v)
+    if policy == "majority":
+        counts: dict[str, int] = {}
+        for v in counting:
+            counts[judgement(v)] = counts.get(judgement(v), 0) + 1
+        best, best_n, tied = "", 0, False
+        for j, n in counts.items():
+            if n > best_n:
+                best, best_n, tied = j, n, False
+            elif n == best_n:
+                tied = True
+        return "disputed" if tied else best
+    first = judgement(counting[0])
+    return first if all(judgement(v) == first for v in counting) else "disputed"
 
 
 def vote_shares(votes: list[dict], paired: bool, label: bool | None) -> tuple[float, float]:
@@ -220,7 +265,8 @@ def _check_votes(votes: Any, kind: str, where: str) -> None:
             raise DataError(f'{where}: field "{f}.adjudicator" must be true or false, found {_type_name(v["adjudicator"])}')
 
 
-def load_dataset(path: str | Path, paired: bool, min_agreement: float = 0.0, label_smoothing: float = 0.0) -> LoadedDataset:
+def load_dataset(path: str | Path, paired: bool, min_agreement: float = 0.0, label_smoothing: float = 0.0,
+                 votes: str = "resolved") -> LoadedDataset:
     """Read a JSONL file; raise DataError naming file and line for malformed lines.
 
     Records whose vote agreement is below `min_agreement` are left out (`below_min_agreement`);
@@ -252,7 +298,7 @@ def load_dataset(path: str | Path, paired: bool, min_agreement: float = 0.0, lab
             raise DataError(f"{where}:{e.colno}: not valid JSON: {e.msg}") from None
         if not isinstance(obj, dict):
             raise DataError(f"{where}: each line must be a JSON object, found {_type_name(obj)}")
-        state, rec = classify(obj, where)
+        state, rec = classify(obj, where, votes)
         if rec is None:
             left_out[state] += 1
         elif paired and rec.chosen is None:

@@ -190,12 +190,13 @@ class Run:
 
     def _prepare_data(self) -> None:
         cfg, acc = self.cfg, self.acc
-        ds = load_dataset(cfg.dataset, paired=cfg.paired, min_agreement=cfg.min_agreement, label_smoothing=cfg.label_smoothing)
+        ds = load_dataset(cfg.dataset, paired=cfg.paired, min_agreement=cfg.min_agreement, label_smoothing=cfg.label_smoothing,
+                          votes=cfg.votes)
         self.dataset_info = ds
         items = ds.records if cfg.paired else unpaired_items(ds.records)
         if cfg.eval_dataset:
             eval_ds = load_dataset(cfg.eval_dataset, paired=cfg.paired, min_agreement=cfg.min_agreement,
-                                   label_smoothing=cfg.label_smoothing)
+                                   label_smoothing=cfg.label_smoothing, votes=cfg.votes)
             train, evals = items, (eval_ds.records if cfg.paired else unpaired_items(eval_ds.records))
             self.eval_sha = eval_ds.sha256
         else:

@@ -186,12 +186,17 @@ USABLE_VOTES = json.loads((ROOT / "test" / "golden" / "usable-votes.expected.jso
 def test_usable_list_with_votes_golden(case):
     """min_agreement and label_smoothing (contracts section 4), the golden the TS usable list also checks."""
     ds = load_dataset(ROOT / "test" / "golden" / USABLE_VOTES["file"], paired=case["mode"] == "paired",
-                      min_agreement=case["min_agreement"], label_smoothing=case["label_smoothing"])
+                      min_agreement=case["min_agreement"], label_smoothing=case["label_smoothing"], votes=case["votes"])
     items = ds.records if case["mode"] == "paired" else unpaired_items(ds.records)
+    raw = (ROOT / "test" / "golden" / USABLE_VOTES["file"]).read_text("utf-8").splitlines()
     assert [(r.line, r.label) for r in items] == [(u["line"], u["label"]) for u in case["usable"]]
     for r, u in zip(items, case["usable"]):
         assert abs(r.agreement - u["agreement"]) <= USABLE_VOTES["tolerance"], (r.line, r.agreement)
         assert abs(r.eps - u["eps"]) <= USABLE_VOTES["tolerance"], (r.line, r.eps)
+        o = json.loads(raw[r.line - 1])
+        if "chosen" in o and (case["mode"] == "paired" or r.label):
+            trained = r.chosen if case["mode"] == "paired" else r.completion
+            assert trained == (o["rejected"] if u.get("swapped") else o["chosen"]), r.line
     assert dict(ds.left_out) == case["left_out"]
 
 

@@ -1,4 +1,5 @@
 import { type EpochPlan, planEpoch } from './sampler';
+import type { UsableOptions } from './usable';
 import { type Matrix, effectiveBeta, histogram, matrix, offDiagonalMass, softmaxRows } from './weights';
 import { mulberry32, range, shuffle } from './prng';
 import { TopKIndex } from './topkIndex';
@@ -26,11 +27,13 @@ export interface ContrastSettings {
   evalSplit: number;
   /** Run config `min_agreement`: records whose vote agreement is below it do not train (absent: 0). */
   minAgreement?: number;
+  /** Run config `votes`: which label trains on records with votes (absent: `resolved`). */
+  votes?: UsableOptions['votes'];
 }
 
 export const DEFAULT_SETTINGS: ContrastSettings = {
   mode: 'paired', tau: 0.5, beta: 0.1, batchSize: 4, numProcesses: 1, globalContrast: false,
-  similarityBatching: false, seed: 42, epoch: 0, evalSplit: 0, minAgreement: 0,
+  similarityBatching: false, seed: 42, epoch: 0, evalSplit: 0, minAgreement: 0, votes: 'resolved',
 };
 
 /** Training items count after the eval split. */

@@ -252,6 +252,7 @@ export function contrastSettingsOf(config: RunConfig): ContrastSettings {
     epoch: 0,
     evalSplit: config.eval_dataset ? 0 : config.eval_split,
     minAgreement: config.min_agreement,
+    votes: config.votes,
   };
 }
 

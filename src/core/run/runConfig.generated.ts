@@ -62,6 +62,10 @@ export interface RunConfigFile {
    */
   diagonal_weight?: number;
   /**
+   * Which label trains on records with votes (`rpo_votes`): `resolved`, the file's `rpo_label` as the editor resolved it; or the votes resolved again under this policy (`majority`, `unanimous`, `adjudicated`, as in the editor), which may swap chosen and rejected (or flip a thumb) or leave the record out (a tie, a status, or disputed). Disputed records never train.
+   */
+  votes?: 'resolved' | 'majority' | 'unanimous' | 'adjudicated';
+  /**
    * Leave out records whose annotators agree less than this: the share of a record's counting votes (`rpo_votes`, skips abstain) that agree with its resolved label. A record with one vote or none has agreement 1. 0 keeps every resolved record; disputed records never train.
    */
   min_agreement?: number;
@@ -238,7 +242,7 @@ export interface RunConfigFile {
 }
 
 /** Top-level keys the schema gives a default. */
-export type RunConfigDefaultedKey = 'name' | 'trust_remote_code' | 'eval_split' | 'method' | 'beta' | 'tau' | 'diagonal_weight' | 'min_agreement' | 'label_smoothing' | 'batch_size' | 'gradient_accumulation_steps' | 'global_contrast' | 'similarity_batching' | 'learning_rate' | 'weight_decay' | 'max_grad_norm' | 'epochs' | 'max_steps' | 'warmup_steps' | 'optimizer' | 'lr_scheduler' | 'max_length' | 'max_prompt_length' | 'truncation' | 'precision' | 'gradient_checkpointing' | 'precompute_ref_logps' | 'padding_free' | 'chunked_logps' | 'seed' | 'logging_steps' | 'eval_steps' | 'eval_batch_size' | 'save_steps' | 'save_total_limit' | 'output_dir' | 'num_processes' | 'device';
+export type RunConfigDefaultedKey = 'name' | 'trust_remote_code' | 'eval_split' | 'method' | 'beta' | 'tau' | 'diagonal_weight' | 'votes' | 'min_agreement' | 'label_smoothing' | 'batch_size' | 'gradient_accumulation_steps' | 'global_contrast' | 'similarity_batching' | 'learning_rate' | 'weight_decay' | 'max_grad_norm' | 'epochs' | 'max_steps' | 'warmup_steps' | 'optimizer' | 'lr_scheduler' | 'max_length' | 'max_prompt_length' | 'truncation' | 'precision' | 'gradient_checkpointing' | 'precompute_ref_logps' | 'padding_free' | 'chunked_logps' | 'seed' | 'logging_steps' | 'eval_steps' | 'eval_batch_size' | 'save_steps' | 'save_total_limit' | 'output_dir' | 'num_processes' | 'device';
 /** Keys of `embeddings` the schema gives a default. */
 export type EmbeddingsDefaultedKey = 'model' | 'precision' | 'cache_dir' | 'compute_missing';
 /** Keys of `lora` the schema gives a default. */

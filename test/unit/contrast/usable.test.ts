@@ -10,15 +10,21 @@ import { voteShares, makeVote } from '../../../src/core/dataset/votes';
 
 const dir = path.join(__dirname, '../../golden');
 const golden = JSON.parse(fs.readFileSync(path.join(dir, 'usable-votes.expected.json'), 'utf8'));
-const lines = fs.readFileSync(path.join(dir, golden.file), 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => [i, parseText(l)] as [number, ReturnType<typeof parseText>]);
+const raw = fs.readFileSync(path.join(dir, golden.file), 'utf8').split('\n').filter((l) => l.trim());
+const lines = raw.map((l, i) => [i, parseText(l)] as [number, ReturnType<typeof parseText>]);
 
 for (const c of golden.cases) {
   test(`golden usable list: ${c.name}`, () => {
-    const got = usableItems(lines, c.mode as UsableMode, { minAgreement: c.min_agreement, labelSmoothing: c.label_smoothing });
+    const got = usableItems(lines, c.mode as UsableMode, { minAgreement: c.min_agreement, labelSmoothing: c.label_smoothing, votes: c.votes });
     assert.deepEqual(got.map((u) => [u.line + 1, u.label ?? null]), c.usable.map((u: { line: number; label: boolean | null }) => [u.line, u.label]));
     got.forEach((u, k) => {
       assert.ok(Math.abs(u.agreement - c.usable[k].agreement) <= golden.tolerance, `line ${u.line + 1} agreement ${u.agreement}`);
       assert.ok(Math.abs(u.eps - c.usable[k].eps) <= golden.tolerance, `line ${u.line + 1} eps ${u.eps}`);
+      const o = JSON.parse(raw[u.line]!);
+      if (o.chosen !== undefined) {
+        const trainedChosen = c.mode === 'paired' ? u.chosen : u.label ? u.completion : null;
+        if (trainedChosen !== null) assert.equal(trainedChosen, c.usable[k].swapped ? o.rejected : o.chosen, `line ${u.line + 1}: chosen`);
+      }
     });
   });
 }

@@ -87,9 +87,9 @@ test('contrastSettingsOf: what the trainer forms; the schema defaults give the p
   assert.deepEqual(contrastSettingsOf(validateRunConfig({ model: 'm', dataset: 'd' }, 'x')), DEFAULT_SETTINGS);
   const s = contrastSettingsOf(validateRunConfig({
     model: 'm', dataset: 'd', method: 'rpo-unpaired', tau: 0.25, beta: 0.3, batch_size: 8, num_processes: 2, global_contrast: true,
-    similarity_batching: true, seed: 7, eval_split: 0.2, min_agreement: 0.6,
+    similarity_batching: true, seed: 7, eval_split: 0.2, min_agreement: 0.6, votes: 'majority',
   }, 'x'));
-  assert.deepEqual(s, { mode: 'unpaired', tau: 0.25, beta: 0.3, batchSize: 8, numProcesses: 2, globalContrast: true, similarityBatching: true, seed: 7, epoch: 0, evalSplit: 0.2, minAgreement: 0.6 });
+  assert.deepEqual(s, { mode: 'unpaired', tau: 0.25, beta: 0.3, batchSize: 8, numProcesses: 2, globalContrast: true, similarityBatching: true, seed: 7, epoch: 0, evalSplit: 0.2, minAgreement: 0.6, votes: 'majority' });
   assert.equal(contrastSettingsOf(validateRunConfig({ model: 'm', dataset: 'd', eval_dataset: 'e' }, 'x')).evalSplit, 0);
 });
 
