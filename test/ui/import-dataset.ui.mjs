@@ -58,8 +58,9 @@ export default async function (h) {
 
   await h.pickQuickItem('Import with this mapping', { timeoutMs: 15_000 });
   // The save dialog proposes pairs.pref.jsonl next to the input.
+  // (The simple save dialog shows a folder first and fills in the proposed name once it has listed it.)
   await page.locator('.quick-input-widget input.input').waitFor({ timeout: 15_000 });
-  h.assert.match(await input.inputValue(), /pairs\.pref\.jsonl$/);
+  await h.waitUntil(async () => /pairs\.pref\.jsonl$/.test(await input.inputValue()), { timeoutMs: 15_000, what: 'the save dialog to propose pairs.pref.jsonl' });
   await page.keyboard.press('Enter');
 
   await h.notification('Imported 2 of 2 rows (extra fields kept: extra)', { timeoutMs: 30_000 });
