@@ -19,6 +19,8 @@
 //   h.frameWith(selector, {what?, timeoutMs?})  the Frame (not a locator: attributes, evaluate) of the
 //                           webview whose content has `selector`; for views shown side by side
 //   h.pickQuickItem(label)  choose an item in an open quick pick / quick input
+//   h.fillFileDialog(value, {lists?})  type a path into code-server's simple open/save dialog so that it
+//                           stays (the dialog resets its input while it lists its first folder)
 //   h.notification(text)    wait for a notification toast containing text (returns its Locator)
 //   h.screenshot(name)      save test-results/<test>/<name>.png
 //   h.waitForFile(relOrAbs, predicate?, timeoutMs?)  wait until the file exists (and predicate(text) holds); returns the text
@@ -230,6 +232,20 @@ function makeHelpers({ page, ws, runDir, name, shotDir, server }) {
     },
     webview() {
       return page.frameLocator('iframe.webview.ready >> visible=true').first().frameLocator('#active-frame');
+    },
+    async fillFileDialog(value, { lists } = {}) {
+      // code-server's simple file dialog fills in its starting folder and lists it asynchronously
+      // after it opens, replacing what was typed before: wait for its listing, type, and retype
+      // until the value stays (and the folder typed is listed, when `lists` names an entry).
+      const input = page.locator('.quick-input-widget input.input');
+      await input.waitFor({ timeout: 15_000 });
+      await page.locator('.quick-input-widget .monaco-list-row').first().waitFor({ timeout: 15_000 });
+      await waitUntil(async () => {
+        if ((await input.inputValue()) !== value) await input.fill(value);
+        if (lists) await page.locator('.quick-input-widget .monaco-list-row', { hasText: lists }).first().waitFor({ timeout: 5_000 }).catch(() => {});
+        return (await input.inputValue()) === value;
+      }, { timeoutMs: 30_000, what: `${value} to stay in the file dialog` });
+      if (lists) await page.locator('.quick-input-widget .monaco-list-row', { hasText: lists }).first().waitFor({ timeout: 15_000 });
     },
     async frameWith(selector, { what = `a webview showing ${selector}`, timeoutMs = 60_000 } = {}) {
       return waitUntil(async () => {

@@ -30,16 +30,8 @@ export default async function (h) {
   const { page } = h;
   const input = page.locator('.quick-input-widget input.input');
   await h.runCommand('RPO: Import Dataset…');
-  // The (simple) open dialog: type the file's path. The dialog fills in its starting folder and
-  // lists it asynchronously after it opens, replacing what was typed before that: wait for the
-  // listing, then type until the path stays.
-  await input.waitFor({ timeout: 15_000 });
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'pairs.parquet' }).first().waitFor({ timeout: 15_000 });
-  const file = path.join(h.workspace, 'pairs.parquet');
-  await h.waitUntil(async () => {
-    if ((await input.inputValue()) !== file) await input.fill(file);
-    return (await input.inputValue()) === file;
-  }, { timeoutMs: 10_000, what: 'the path to stay in the file dialog' });
+  // The (simple) open dialog: type the file's path.
+  await h.fillFileDialog(path.join(h.workspace, 'pairs.parquet'));
   await page.keyboard.press('Enter');
 
   // The mapping quick pick: swap chosen to response_k through its column pick.

@@ -20,10 +20,7 @@ export const options = {
 
 /** Types `dir` into code-server's folder dialog (a quick input), waits until it lists `child` (it is in the folder), accepts it. */
 async function chooseFolder(h, dir, child) {
-  const input = h.page.locator('.quick-input-widget input.input');
-  await input.waitFor({ timeout: 15_000 });
-  await input.fill(dir + '/');
-  await h.page.locator('.quick-input-widget .monaco-list-row', { hasText: child }).first().waitFor({ timeout: 15_000 });
+  await h.fillFileDialog(dir + '/', { lists: child });
   await h.page.locator('.quick-input-widget .monaco-button', { hasText: 'Use This Model Folder' }).first().click();
 }
 
