@@ -7,7 +7,7 @@
 //     the contrast math it shares with the host (SHARED_WITH_WEBVIEWS) and npm packages.
 // ESLint (eslint.config.mjs) keeps the name-based rules (no `vscode`, no Node built-ins).
 /** Host modules a webview may bundle: pure, browser-safe, no imports outside this list. */
-const SHARED_WITH_WEBVIEWS = ['^src/core/contrast/weights\\.ts$'];
+const SHARED_WITH_WEBVIEWS = ['^src/core/contrast/weights\\.ts$', '^src/core/dataMap/index\\.ts$'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
