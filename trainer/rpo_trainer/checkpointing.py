@@ -216,9 +216,10 @@ def _write_state_files(folder: Path, scheduler, state: dict) -> None:
     (folder / STATE_FILE).write_text(json.dumps(state, indent=1), "utf-8")
 
 
-def save_checkpoint(accelerator, path: Path, model, optimizer, scheduler, state: dict) -> None:
+def save_checkpoint(accelerator, path: Path, model, optimizer, scheduler, state: dict, before_commit=None) -> None:
     """Trainable weights, optimizer, scheduler, each rank's RNG, and the step / data position,
-    written to `path.tmp` and committed atomically (see the module docstring)."""
+    written to `path.tmp` and committed atomically (see the module docstring). `before_commit(tmp)`
+    (main process) writes more files into the folder first (the training dynamics)."""
     from safetensors.torch import save_file
 
     tmp = path.with_name(path.name + ".tmp")
@@ -236,6 +237,8 @@ def save_checkpoint(accelerator, path: Path, model, optimizer, scheduler, state:
             torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
+            if before_commit is not None:
+                before_commit(tmp)
             _write_state_files(tmp, scheduler, state)
             commit(tmp, path)
     except Exception as e:  # OSError, torch's RuntimeError, safetensors' SafetensorError

@@ -15,9 +15,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from . import checkpointing, run_folder
+from . import checkpointing, dynamics, run_folder
 from .config import RunConfig, resolved_config
 from .contrast import build_contrast, contrast_loss, contrast_metrics, gather_columns
 from .data import Example, Tokenizing, collate, load_dataset, split_eval, unpaired_items
@@ -213,6 +214,10 @@ class Run:
             raise DataError(f"{cfg.dataset}: no usable training records ({ds.lines} non-empty lines; left out: {left})",
                             hint=("Label some records as chosen/rejected (ties, skips, both-bad and excluded records do not train)."
                                   if ds.lines else "The file is empty."))
+        # Training dynamics (contracts section 8): one row per training, then eval, record or item.
+        self.rows = dynamics.Rows.of(train, evals)
+        self.dynamics: dynamics.Dynamics | None = dynamics.Dynamics(self.rows)
+        self._eval_margins: np.ndarray | None = None
         tok = Tokenizing(self.tokenizer, cfg.max_length, cfg.max_prompt_length, cfg.truncation, cfg.dataset)
         self.train_examples: list[Example] = [tok.encode(r) for r in train]
         tok_eval = Tokenizing(self.tokenizer, cfg.max_length, cfg.max_prompt_length, cfg.truncation, cfg.eval_dataset or cfg.dataset)
@@ -376,7 +381,8 @@ class Run:
             base = 0 if split == "train" else len(self.train_examples)
             emb = self.embeddings[[base + i for i in indices]].to(acc.device)
         global_c = cfg.global_contrast and acc.num_processes > 1 and split == "train"
-        cb = build_contrast(policy.float() - ref.float(), policy, batch.get("labels"), emb, beta=cfg.beta, tau=cfg.tau,
+        ratios = policy.float() - ref.float()
+        cb = build_contrast(ratios, policy, batch.get("labels"), emb, beta=cfg.beta, tau=cfg.tau,
                             diagonal_weight=cfg.diagonal_weight,
                             gather=(lambda t: gather_columns(acc, t)) if global_c else None,
                             eps=batch["eps"] if cfg.label_smoothing > 0 else None)
@@ -385,9 +391,55 @@ class Run:
             def sum_over_ranks(x: float) -> float:
                 return acc.reduce(torch.tensor([x], device=acc.device), reduction="sum").item()
         loss, loss_metric = contrast_loss(cfg.method, cb, world=acc.num_processes, sum_over_ranks=sum_over_ranks)
+        if self.dynamics is not None:
+            self._record(cb, ratios, batch.get("labels"), indices, split)
         metrics = contrast_metrics(cb)
         metrics["loss"] = loss_metric
         return loss, metrics, int(batch["attention_mask"].sum().item())
+
+    def _record(self, cb, ratios: torch.Tensor, labels: torch.Tensor | None, indices: list[int], split: str) -> None:
+        """The margin of each example's own pair from this forward pass (before the update)."""
+        m = dynamics.own_margins(ratios, labels, self.cfg.beta)
+        w = dynamics.diagonal_weights(cb.local.weights, cb.local.diagonal) if split == "train" else None
+        both = (torch.stack([m, w]) if w is not None else m[None]).cpu().numpy()
+        if split == "train":
+            self.dynamics.add_train(self.step, np.asarray(indices), both[0], both[1] if w is not None else None)
+        elif self._eval_margins is not None:
+            self._eval_margins[indices] = both[0]
+
+    def _gather_dynamics(self) -> None:
+        """Every rank's training sums to rank 0 (the others keep zeros): a collective call."""
+        acc = self.acc
+        if self.dynamics is None or acc.num_processes == 1:
+            return
+        from accelerate.utils import gather
+
+        local = torch.from_numpy(self.dynamics.stacked()).to(acc.device)
+        parts = gather(local[None]).cpu().numpy()
+        self.dynamics.set_merged(parts if acc.is_main_process else None)
+
+    def _write_dynamics(self, paths: list[Path], complete: bool) -> None:
+        """Rank 0 writes dynamics.safetensors to each of `paths` (after _gather_dynamics)."""
+        if self.dynamics is None or not self.acc.is_main_process:
+            return
+        cfg = self.cfg
+        meta = dynamics.metadata(run=self.run_dir.name, method=cfg.method, beta=float(cfg.beta), step=self.step,
+                                 epoch=self.epoch(), dataset=cfg.dataset, dataset_sha256=self.dataset_info.sha256,
+                                 labels_sha256=self.labels_sha256, complete=complete)
+        tensors = self.dynamics.tensors()
+        for p in paths:
+            dynamics.write(p, tensors, meta)
+
+    def _restore_dynamics(self, checkpoint: Path) -> None:
+        if self.dynamics is None or not self.acc.is_main_process:
+            return
+        path = checkpoint / dynamics.FILE_NAME
+        if not path.is_file():
+            self.events.log("warning", f"{checkpoint.name} has no {dynamics.FILE_NAME}: the training dynamics count from step {self.step}")
+            return
+        tensors, _ = dynamics.read(path)
+        if not self.dynamics.restore(tensors):
+            self.events.log("warning", f"{path}: its pairs are not this run's (the labels changed): the training dynamics count from step {self.step}")
 
     # -- loop
 
@@ -401,7 +453,10 @@ class Run:
     def _checkpoint(self, reason: str) -> Path:
         checkpoints = self.run_dir / "checkpoints"
         path = checkpointing.step_folder(checkpoints, self.step)
-        checkpointing.save_checkpoint(self.acc, path, self.model, self.optimizer, self.scheduler, self._state())
+        self._gather_dynamics()
+        checkpointing.save_checkpoint(self.acc, path, self.model, self.optimizer, self.scheduler, self._state(),
+                                      before_commit=lambda tmp: self._write_dynamics([tmp / dynamics.FILE_NAME], complete=False))
+        self._write_dynamics([self.run_dir / dynamics.FILE_NAME], complete=False)
         if self.acc.is_main_process and reason == "periodic":
             checkpointing.rotate(checkpoints, self.cfg.save_total_limit)
         self.events.emit("checkpoint", step=self.step, total_steps=self.total_steps, epoch=self.epoch(),
@@ -418,12 +473,20 @@ class Run:
         self.model.eval()
         # Every rank takes every world-th batch, so the eval set is covered once.
         starts = list(range(0, len(self.eval_examples), bs))[acc.process_index::acc.num_processes]
+        if self.dynamics is not None:
+            self._eval_margins = np.zeros(len(self.eval_examples), np.float32)
         with torch.no_grad():
             for s in starts:
                 idx = list(range(s, min(s + bs, len(self.eval_examples))))
                 _, metrics, _ = self._loss([self.eval_examples[i] for i in idx], idx, "eval")
                 window.add(metrics)
         self.model.train()
+        if self.dynamics is not None:
+            margins = self._eval_margins
+            if acc.num_processes > 1:  # each rank filled its own batches, zeros elsewhere
+                margins = acc.reduce(torch.from_numpy(margins).to(acc.device), reduction="sum").cpu().numpy()
+            self.dynamics.add_eval(self.step, margins)
+            self._eval_margins = None
         values, _, _ = reduce_window(acc, window, self._metric_names())
         self.events.emit("eval", step=self.step, total_steps=self.total_steps, epoch=self.epoch(), metrics=values,
                          samples=len(self.eval_examples), duration_seconds=round(time.perf_counter() - t0, 4))
@@ -458,6 +521,7 @@ class Run:
             state = checkpointing.load_checkpoint(acc, self.resume_from, self.model, self.optimizer, self.scheduler,
                                                   warn=lambda message: self.events.log("warning", message))
             self.step = int(state["step"])
+            self._restore_dynamics(self.resume_from)
             if state.get("batches_per_epoch") != self.batches_per_epoch:
                 raise ConfigError(f"--resume: the data changed since {self.resume_from} "
                                   f"({state.get('batches_per_epoch')} batches per epoch then, {self.batches_per_epoch} now)")
@@ -475,9 +539,11 @@ class Run:
             epoch=self.epoch(), resumed=str(self.resume_from.resolve()) if self.resume_from else None,
             precision=self.precision, versions=run_folder.package_versions(),
             forward=paths)
+        self.labels_sha256 = self.rows.labels_sha256()
         if acc.is_main_process:
             run_folder.write_run_info(self.run_dir, {
                 "seed": cfg.seed, "dataset": cfg.dataset, "dataset_sha256": ds.sha256, "eval_dataset_sha256": self.eval_sha,
+                "labels_sha256": self.labels_sha256,
                 "versions": run_folder.package_versions(), "argv": sys.argv, "precision": self.precision,
                 "num_processes": acc.num_processes})
 
@@ -563,6 +629,8 @@ class Run:
             if checkpointing.is_disk_full(e, self.final_dir):
                 raise checkpointing.disk_full_error(self.final_dir, "the final model", e) from None
             raise
+        self._gather_dynamics()
+        self._write_dynamics([self.run_dir / dynamics.FILE_NAME], complete=True)
         acc.wait_for_everyone()
         self.events.emit("checkpoint", step=self.step, total_steps=self.total_steps, epoch=self.epoch(),
                          path=str(self.final_dir.resolve()), reason="final")
