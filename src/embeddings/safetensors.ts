@@ -1,15 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { type SafetensorsHeader as CoreHeader, type TensorInfo as CoreTensorInfo, SafetensorsError, headerLength, parseHeader, parseSafetensorsBytes } from '../core/safetensors';
 import { writeFileAtomic, writeFileAtomicSync } from '../node/atomicFile';
 
 /**
  * A small safetensors reader/writer: 8-byte little-endian header length, a JSON header
  * ({name: {dtype, shape, data_offsets}, __metadata__: {string: string}}), then the tensor bytes.
- * Only what the embedding cache needs (F32 and U8); Python reads our files with
- * safetensors.numpy.load_file.
+ * Only what the embedding cache needs (F32 and U8); the header parsing is the pure one in
+ * src/core/safetensors.ts. Python reads our files with safetensors.numpy.load_file.
  */
 
 export type DType = 'F32' | 'U8';
+const DTYPES: readonly DType[] = ['F32', 'U8'];
 
 export interface Tensor {
   dtype: DType;
@@ -23,71 +25,19 @@ export interface SafetensorsFile {
   tensors: Record<string, Tensor>;
 }
 
-export class SafetensorsError extends Error {}
+export { SafetensorsError };
+export type TensorInfo = CoreTensorInfo<DType>;
+export type SafetensorsHeader = CoreHeader<DType>;
 
 const BYTES: Record<DType, number> = { F32: 4, U8: 1 };
-/** Refuse absurd headers before allocating them. */
-const MAX_HEADER = 100 * 1024 * 1024;
 
 export function parseSafetensors(buf: Uint8Array, where = 'safetensors file'): SafetensorsFile {
-  if (buf.length < 8) throw new SafetensorsError(`${where}: ${buf.length} bytes, too short for a safetensors header`);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > MAX_HEADER || 8 + headerLen > buf.length) throw new SafetensorsError(`${where}: header length ${headerLen} exceeds the file (${buf.length} bytes)`);
-  const header = parseHeader(buf.subarray(8, 8 + headerLen), buf.length - 8 - headerLen, where);
-  const dataStart = 8 + headerLen;
+  const { header, dataStart } = parseSafetensorsBytes(buf, where, DTYPES);
   const tensors: Record<string, Tensor> = {};
   for (const [name, t] of Object.entries(header.tensors)) {
     tensors[name] = { dtype: t.dtype, shape: t.shape, data: buf.subarray(dataStart + t.begin, dataStart + t.end) };
   }
   return { metadata: header.metadata, tensors };
-}
-
-/** A tensor's place in the file, before its bytes are read. */
-export interface TensorInfo {
-  dtype: DType;
-  shape: number[];
-  /** Byte offsets relative to the start of the data section. */
-  begin: number;
-  end: number;
-}
-
-export interface SafetensorsHeader {
-  metadata: Record<string, string>;
-  tensors: Record<string, TensorInfo>;
-}
-
-/** Parses and checks the JSON header against `dataLen`, the number of bytes after it. */
-function parseHeader(bytes: Uint8Array, dataLen: number, where: string): SafetensorsHeader {
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
-  } catch (err) {
-    throw new SafetensorsError(`${where}: header is not JSON (${(err as Error).message})`);
-  }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new SafetensorsError(`${where}: header is not a JSON object`);
-  const out: SafetensorsHeader = { metadata: {}, tensors: {} };
-  for (const [name, value] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      for (const [k, v] of Object.entries((value ?? {}) as Record<string, unknown>)) {
-        if (typeof v !== 'string') throw new SafetensorsError(`${where}: __metadata__.${k} is not a string`);
-        out.metadata[k] = v;
-      }
-      continue;
-    }
-    const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (t.dtype !== 'F32' && t.dtype !== 'U8') throw new SafetensorsError(`${where}: tensor ${name}: unsupported dtype ${String(t.dtype)}`);
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(`${where}: tensor ${name}: bad shape`);
-    const offs = t.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o))) throw new SafetensorsError(`${where}: tensor ${name}: bad data_offsets`);
-    const [begin, end] = offs as [number, number];
-    const expected = (t.shape as number[]).reduce((a, b) => a * b, 1) * BYTES[t.dtype];
-    if (begin < 0 || end < begin || end > dataLen || end - begin !== expected) {
-      throw new SafetensorsError(`${where}: tensor ${name}: data_offsets [${begin}, ${end}] do not match shape [${(t.shape as number[]).join(', ')}] within ${dataLen} data bytes`);
-    }
-    out.tensors[name] = { dtype: t.dtype, shape: t.shape as number[], begin, end };
-  }
-  return out;
 }
 
 /**
@@ -108,14 +58,12 @@ export class SafetensorsReader {
     const handle = await fs.promises.open(file, 'r');
     try {
       const { size } = await handle.stat();
-      if (size < 8) throw new SafetensorsError(`${file}: ${size} bytes, too short for a safetensors header`);
       const head = Buffer.alloc(8);
-      await readFully(handle, head, 0, file);
-      const headerLen = Number(head.readBigUInt64LE(0));
-      if (headerLen > MAX_HEADER || 8 + headerLen > size) throw new SafetensorsError(`${file}: header length ${headerLen} exceeds the file (${size} bytes)`);
+      if (size >= 8) await readFully(handle, head, 0, file);
+      const headerLen = headerLength(head, size, file);
       const json = Buffer.alloc(headerLen);
       await readFully(handle, json, 8, file);
-      return new SafetensorsReader(handle, file, parseHeader(json, size - 8 - headerLen, file), 8 + headerLen);
+      return new SafetensorsReader(handle, file, parseHeader(json, size - 8 - headerLen, file, DTYPES), 8 + headerLen);
     } catch (err) {
       await handle.close();
       throw err;
