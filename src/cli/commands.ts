@@ -9,7 +9,8 @@ import { validateCommand } from './validate';
 import { embedCommand } from './embed';
 import { weightsCommand } from './weights';
 import { agreementCommand } from './agreement';
+import { winrateCommand } from './winrate';
 import { mergeCommand, mergeDriverCommand } from './merge';
 
 /** Every `rpo` subcommand. Each lives in its own module next to this file. */
-export const commands: CliCommand[] = [validateCommand, importCommand, exportCommand, importHhCommand, trainCommand, runsCommand, tailCommand, embedCommand, weightsCommand, agreementCommand, mergeCommand, mergeDriverCommand];
+export const commands: CliCommand[] = [validateCommand, importCommand, exportCommand, importHhCommand, trainCommand, runsCommand, tailCommand, embedCommand, weightsCommand, agreementCommand, winrateCommand, mergeCommand, mergeDriverCommand];

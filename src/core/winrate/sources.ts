@@ -44,6 +44,15 @@ export function sourcesPathOf(candidatesPath: string): string {
 /** Parses a sidecar's text; throws WinrateError naming `file`, the line and the field. */
 export function parseSources(text: string, file: string): Sources {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  // A last line without its newline is one being written (or torn by a stop): ignored unless whole.
+  const last = lines.length - 1;
+  if (lines[last] !== '') {
+    try {
+      JSON.parse(lines[last]!);
+    } catch {
+      lines[last] = '';
+    }
+  }
   const at = (i: number) => `${file}: line ${i + 1}`;
   let i = 0;
   while (i < lines.length && !lines[i]!.trim()) i++;

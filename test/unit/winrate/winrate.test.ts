@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseText, type ParsedLine } from '../../../src/core/dataset/formats';
 import { collectJudgements, lengthControlled, parseSources, winrateReport, wilson } from '../../../src/core/winrate';
-import { pairKeyHex } from '../../../src/core/winrate/nodePairKey';
+import { pairKeyHexOf as pairKeyHex } from '../../../src/node/winrate';
 
 /**
  * test/golden/winrate.json: judged candidates files with their sidecars, the figures computed by

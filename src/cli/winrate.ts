@@ -1,0 +1,85 @@
+import { parseArgs } from 'node:util';
+import { WinrateError, type AnnotatorWinrate, type Counts, type PositionBias, type WinrateReport } from '../core/winrate';
+import { winrateOfFile } from '../node/winrate';
+import { CliError, type CliCommand, requireFile } from './types';
+
+/** `rpo winrate FILE [--json]`: the win rate of a judged candidates file (docs/evaluate.md). */
+export const winrateCommand: CliCommand = {
+  name: 'winrate',
+  summary: 'win rate of model A over model B in a judged candidates file (from rpo generate)',
+  help: [
+    'Usage: rpo winrate FILE [--json] [--resamples N] [--seed N]',
+    '',
+    'FILE is a candidates file written by rpo generate and labeled in the preference editor; its',
+    'sidecar FILE.sources.jsonl says which model wrote which response. Records are matched to the',
+    'sidecar by pair key. Prints wins, losses, ties (tie and both bad count half; skipped, excluded,',
+    'disputed, unlabeled and identical responses are left out and counted), the win rate of A over B',
+    'with a Wilson and a bootstrap 95% interval, a length-controlled win rate (logistic regression',
+    'of the preference on the length difference, at equal length), the share of left picks, and',
+    'the figures per annotator (automatic judges, model:<id>, apart). See docs/evaluate.md.',
+    '',
+    'Options:',
+    '  --json           print one JSON object instead of text',
+    '  --resamples N    bootstrap resamples (default 1000; 0: no bootstrap interval)',
+    '  --seed N         bootstrap seed (default 0)',
+    '',
+    'Exit status: 0; 1 when the sidecar is missing or does not match FILE (nothing is guessed);',
+    '2 on a usage error or an unreadable file.',
+  ].join('\n'),
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { json: { type: 'boolean', default: false }, resamples: { type: 'string' }, seed: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (positionals.length !== 1) throw new CliError(`expected one FILE, got ${positionals.length}\n\n${this.help}`);
+    const int = (name: string, v: string | undefined, dflt: number) => {
+      if (v === undefined) return dflt;
+      if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new CliError(`--${name} must be a whole number >= 0, got '${v}'`);
+      return Number(v);
+    };
+    const resamples = int('resamples', values.resamples, 1000);
+    const seed = int('seed', values.seed, 0);
+    const file = positionals[0]!;
+    await requireFile(file);
+    let result;
+    try {
+      result = await winrateOfFile(file, { resamples, seed });
+    } catch (e) {
+      if (e instanceof WinrateError) throw new CliError(e.message, 1);
+      throw e;
+    }
+    if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else process.stdout.write(winrateText(file, result.report, result.complete ? null : `generation incomplete: ${result.report.records} of ${result.expected} prompts`) + '\n');
+    return 0;
+  },
+};
+
+const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+const ci = (c: [number, number] | null) => (c ? `[${(100 * c[0]).toFixed(1)}, ${(100 * c[1]).toFixed(1)}]` : 'n/a');
+const bias = (p: PositionBias) => (p.picks ? `${p.left}/${p.picks} = ${pct(p.leftShare)} (p ${p.pValue! < 0.001 ? p.pValue!.toExponential(1) : p.pValue!.toFixed(3)})` : 'n/a');
+const counts = (c: Counts) => `${c.judged} judged: A ${c.wins}, B ${c.losses}, ties ${c.ties}${c.bothBad ? ` (${c.bothBad} both bad)` : ''}`;
+
+/** The text report (also used by the VS Code command's output). */
+export function winrateText(file: string, r: WinrateReport, note: string | null = null): string {
+  const out = [`${file}: ${r.records} records, ${counts(r)}; left out: ${r.skipped} skipped, ${r.excluded} excluded, ${r.disputed} disputed, ${r.pending} not labeled, ${r.identical} identical responses`];
+  if (note) out.push(note);
+  out.push(`A = ${r.models.A.name}, B = ${r.models.B.name}`);
+  out.push(`win rate of A over B   ${pct(r.winRate)}  Wilson 95% ${ci(r.wilson)}  bootstrap 95% ${ci(r.bootstrap.ci)} (${r.bootstrap.resamples} resamples, seed ${r.bootstrap.seed})`);
+  const lc = r.lengthControlled;
+  out.push(lc.value === null
+    ? `length-controlled      n/a (${lc.reason})`
+    : `length-controlled      ${pct(lc.value)}  95% ${ci(lc.ci)}  (at equal length; slope ${lc.slope!.toFixed(3)} per tanh(Δlength / ${lc.scale!.toFixed(1)} chars))`);
+  out.push(`left side picked       ${bias(r.position)}`);
+  if (r.machineOnly) out.push(`${r.machineOnly} judged records have only an automatic judge's votes (no person has judged them)`);
+  if (r.perAnnotator.length) {
+    out.push('per annotator: judged, A, B, ties, win rate [Wilson 95%], left picks');
+    for (const a of r.perAnnotator) out.push(`  ${annotatorLine(a)}`);
+  }
+  return out.join('\n');
+}
+
+function annotatorLine(a: AnnotatorWinrate): string {
+  return `${JSON.stringify(a.annotator)}${a.machine ? ' (automatic judge)' : ''}: ${a.judged}, ${a.wins}, ${a.losses}, ${a.ties}, ${pct(a.winRate)} ${ci(a.wilson)}, ${bias(a.position)}`;
+}
