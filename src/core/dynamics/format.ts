@@ -58,7 +58,8 @@ export interface Dynamics {
   evalMargin: Float32Array;
 }
 
-const DTYPES: readonly AnyDType[] = ['U8', 'I32', 'I64', 'F32'];
+/** Every dtype is parsed, so a wrong one is reported against the tensor's expected dtype. */
+const DTYPES = Object.keys(DTYPE_BYTES) as AnyDType[];
 
 interface Column {
   name: string;
@@ -95,7 +96,7 @@ export function parseDynamics(bytes: Uint8Array, where = DYNAMICS_FILE): Dynamic
   try {
     parsed = parseSafetensorsBytes(bytes, where, DTYPES);
   } catch (err) {
-    if (err instanceof SafetensorsError) throw new DynamicsError(`${err.message} (not a safetensors file?)`);
+    if (err instanceof SafetensorsError) throw new DynamicsError(err.message);
     throw err;
   }
   const { header, dataStart } = parsed;

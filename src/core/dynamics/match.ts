@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Dynamics } from './format';
 import { KEY_BYTES, type KeyedRecord, NO_SIDE } from './pairKey';
 
@@ -108,6 +109,11 @@ export interface DynamicsMatch {
   /** Per keyed file record: the row matched to it, or -1. */
   recordRow: Int32Array;
   counts: MatchCounts;
+  /**
+   * labels_sha256 of the records given (§8: key ++ byte(side) over those with a side, in the
+   * order given): equal to the run's when the file's usable list and labels are the run's.
+   */
+  labelsSha256: string;
 }
 
 /**
@@ -126,7 +132,13 @@ export function matchDynamics(dynamics: Dynamics, records: Iterable<KeyedRecord>
   let unmatched = 0;
   const lines = dynamics.line;
   const sides = dynamics.side;
+  const labels = createHash('sha256');
+  const sideByte = new Uint8Array(1);
   for (const rec of records) {
+    if (rec.side === 0 || rec.side === 1) {
+      sideByte[0] = rec.side;
+      labels.update(rec.key).update(sideByte);
+    }
     if (count === recordLine.length) {
       recordLine = grow(recordLine);
       recordRow = grow(recordRow);
@@ -174,7 +186,7 @@ export function matchDynamics(dynamics: Dynamics, records: Iterable<KeyedRecord>
       if (f & ROW_UNLABELED) t.unlabeled++;
     }
   }
-  return { rowLine, rowFlags, recordLine: recordLine.subarray(0, count), recordRow: recordRow.subarray(0, count), counts };
+  return { rowLine, rowFlags, recordLine: recordLine.subarray(0, count), recordRow: recordRow.subarray(0, count), counts, labelsSha256: labels.digest('hex') };
 }
 
 function grow(a: Int32Array): Int32Array {
