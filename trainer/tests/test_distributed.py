@@ -49,3 +49,9 @@ def test_global_contrast_on_two_processes_equals_one_process(tmp_path, tiny_mode
         assert la == pytest.approx(lb, abs=1e-5) and ga == pytest.approx(gb, rel=1e-4)
         if method == "rpo":
             assert aa == pytest.approx(ab, abs=1e-9)
+    # Training dynamics: each rank records its rows, rank 0 writes them all (contracts section 8).
+    from safetensors.numpy import load_file
+    dyn_two, dyn_one = (load_file(str(Path(evs[0]["run_dir"]) / "dynamics.safetensors")) for evs in (events_two, events_one))
+    assert list(dyn_two["visits"]) == list(dyn_one["visits"]) and dyn_two["visits"].sum() == 3 * 4
+    for k in ("aum", "confidence", "correctness", "last_margin", "diag_weight"):
+        assert dyn_two[k] == pytest.approx(dyn_one[k], abs=1e-5, nan_ok=True), k

@@ -93,6 +93,14 @@ def test_stop_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_model):
     assert got == pytest.approx(expected, abs=1e-6)
     adapter = Path(second[-1]["final_model"]) / "adapter_config.json"
     assert adapter.exists(), "a LoRA run saves the adapter"
+    # The training dynamics continue from the stop checkpoint's copy: the same as uninterrupted.
+    from safetensors.numpy import load_file as load_np
+    dyn_full = load_np(str(Path(full[0]["run_dir"]) / "dynamics.safetensors"))
+    dyn_resumed = load_np(str(Path(run_dir) / "dynamics.safetensors"))
+    assert (Path(first[-2]["path"]) / "dynamics.safetensors").exists()
+    assert list(dyn_full["visits"]) == list(dyn_resumed["visits"]) and dyn_full["visits"].sum() == 8 * 4
+    for k in ("aum", "confidence", "variability", "correctness", "last_margin", "diag_weight"):
+        assert dyn_resumed[k] == pytest.approx(dyn_full[k], abs=1e-5, nan_ok=True), k
 
 
 def in_process(config: Path) -> tuple[str, list[dict]]:
