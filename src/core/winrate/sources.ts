@@ -94,11 +94,14 @@ function parseObject(text: string, where: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-/** A short human name of a model from its header entry: name, label, run, model or path. */
+/** A short human name of a model from its header entry (docs/formats.md: kind run / reference / dataset). */
 export function modelName(id: string, entry: Record<string, unknown> | undefined): string {
-  for (const k of ['name', 'label', 'run', 'model', 'path', 'kind']) {
-    const v = entry?.[k];
-    if (typeof v === 'string' && v) return `${id} (${v})`;
-  }
+  const str = (k: string) => (typeof entry?.[k] === 'string' && entry[k] ? (entry[k] as string) : null);
+  const base = (p: string) => p.replace(/[\\/]+$/, '').split(/[\\/]/).pop() || p;
+  const kind = str('kind');
+  if (kind === 'run' && str('run_dir')) return `${id} (run ${base(str('run_dir')!)}, ${str('checkpoint') ? base(str('checkpoint')!) : 'final'})`;
+  if (kind === 'reference' && str('model')) return `${id} (reference model ${str('model')})`;
+  if (kind === 'dataset') return `${id} (the dataset's chosen responses)`;
+  for (const k of ['name', 'label', 'model', 'path']) if (str(k)) return `${id} (${str(k)})`;
   return id;
 }

@@ -61,7 +61,7 @@ export interface LengthControlled {
   slope: number | null;
   /** Population standard deviation of the length differences (characters) used to scale d. */
   scale: number | null;
-  /** Why the value is null: 'no judgements', 'one outcome only', 'length difference does not vary', 'separation'. */
+  /** Why the value is null: 'no judgements', 'one outcome only', 'length difference does not vary', 'no convergence' (outcomes separated by length, or no pair near equal length: the fit runs off). */
   reason: string | null;
 }
 
@@ -125,7 +125,7 @@ export function lengthControlled(outcomes: readonly number[], lengthDiffs: reado
       break;
     }
   }
-  if (!converged) return none('separation', sd);
+  if (!converged) return none('no convergence', sd);
   // Standard error from the information at the estimate (recomputed there).
   h00 = 0; h01 = 0; h11 = 0;
   for (let k = 0; k < xs.length; k++) {

@@ -52,7 +52,7 @@ test('length-controlled win rate: null with a reason when it cannot be estimated
   assert.equal(lengthControlled([1, 1, 1], [1, 2, 3]).reason, 'one outcome only');
   assert.equal(lengthControlled([1, 0, 0.5], [4, 4, 4]).reason, 'length difference does not vary');
   // every longer answer won: the slope runs off (complete separation)
-  assert.equal(lengthControlled([1, 1, 0, 0], [5, 3, -2, -6]).reason, 'separation');
+  assert.equal(lengthControlled([1, 1, 0, 0], [5, 3, -2, -6]).reason, 'no convergence');
   // ties keep both outcomes in the likelihood: estimable
   assert.equal(lengthControlled([1, 0.5, 0, 0.5, 1], [5, 3, -2, -6, 0]).reason, null);
 });
