@@ -9,6 +9,7 @@ import { initialRunState, applyEvent, FINAL_STATUSES } from '../core/run/state';
 import { EVENTS_FILE, EventFileFollower, listRuns, loadRun, settleLiveness } from '../node/run/store';
 import { type HostMessage, parseDashboardMessage } from '../protocol/dashboard';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
+import { DataMapHost } from './dataMap';
 import type { LiveRun, RunManager } from './runManager';
 
 export const DASHBOARD_VIEW_TYPE = 'rpo.dashboard';
@@ -34,6 +35,8 @@ export class DashboardPanel implements vscode.Disposable {
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private liveSubscription: vscode.Disposable | undefined;
+  private readonly dataMap: DataMapHost;
+  private dataMapDir: string | null = null;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -44,6 +47,7 @@ export class DashboardPanel implements vscode.Disposable {
     private readonly onDispose: (p: DashboardPanel) => void,
   ) {
     this.feed = new DashboardFeed(this.state());
+    this.dataMap = new DataMapHost(() => this.runDir, (m) => this.post(m), log);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m) => this.onMessage(m)),
       panel.onDidDispose(() => this.dispose()),
@@ -147,6 +151,18 @@ export class DashboardPanel implements vscode.Disposable {
     if (!this.ready) return;
     const live = this.source.kind === 'live' ? this.source.run.proc.running : this.source.live;
     void this.post(this.feed.next({ name: this.name(), live }));
+    this.refreshDataMap(false);
+  }
+
+  /** The data map follows dynamics.safetensors, which the trainer rewrites at checkpoints and at the end. */
+  private refreshDataMap(force: boolean): void {
+    if (this.runDir !== this.dataMapDir) {
+      this.dataMapDir = this.runDir;
+      this.dataMap.reset();
+      force = true;
+    }
+    const finished = FINAL_STATUSES.has(this.state().status);
+    void this.dataMap.refresh(finished, force || finished).catch((err: unknown) => this.log.warn(`data map: ${(err as Error).message}`));
   }
 
   private post(message: HostMessage): Thenable<boolean> {
@@ -164,6 +180,16 @@ export class DashboardPanel implements vscode.Disposable {
         this.ready = true;
         this.feed.invalidate();
         this.flush();
+        this.refreshDataMap(true);
+        break;
+      case 'mapHover':
+        await this.dataMap.hover(message.point);
+        break;
+      case 'mapOpen':
+        await this.dataMap.open(message.points);
+        break;
+      case 'mapOpenBox':
+        await this.dataMap.openBox(message.box);
         break;
       case 'stop':
         if (this.source.kind === 'live') await this.actions.stop(this.source.run);

@@ -4,6 +4,7 @@ import type { HostMessage } from '../../src/protocol/dashboard';
 import { assertNever } from '../common/assertNever';
 import { el } from '../common/dom';
 import { chartsEl, rebuildCharts, redrawCharts } from './charts';
+import { dataMapEl, onDataMapMessage } from './dataMap';
 import { appendSeries, runFrom } from './runData';
 import { dashboard, vscode } from './state';
 import { checkpointsEl, errorPanel, FACTS, factValues, facts, header, isLive, progress, renderSummary } from './summary';
@@ -43,6 +44,10 @@ function applyPending(): void {
         dashboard.summary = m.summary;
         dashboard.summaryReceivedAt = Date.now();
         break;
+      case 'dataMap':
+      case 'dataMapPrompt':
+        onDataMapMessage(m);
+        break;
       case 'overlay':
         dashboard.dataVersion++;
         dashboard.overlay = m.overlay ? { ...runFrom(m.overlay.series), name: m.overlay.name + (m.overlay.method ? ` · ${m.overlay.method}` : '') } : null;
@@ -67,7 +72,7 @@ function applyPending(): void {
 
 window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
   const m = e.data;
-  if (!m || typeof m !== 'object' || !['reset', 'delta', 'overlay'].includes((m as { type?: string }).type ?? '')) return;
+  if (!m || typeof m !== 'object' || !['reset', 'delta', 'overlay', 'dataMap', 'dataMapPrompt'].includes((m as { type?: string }).type ?? '')) return;
   pending.push(m);
   if (!frameRequested) {
     frameRequested = true;
@@ -82,7 +87,7 @@ setInterval(() => {
 }, 1000);
 
 const root = el('main', { class: 'dashboard' });
-root.append(header, progress, facts, errorPanel, chartsEl, checkpointsEl);
+root.append(header, progress, facts, errorPanel, chartsEl, dataMapEl, checkpointsEl);
 document.body.append(root);
 errorPanel.hidden = true;
 checkpointsEl.hidden = true;

@@ -132,25 +132,33 @@ export function layout(points: MapPoints, view: View, viewport: Viewport, option
   const count = new Uint32Array(cols * rows);
   const correctSum = new Float32Array(cols * rows);
   const rep = new Int32Array(cols * rows).fill(-1);
+  // The representative's AUM per bin (reading aum[rep[b]] instead is a cache miss per point).
+  const repAum = new Float32Array(cols * rows).fill(Infinity);
   let visible = 0;
   let maxCount = 0;
   const { x0, x1, y0, y1 } = view;
+  const lastCol = cols - 1;
+  const lastRow = rows - 1;
   for (let i = 0; i < n; i++) {
     const x = vx[i]!;
     const y = vy[i]!;
     // Inside, edges included (NaN fails every comparison).
     if (!(x >= x0 && x <= x1 && y >= y0 && y <= y1)) continue;
-    let c = Math.floor((x - x0) * sx);
-    let r = Math.floor((y1 - y) * sy);
-    if (c >= cols) c = cols - 1;
-    if (r >= rows) r = rows - 1;
+    // Non-negative here: truncation is floor.
+    let c = ((x - x0) * sx) | 0;
+    let r = ((y1 - y) * sy) | 0;
+    if (c > lastCol) c = lastCol;
+    if (r > lastRow) r = lastRow;
     const b = r * cols + c;
     const k = count[b]! + 1;
     count[b] = k;
     if (k > maxCount) maxCount = k;
     correctSum[b] = correctSum[b]! + vc[i]!;
-    const prev = rep[b]!;
-    if (prev < 0 || aum[i]! < aum[prev]!) rep[b] = i;
+    const m = aum[i]!;
+    if (m < repAum[b]! || rep[b]! < 0) {
+      repAum[b] = m;
+      rep[b] = i;
+    }
     visible++;
   }
   if (visible > pointLimit) return { mode: 'bins', view, viewport, binPx, cols, rows, count, correctSum, rep, maxCount, visible };
@@ -247,35 +255,35 @@ export type Direction = 'left' | 'right' | 'up' | 'down';
  * offset). With no position yet (`from` null) the target nearest the view's centre.
  */
 export function moveCursor(layer: Layer, from: { px: number; py: number } | null, dir: Direction): Hit | null {
-  const targets: [number, number, number][] = [];
-  if (layer.mode === 'points') for (let j = 0; j < layer.visible; j++) targets.push([j, layer.px[j]!, layer.py[j]!]);
-  else for (let b = 0; b < layer.count.length; b++) if (layer.count[b]) targets.push([b, ((b % layer.cols) + 0.5) * layer.binPx, (Math.floor(b / layer.cols) + 0.5) * layer.binPx]);
-  let best = -1;
-  let bestScore = Infinity;
   const cx = from?.px ?? layer.viewport.width / 2;
   const cy = from?.py ?? layer.viewport.height / 2;
-  for (const [t, x, y] of targets) {
+  const horizontal = dir === 'right' || dir === 'left';
+  const sign = dir === 'right' || dir === 'down' ? 1 : -1;
+  let best = -1;
+  let bestScore = Infinity;
+  const consider = (t: number, x: number, y: number): void => {
     const dx = x - cx;
     const dy = y - cy;
-    let along: number;
-    let side: number;
-    if (from === null) {
-      along = Math.hypot(dx, dy);
-      side = 0;
-    } else {
-      along = dir === 'right' ? dx : dir === 'left' ? -dx : dir === 'down' ? dy : -dy;
-      side = dir === 'right' || dir === 'left' ? Math.abs(dy) : Math.abs(dx);
-      if (along <= 0.5 || side > along) continue;
+    let score: number;
+    if (from === null) score = dx * dx + dy * dy;
+    else {
+      const along = sign * (horizontal ? dx : dy);
+      const side = Math.abs(horizontal ? dy : dx);
+      if (along <= 0.5 || side > along) return;
+      score = along + 2 * side;
     }
-    const score = along + 2 * side;
     if (score < bestScore) {
       bestScore = score;
       best = t;
     }
+  };
+  if (layer.mode === 'points') {
+    for (let j = 0; j < layer.visible; j++) consider(j, layer.px[j]!, layer.py[j]!);
+    return best < 0 ? null : { kind: 'point', index: layer.index[best]!, px: layer.px[best]!, py: layer.py[best]! };
   }
-  if (best < 0) return null;
-  if (layer.mode === 'points') return { kind: 'point', index: layer.index[best]!, px: layer.px[best]!, py: layer.py[best]! };
-  return binHit(layer, best);
+  const { cols, binPx, count } = layer;
+  for (let b = 0; b < count.length; b++) if (count[b]) consider(b, ((b % cols) + 0.5) * binPx, (((b / cols) | 0) + 0.5) * binPx);
+  return best < 0 ? null : binHit(layer, best);
 }
 
 /**
@@ -326,16 +334,20 @@ export interface RegionCounts {
 }
 
 export function regionCounts(points: MapPoints): RegionCounts {
-  const out: RegionCounts = { easy: 0, ambiguous: 0, hard: 0, total: 0 };
+  let easy = 0;
+  let ambiguous = 0;
+  let hard = 0;
   const { variability: vx, confidence: vy } = points;
   for (let i = 0; i < vx.length; i++) {
     const x = vx[i]!;
     const y = vy[i]!;
     if (!(x === x && y === y)) continue;
-    out[regionOf(y, x)]++;
-    out.total++;
+    // regionOf, inlined (a string-keyed count per point is several times slower at 1M points).
+    if (x >= AMBIGUOUS_VARIABILITY) ambiguous++;
+    else if (y >= CONFIDENCE_SPLIT) easy++;
+    else hard++;
   }
-  return out;
+  return { easy, ambiguous, hard, total: easy + ambiguous + hard };
 }
 
 export type Rgb = readonly [number, number, number];
