@@ -5,7 +5,7 @@ import type { Feature } from '../services';
 import { testHooksOn } from '../testHooks';
 import type { LabelAction, NavAction } from '../protocol/labeling';
 import { importHhCommand } from './importHh';
-import { LabelingEditorProvider, reopenAsText, VIEW_TYPE } from './provider';
+import { LabelingEditorProvider, parseShowRecordsArgs, reopenAsText, VIEW_TYPE } from './provider';
 import { registerLabelingTestHooks } from './testHooks';
 
 /**
@@ -123,6 +123,20 @@ export const labelingFeature: Feature = {
         await vscode.commands.executeCommand('vscode.openWith', target, VIEW_TYPE);
       }),
       vscode.commands.registerCommand('rpo.label.markBlind', () => provider.active()?.markBlind() ?? noEditor()),
+      vscode.commands.registerCommand('rpo.label.pickRun', () => {
+        const view = provider.active();
+        return view ? provider.pickRunFor(view.document) : noEditor();
+      }),
+      // For other views (the run dashboard's data map): arguments in provider.ts (ShowRecordsArgs).
+      vscode.commands.registerCommand('rpo.label.showRecords', (arg?: unknown) => {
+        const args = parseShowRecordsArgs(arg);
+        if (typeof args === 'string') {
+          log.warn(`rpo.label.showRecords: ${args}`);
+          void vscode.window.showErrorMessage(`RPO: Show Records: ${args}`);
+          return undefined;
+        }
+        return provider.showRecords(args);
+      }),
       vscode.commands.registerCommand('rpo.importHh', (input?: unknown, output?: unknown) => importHhCommand(log, input, output)),
     );
     if (RPO_TEST_HOOKS_BUILT && testHooksOn(context)) disposables.push(...registerLabelingTestHooks(provider));

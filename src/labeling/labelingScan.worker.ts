@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import { LineIndex, scanAll, searchLines, type ScanReply, type ScanRequest } from './scanWork';
+import { keyLines } from './lineKeys';
+import { LineIndex, SCAN_BATCH, scanAll, searchLines, type ScanReply, type ScanRequest } from './scanWork';
 
 /**
  * Worker thread of the labeling editor: parses every line of a file (counts, filters, Problems)
@@ -16,11 +17,18 @@ port.on('message', (m: ScanRequest) => {
     if (m.type === 'scan') {
       scanAll(index, (from, to, codes, stats, invalid) => post({ type: 'scanned', generation: m.generation, from, to, codes, stats, invalid }, [codes.buffer as ArrayBuffer]), { n: 0 }, m.from, m.to);
       post({ type: 'scanDone', generation: m.generation, ms: performance.now() - t0 });
+    } else if (m.type === 'keys') {
+      for (let from = m.from; from < m.to; from += SCAN_BATCH) {
+        const to = Math.min(from + SCAN_BATCH, m.to);
+        const { keys, sides } = keyLines(index, from, to, m.options);
+        post({ type: 'keyed', generation: m.generation, run: m.run, from, keys, sides }, [keys.buffer as ArrayBuffer, sides.buffer as ArrayBuffer]);
+      }
+      post({ type: 'keysDone', generation: m.generation, run: m.run });
     } else {
       const lines = searchLines(index, m.query);
       post({ type: 'found', generation: m.generation, id: m.id, lines, ms: performance.now() - t0 }, [lines.buffer as ArrayBuffer]);
     }
   } catch (err) {
-    post({ type: 'failed', generation: m.generation, ...(m.type === 'search' ? { id: m.id } : {}), message: err instanceof Error ? err.message : String(err) });
+    post({ type: 'failed', generation: m.generation, ...(m.type === 'search' ? { id: m.id } : {}), ...(m.type === 'keys' ? { run: m.run } : {}), message: err instanceof Error ? err.message : String(err) });
   }
 });

@@ -7,9 +7,13 @@ import { blindOrder, isBlindCandidate, markBlindLine, pickBlind } from '../core/
 import { LineDocument, type DocumentBackup, type LineEdit, type SaveOptions } from '../core/dataset/lineDocument';
 import { addToStats, emptyStats, fileVerdict, isBlindCode, lineCode, mergeStats, stateOfCode, type DatasetStats, type FileVerdict } from '../core/dataset/stats';
 import type { Counts, Filter, LabelAction, NavAction, RecordDetail, RowSummary } from '../protocol/labeling';
-import { recordDetail, rowSummary, statusOfState } from './recordView';
+import { recordDetail, rowSummary, sideLabel, statusOfState } from './recordView';
 import { LineSet } from './lineSet';
 import { bytesMatch, SCAN_BATCH, scanAll, searchLines, variants, type InvalidLine, type ScanReply, type ScanRequest } from './scanWork';
+import { keyLines, lineKey } from './lineKeys';
+import { RunOverlay, SIDE_NONE, type RunIdentity } from './runOverlay';
+import type { Dynamics } from '../core/dynamics';
+import type { KeyOptions } from './lineKeys';
 
 /**
  * The labeling editor's model, without vscode: the core's LineDocument (the file's bytes, line
@@ -93,7 +97,55 @@ class AllLines implements LineList {
   }
 }
 
-type ListFilter = Exclude<Filter, 'all'>;
+/** Filters over the per-line codes (the others are ranked lists: Suspect, Picked). */
+type ListFilter = Exclude<Filter, 'all' | 'suspect' | 'picked'>;
+type RankedFilter = 'suspect' | 'picked';
+const isRanked = (f: Filter): f is RankedFilter => f === 'suspect' || f === 'picked';
+
+/** Lines in a given order (a ranking, the records another view picked), with each line's position. */
+export class RankedLines implements LineList {
+  private readonly pos: Int32Array;
+  constructor(private readonly lines: Int32Array, lineCount: number) {
+    this.pos = new Int32Array(lineCount).fill(-1);
+    for (let p = 0; p < lines.length; p++) if (this.pos[lines[p]!]! < 0) this.pos[lines[p]!] = p;
+  }
+  get length(): number {
+    return this.lines.length;
+  }
+  at(p: number): number {
+    return this.lines[p]!;
+  }
+  positionOf(line: number): number {
+    return line >= 0 && line < this.pos.length ? this.pos[line]! : -1;
+  }
+  /** A ranked list has no line order: a line outside it continues from the top. */
+  lowerBound(): number {
+    return 0;
+  }
+  slice(p: number, count: number): number[] {
+    return Array.from(this.lines.subarray(Math.max(p, 0), Math.max(p, 0) + Math.max(count, 0)));
+  }
+}
+
+/** The Suspect filter over a run overlay (positions: matched suspect ranks, most suspect first). */
+class SuspectLines implements LineList {
+  constructor(private readonly run: RunOverlay) {}
+  get length(): number {
+    return this.run.suspectSet.length;
+  }
+  at(p: number): number {
+    return this.run.suspectLine(p);
+  }
+  positionOf(line: number): number {
+    return this.run.suspectPosition(line);
+  }
+  lowerBound(): number {
+    return 0;
+  }
+  slice(p: number, count: number): number[] {
+    return this.run.suspectSet.slice(p, count).map((rank) => this.run.suspectLineOfRank(rank));
+  }
+}
 const LIST_FILTERS: readonly ListFilter[] = ['unlabeled', 'labeled', 'tieSkip', 'disputed', 'blind', 'invalid'];
 
 /** Current search: a hit byte per line plus a LineSet per filter within it (built on demand). */
@@ -197,6 +249,11 @@ export class LabelingModel {
   /** Bumped whenever the set of invalid lines changes (the Problems panel republishes then). */
   invalidVersion = 0;
   private searchPending = new Map<number, (lines: Uint32Array) => void>();
+  /** The picked run's view of the file (the Suspect filter, "label changed since run"). */
+  private run: { rows: Dynamics; id: RunIdentity; options: KeyOptions; overlay: RunOverlay; seq: number; pending: number; done: Promise<void>; resolve: () => void } | undefined;
+  private runSeq = 0;
+  /** Lines another view asked to show (`rpo.label.showRecords`), in its order. */
+  private picked: RankedLines | undefined;
   private searchSeq = 0;
   private listeners = new Set<Listener>();
   private scanDone: Promise<void> = Promise.resolve();
@@ -265,6 +322,8 @@ export class LabelingModel {
 
   get counts(): Counts {
     const c = countsOf(this.stats, this.scanned, this.lineCount);
+    if (this.run) c.run = this.run.overlay.counts();
+    if (this.picked) c.picked = this.picked.length;
     if (this.reading) return { ...c, complete: false, reading: { ...this.reading } };
     return c;
   }
@@ -286,6 +345,8 @@ export class LabelingModel {
     this.searchState = undefined;
     this.searchInFlight.clear();
     this.scanDone = new Promise((resolve) => (this.resolveScan = resolve));
+    this.picked = undefined;
+    if (this.run) void this.attachRun(this.run.rows, this.run.id, this.run.options, this.run.overlay);
     if (this.lineCount === 0) {
       this.resolveScan();
       return;
@@ -384,9 +445,20 @@ export class LabelingModel {
         this.searchPending.get(m.id)?.(m.lines);
         this.searchPending.delete(m.id);
         break;
+      case 'keyed':
+        if (this.run?.seq === m.run) {
+          this.onKeyed(m.from, m.keys, m.sides);
+          this.emit('scan');
+        }
+        break;
+      case 'keysDone':
+        if (this.run?.seq === m.run) this.keysFinished();
+        break;
       case 'failed':
         this.lastError = m.message;
-        if (m.id !== undefined) {
+        if (m.run !== undefined) {
+          if (this.run?.seq === m.run) this.keysFinished();
+        } else if (m.id !== undefined) {
           this.searchPending.get(m.id)?.(new Uint32Array(0));
           this.searchPending.delete(m.id);
         } else this.scanFinished();
@@ -433,12 +505,128 @@ export class LabelingModel {
   }
 
   row(line: number): RowSummary {
-    return rowSummary(line, this.parse(line));
+    const row = rowSummary(line, this.parse(line));
+    if (this.run?.overlay.labelChanged(line)) row.changed = true;
+    return row;
   }
 
   /** What the view shows of a line; `blind`: as the "Blind" filter shows it (no votes, label or chosen/rejected; `seed` is the blind seed). */
   detail(line: number, seed: string, blind = false): RecordDetail {
-    return recordDetail(line, this.parse(line), seed, () => this.doc.lineText(line), blind);
+    const rec = this.parse(line);
+    const detail = recordDetail(line, rec, seed, () => this.doc.lineText(line), blind);
+    if (this.run && !blind) {
+      const view = this.run.overlay.view(line, (side) => sideLabel(rec, line, seed, side));
+      if (view) detail.dynamics = view;
+    }
+    return detail;
+  }
+
+  // ---------------------------------------------------------------- a run's view
+
+  /**
+   * Shows a run's view of the file: its dynamics rows (`rows`, parsed by the core) matched to the
+   * file's records by pair key, computed by the scan workers over the shared bytes (edited lines
+   * on this thread), batch by batch; counts and the Suspect filter grow as batches come.
+   * Replaces a run shown before. Resolves when every line is keyed.
+   */
+  attachRun(rows: Dynamics, id: RunIdentity, options: KeyOptions, previous?: RunOverlay): Promise<void> {
+    const seq = ++this.runSeq;
+    let resolve: () => void = () => undefined;
+    const done = new Promise<void>((r) => (resolve = r));
+    const overlay = previous ? previous.rebuilt(this.lineCount) : new RunOverlay(rows, id, this.lineCount);
+    this.run?.resolve();
+    this.run = { rows, id, options, overlay, seq, pending: 0, done, resolve };
+    const generation = this.generation;
+    if (this.lineCount === 0) {
+      resolve();
+      return done;
+    }
+    if (this.options.workerPath) {
+      const k = Math.max(1, Math.min(this.options.scanWorkers ?? (this.lineCount < 250_000 ? 1 : Math.min(4, availableParallelism())), Math.ceil(this.lineCount / SCAN_BATCH)));
+      const per = Math.ceil(this.lineCount / k / SCAN_BATCH) * SCAN_BATCH;
+      const data = this.doc.lineIndex.toShared();
+      for (let w = 0; w * per < this.lineCount; w++) {
+        this.run.pending++;
+        this.ensureWorker(w).postMessage({ type: 'keys', generation, run: seq, data, from: w * per, to: Math.min((w + 1) * per, this.lineCount), options } satisfies ScanRequest);
+      }
+    } else {
+      let from = 0;
+      this.run.pending = 1;
+      const next = () => {
+        if (this.run?.seq !== seq || generation !== this.generation) return;
+        if (from >= this.lineCount) return this.keysFinished();
+        const to = Math.min(from + THREAD_SCAN_SLICE, this.lineCount);
+        const { keys, sides } = keyLines(this.doc.lineIndex, from, to, options);
+        this.onKeyed(from, keys, sides);
+        this.emit('scan');
+        from = to;
+        setImmediate(next);
+      };
+      setImmediate(next);
+    }
+    return done;
+  }
+
+  /** Stops showing a run's view. */
+  detachRun(): void {
+    this.run?.resolve();
+    this.run = undefined;
+    this.runSeq++;
+    this.emit('scan');
+  }
+
+  /** The run shown, if any. */
+  get runShown(): RunIdentity | undefined {
+    return this.run?.id;
+  }
+
+  /** Resolves when the shown run's keys are all in (at once without a run). */
+  whenRunMatched(): Promise<void> {
+    return this.run?.done ?? Promise.resolve();
+  }
+
+  /** A batch of keys of the loaded bytes; lines edited since are keyed from their text now. */
+  private onKeyed(from: number, keys: Uint8Array, sides: Uint8Array): void {
+    const run = this.run!.overlay;
+    const to = from + sides.length;
+    for (const line of this.doc.editedLineNumbers()) {
+      if (line < from || line >= to || run.isKeyed(line)) continue;
+      const k = lineKey(line, this.parse(line), this.run!.options);
+      run.setLine(line, k?.key ?? null, k?.side ?? SIDE_NONE);
+    }
+    run.addKeys(from, keys, sides);
+  }
+
+  private keysFinished(): void {
+    const run = this.run;
+    if (!run || --run.pending > 0) return;
+    run.resolve();
+    this.emit('scan');
+  }
+
+  /**
+   * Lines another view asked the editor to show (the "Picked" filter), in the given order;
+   * out-of-range lines are dropped. Empty or undefined: none.
+   */
+  setPicked(lines: readonly number[] | undefined): number {
+    const valid = (lines ?? []).filter((l) => Number.isSafeInteger(l) && l >= 0 && l < this.lineCount);
+    this.picked = valid.length ? new RankedLines(Int32Array.from(valid), this.lineCount) : undefined;
+    return valid.length;
+  }
+
+  /** Lines holding these rows of the shown run (0-based row indices), in order; rows not found are left out. */
+  linesOfRows(rows: readonly number[]): number[] {
+    const run = this.run?.overlay;
+    if (!run) return [];
+    return rows.flatMap((r) => {
+      const line = run.lineOfRowIndex(r);
+      return line >= 0 ? [line] : [];
+    });
+  }
+
+  /** Lines of the file whose records have these pair keys (32 bytes each), by content; once the shown run's keys are in. */
+  linesOfKeys(keys: readonly Uint8Array[]): number[] {
+    return this.run ? keys.flatMap((k) => this.run!.overlay.linesOfKey(k)) : [];
   }
 
   /** The current search (worker over the loaded bytes, corrected for edited lines), shared by concurrent callers. */
@@ -482,11 +670,24 @@ export class LabelingModel {
     return Uint32Array.from(list.slice(0, list.length));
   }
 
+  /** A ranked filter without search: the run's suspects, the picked lines (empty without them). */
+  private rankedList(filter: RankedFilter): LineList {
+    if (filter === 'suspect') return this.run ? new SuspectLines(this.run.overlay) : new AllLines(0);
+    return this.picked ?? new AllLines(0);
+  }
+
   /** The ordered lines of a filter + search: what the virtual list shows. */
   async list(filter: Filter, query: string): Promise<LineList> {
-    if (!query) return filter === 'all' ? new AllLines(this.lineCount) : this.filterSets.get(filter)!;
+    if (!query) return filter === 'all' ? new AllLines(this.lineCount) : isRanked(filter) ? this.rankedList(filter) : this.filterSets.get(filter)!;
     const state = await this.searchFor(query);
     if (!state) return new AllLines(0); // superseded by a reload
+    if (isRanked(filter)) {
+      // The ranked list's lines that the search hits, in rank order (O(list); built per request).
+      const all = this.rankedList(filter);
+      const out: number[] = [];
+      for (let p = 0; p < all.length; p += 4096) for (const line of all.slice(p, 4096)) if (state.hit[line] === 1) out.push(line);
+      return new RankedLines(Int32Array.from(out), this.lineCount);
+    }
     let set = state.sets.get(filter);
     if (!set) {
       const hit = state.hit;
@@ -640,6 +841,12 @@ export class LabelingModel {
         // Unscanned lines match no filter yet; 'all' within a search needs only the hit.
         if (oldCode === UNSCANNED) search.sets.get('all')?.update(line, oldHit, newHit);
       }
+      // The run's view: its key (the same unless the text was edited) and its side now.
+      const run = this.run?.overlay;
+      if (run?.isKeyed(line)) {
+        const k = lineKey(line, after, this.run!.options);
+        run.setLine(line, k?.key ?? null, k?.side ?? SIDE_NONE);
+      }
       // Unscanned lines: the worker's batch will account for them (it corrects edited lines).
       if (oldCode === UNSCANNED) continue;
       parts.push(negate(statsOf(before)), statsOf(after));
@@ -649,7 +856,7 @@ export class LabelingModel {
       if (search) {
         const newHit = search.hit[line] === 1;
         for (const [f, set] of search.sets) {
-          const table = f === 'all' ? undefined : FILTER_TABLES[f];
+          const table = f === 'all' ? undefined : FILTER_TABLES[f as ListFilter];
           set.update(line, oldHit && (!table || table[oldCode] === 1), newHit && (!table || table[code] === 1));
         }
       }
@@ -702,5 +909,6 @@ function matchesFilter(filter: Filter, code: number): boolean {
     case 'disputed': return state === 'disputed';
     case 'blind': return isBlindCode(code);
     case 'invalid': return state === 'invalid';
+    case 'suspect': case 'picked': return false; // ranked lists, not code filters
   }
 }

@@ -12,8 +12,45 @@ import { LabelingDocument } from './document';
 import type { LabelingModel, LabelSettings } from './model';
 import { publishLabelingSelection, setLabelingRevealHandler } from './selection';
 import { recordBackup } from './testHookState';
+import { latestRunFor, pickRun, runProblem, showRunOn } from './runs';
+import { readRunDynamics } from '../node/dynamics';
 
 export const VIEW_TYPE = 'rpo.labelingEditor';
+
+/**
+ * Arguments of the command `rpo.label.showRecords` (the run dashboard's data map calls it when
+ * points are clicked or boxed): `{ runDir, rows?, keys?, file? }`.
+ * - runDir: the run folder (absolute path) whose `dynamics.safetensors` the rows come from;
+ * - rows: 0-based row indices of that file (training or eval rows), in the order to list them;
+ * - keys: or pair keys, 64 hex characters each (docs/contracts.md §8);
+ * - file: the dataset to open (a path or a URI string); default: the file the run trained on.
+ * The editor opens the file, shows the run's view of it, and lists the records found by key in
+ * the "Picked" filter with the first selected. Resolves to what it did; records not found
+ * (removed or edited since the run) are counted in `missing`, never matched by line.
+ */
+export interface ShowRecordsArgs {
+  runDir: string;
+  rows?: number[];
+  keys?: string[];
+  file?: string;
+}
+
+export interface ShowRecordsResult {
+  shown: number;
+  missing: number;
+  message?: string;
+}
+
+/** Validates `rpo.label.showRecords` arguments (a command argument is untrusted); a string says what is wrong. */
+export function parseShowRecordsArgs(arg: unknown): ShowRecordsArgs | string {
+  if (typeof arg !== 'object' || arg === null || Array.isArray(arg)) return 'expected { runDir, rows?, keys?, file? }';
+  const a = arg as Record<string, unknown>;
+  if (typeof a.runDir !== 'string' || !a.runDir) return 'runDir: a run folder path is required';
+  if (a.rows !== undefined && !(Array.isArray(a.rows) && a.rows.every((r) => Number.isSafeInteger(r) && (r as number) >= 0))) return 'rows: a list of row indices (integers >= 0)';
+  if (a.keys !== undefined && !(Array.isArray(a.keys) && a.keys.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/i.test(k)))) return 'keys: a list of pair keys (64 hex characters)';
+  if (a.file !== undefined && typeof a.file !== 'string') return 'file: a path or URI string';
+  return { runDir: a.runDir, ...(a.rows ? { rows: a.rows as number[] } : {}), ...(a.keys ? { keys: a.keys as string[] } : {}), ...(a.file ? { file: a.file as string } : {}) };
+}
 const FOCUS_CONTEXT = 'rpo.labeling.focused';
 
 /** One open editor (webview) on a document: its filter, search and selection. */
@@ -176,6 +213,9 @@ export class LabelingView {
       case 'reopenAsText':
         await reopenAsText(this.document.uri, this.panel.viewColumn);
         break;
+      case 'pickRun':
+        await this.host.pickRunFor(this.document);
+        break;
       case 'focus':
         this.host.setFocused(this, m.focused);
         break;
@@ -307,6 +347,21 @@ export class LabelingView {
     });
   }
 
+  /**
+   * Shows a list of lines (already set on the model as the "Picked" filter, or the Suspect
+   * filter) with `first` selected: the filter changes, the view restarts from 'init'.
+   */
+  showFilter(filter: Filter, first: number | undefined): Promise<void> {
+    return this.inOrder(async () => {
+      this.filter = filter;
+      this.query = '';
+      if (first !== undefined) this.selected = first;
+      if (!this.ready) return; // the view's start sends init and selection with this filter
+      this.post(this.initMessage(this.document.model.counts, this.host.wordDiff()));
+      await this.sendSelected();
+    });
+  }
+
   /** After an edit of this view: the selection went out first (what the user waits for), now the counts and rows. */
   flushRefresh(): void {
     if (!this.refreshAfterApply) return;
@@ -415,11 +470,100 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
         }
       }),
     ];
+    void this.showLatestRun(document).catch((err) => this.log.warn(`showing the latest run: ${err instanceof Error ? err.message : String(err)}`));
     document.onDidDispose(() => {
       this.diagnostics.delete(document.uri);
       for (const s of subs) s.dispose();
     });
     return document;
+  }
+
+  // ---------------------------------------------------------------- a run's view of the records
+
+  /**
+   * Shows a run's view of a document (the Suspect filter, margins in the detail, "label changed
+   * since run"); null hides it. Problems (no dynamics file, unreadable) are shown as a message and
+   * leave the editor as it was; `quiet`: logged only (the automatic pick of the latest run).
+   */
+  async showRun(document: LabelingDocument, runDir: string | null, quiet = false): Promise<boolean> {
+    if (runDir === null) {
+      document.model.detachRun();
+      return true;
+    }
+    try {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `RPO: matching run ${path.basename(runDir)} to ${path.basename(document.uri.fsPath)}` }, () => showRunOn(document, runDir, this.log));
+      return true;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.log.warn(message);
+      if (!quiet) void vscode.window.showWarningMessage(`RPO: ${message}`);
+      return false;
+    }
+  }
+
+  /** "Pick Run…" of the editor's toolbar and the command. */
+  async pickRunFor(document: LabelingDocument): Promise<void> {
+    const runDir = await pickRun(document.uri.fsPath);
+    if (runDir === undefined) return;
+    if (await this.showRun(document, runDir)) {
+      const c = document.model.counts.run;
+      if (runDir && c) for (const view of this.views) if (view.document === document) await view.showFilter(c.suspects > 0 ? 'suspect' : view.filter, undefined);
+    }
+  }
+
+  /** After the scan of a newly opened file: the newest run that trained on it, if it has dynamics. */
+  private async showLatestRun(document: LabelingDocument): Promise<void> {
+    await document.model.whenScanned();
+    if (!(await document.whenWhole()) || document.model.runShown) return;
+    const latest = latestRunFor(document.uri.fsPath);
+    if (latest) await this.showRun(document, latest.summary.runDir, true);
+  }
+
+  /**
+   * `rpo.label.showRecords`: another view (the run dashboard's data map) asks the editor to show
+   * records of a run. Opens the file (default: the dataset the run trained on), shows that run's
+   * view of it, and lists the records in the "Picked" filter, in the order given, the first one
+   * selected. Records are found by their pair key (docs/contracts.md §8), never by line number:
+   * a record removed or edited since the run is not shown, and the message says how many.
+   */
+  async showRecords(args: ShowRecordsArgs): Promise<ShowRecordsResult> {
+    const runDir = args.runDir;
+    const rows = args.rows ?? [];
+    const keys = (args.keys ?? []).map((k) => Buffer.from(k, 'hex'));
+    const file = args.file ? (/^[a-z][\w+.-]+:/i.test(args.file) && !/^[a-z]:[\\/]/i.test(args.file) ? vscode.Uri.parse(args.file) : vscode.Uri.file(args.file)) : undefined;
+    let target = file;
+    if (!target) {
+      try {
+        target = vscode.Uri.file(readRunDynamics(runDir).dataset);
+      } catch (err) {
+        const message = runProblem(runDir, err);
+        void vscode.window.showWarningMessage(`RPO: ${message}`);
+        return { shown: 0, missing: rows.length + keys.length, message };
+      }
+    }
+    await vscode.commands.executeCommand('vscode.openWith', target, VIEW_TYPE, vscode.ViewColumn.One);
+    const view = [...this.views].find((v) => v.document.uri.toString() === target!.toString());
+    if (!view) return { shown: 0, missing: rows.length + keys.length, message: `could not open ${target.fsPath} in the preference editor` };
+    view.panel.reveal(undefined, false);
+    const document = view.document;
+    await document.model.whenScanned();
+    if (document.model.runShown?.runDir !== runDir && !(await this.showRun(document, runDir))) {
+      return { shown: 0, missing: rows.length + keys.length, message: 'the run could not be read' };
+    }
+    const model = document.model;
+    await model.whenRunMatched();
+    const lines = [...model.linesOfRows(rows), ...model.linesOfKeys(keys)];
+    const asked = rows.length + keys.length;
+    const shown = model.setPicked(lines);
+    const missing = asked - shown;
+    let message: string | undefined;
+    if (missing > 0) {
+      message = `${missing.toLocaleString('en-US')} of the ${asked.toLocaleString('en-US')} records are no longer in ${path.basename(target.fsPath)} (removed or edited since the run)${shown ? '' : ': nothing to show'}.`;
+      void vscode.window.showInformationMessage(`RPO: ${message}`);
+    }
+    this.log.info(`showRecords: ${shown} of ${asked} records of run ${path.basename(runDir)} shown in ${target.fsPath}`);
+    await view.showFilter(shown ? 'picked' : view.filter, shown ? lines[0] : undefined);
+    return { shown, missing, ...(message ? { message } : {}) };
   }
 
   private publishDiagnostics(document: LabelingDocument): void {

@@ -201,3 +201,28 @@ function blindDetail(detail: RecordDetail, index: number, rec: PreferenceRecord,
     blind: true,
   };
 }
+
+/** A response's text as the pair key reads it (docs/contracts.md §1, §8). */
+function keyText(t: Turns): Buffer {
+  return Buffer.from(typeof t === 'string' ? t : t.map((m) => `${m.role}: ${m.content}`).join('\n\n'), 'utf8');
+}
+
+/**
+ * A run's `side` (docs/contracts.md §8) in the terms the detail shows now: which response (A / B,
+ * in the display order for `seed`) the run took as chosen, or thumbs up / down for an unpaired
+ * record. Side 0: the chosen text was the bytewise smaller of the two.
+ */
+export function sideLabel(rec: ParsedLine, index: number, seed: string, side: number): string {
+  if (rec.kind === 'unpaired' || rec.kind === 'completion') return side === 1 ? 'thumbs up' : 'thumbs down';
+  if (rec.kind !== 'paired' && rec.kind !== 'candidates') return '–';
+  const order = displayOrder(rec, index, seed)!;
+  const shown = order.map((f) => fieldTurns(rec, f)?.turns);
+  const pair = rec.kind === 'paired' ? [rec.chosen, rec.rejected] : rec.responses;
+  const left = shown[0] ?? pair[0]!;
+  const right = shown[1] ?? pair[1]!;
+  const cmp = Buffer.compare(keyText(left), keyText(right));
+  if (cmp === 0) return 'either response (both are the same text)';
+  // a = the smaller text; side 0: a was chosen.
+  const leftIsA = cmp < 0;
+  return (side === 0) === leftIsA ? 'Response A (left)' : 'Response B (right)';
+}

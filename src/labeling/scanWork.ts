@@ -1,5 +1,6 @@
 import { LineIndex, type SharedLineIndexData } from '../core/dataset/lineIndex';
 import { scanLines, type DatasetStats } from '../core/dataset/stats';
+import type { KeyOptions } from './lineKeys';
 
 /**
  * The work the labeling scan worker does, as plain functions (unit-tested without a thread):
@@ -13,13 +14,18 @@ export const MAX_INVALID_REPORTED = 1000;
 export type ScanRequest =
   /** Scan lines [from, to) (one worker's share). */
   | { type: 'scan'; generation: number; data: SharedLineIndexData; from: number; to: number }
-  | { type: 'search'; generation: number; id: number; query: string; data: SharedLineIndexData };
+  | { type: 'search'; generation: number; id: number; query: string; data: SharedLineIndexData }
+  /** Pair keys of lines [from, to) (a run's view of the file, docs/contracts.md §8). */
+  | { type: 'keys'; generation: number; run: number; data: SharedLineIndexData; from: number; to: number; options: KeyOptions };
 
 export type ScanReply =
   | { type: 'scanned'; generation: number; from: number; to: number; codes: Uint8Array; stats: DatasetStats; invalid: InvalidLine[] }
   | { type: 'scanDone'; generation: number; ms: number }
   | { type: 'found'; generation: number; id: number; lines: Uint32Array; ms: number }
-  | { type: 'failed'; generation: number; id?: number; message: string };
+  /** 32 bytes of key per line (zeros: none) and each line's side (lineKeys.ts). */
+  | { type: 'keyed'; generation: number; run: number; from: number; keys: Uint8Array; sides: Uint8Array }
+  | { type: 'keysDone'; generation: number; run: number }
+  | { type: 'failed'; generation: number; id?: number; run?: number; message: string };
 
 export interface InvalidLine {
   line: number;

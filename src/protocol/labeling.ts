@@ -6,7 +6,7 @@
  */
 
 /** List filters (the toolbar's radio group). */
-export const FILTERS = ['all', 'unlabeled', 'labeled', 'tieSkip', 'disputed', 'blind', 'invalid'] as const;
+export const FILTERS = ['all', 'unlabeled', 'labeled', 'tieSkip', 'disputed', 'blind', 'invalid', 'suspect', 'picked'] as const;
 export type Filter = (typeof FILTERS)[number];
 
 /** Label intents. Which ones apply depends on the record's kind (see `actionsFor`). */
@@ -59,6 +59,38 @@ export interface Counts {
   byAnnotator: Record<string, number>;
   /** While a huge file is still being read (the counts are of its first lines only): bytes read / total. */
   reading?: { read: number; total: number };
+  /** The run whose view of the records the editor shows (its "Suspect" filter), when one is picked. */
+  run?: RunCounts;
+  /** Records another view asked the editor to show (`rpo.label.showRecords`: the "Picked" filter). */
+  picked?: number;
+}
+
+/**
+ * The picked run's view of this file (docs/contracts.md §8): its training dynamics matched to
+ * the file's records by pair key, never by line number.
+ */
+export interface RunCounts {
+  /** The run folder's name. */
+  name: string;
+  runDir: string;
+  /** False while the file's records are still being matched (keys computed). */
+  complete: boolean;
+  /** Rows in the run's dynamics file (training and eval). */
+  rows: number;
+  /** Rows matched to a record of the file (by content). */
+  matched: number;
+  /** Matched suspects (training rows seen at least once with a negative mean margin): the "Suspect" filter. */
+  suspects: number;
+  /** Suspects the file no longer holds (removed or edited since the run). */
+  suspectsMissing: number;
+  /** Matched records whose label differs from the one the run trained on (flipped + unlabeled). */
+  changed: number;
+  /** Of those: the other response (or thumb) now. */
+  flipped: number;
+  /** Of those: no longer training (unlabeled, tie, skip, both bad, excluded, disputed...). */
+  unlabeled: number;
+  /** Problems the user should know of (another file, a file changed since the run, an unfinished run): plain text. */
+  notes: string[];
 }
 
 export interface RowSummary {
@@ -68,6 +100,31 @@ export interface RowSummary {
   kind: RecordKind;
   /** Plain text, at most ~160 characters: the last user turn of the prompt, or the reason. */
   preview: string;
+  /** With a picked run: the record's label differs from the one the run trained on. */
+  changed?: true;
+}
+
+/** The picked run's figures for one record (docs/contracts.md §8). */
+export interface DynamicsView {
+  run: string;
+  /** 'training' or 'eval' row of the run; 'absent': the run has no row with this record's content. */
+  split: 'training' | 'eval' | 'absent';
+  /** Training rows: times in a batch; eval rows: evals run. 0: never seen (statistics absent). */
+  visits?: number;
+  /** Mean margin over visits (AUM); negative: the model prefers the other response. */
+  aum?: number;
+  confidence?: number;
+  variability?: number;
+  correctness?: number;
+  lastMargin?: number;
+  /** 1-based rank in the run's suspect list (training rows with aum < 0), when it is one. */
+  suspectRank?: number;
+  /** 1-based line the run read the record from (a hint; the match is by content). */
+  runLine?: number;
+  /** The label the run trained on, in the terms the view shows now. */
+  trainedOn?: string;
+  /** The record's label now differs from the one the run trained on. */
+  labelChanged?: boolean;
 }
 
 export interface Turn {
@@ -126,6 +183,8 @@ export interface RecordDetail {
   votes?: VoteView[];
   /** Shown for blind re-annotation (the "Blind" filter): no label, votes or chosen/rejected. */
   blind?: boolean;
+  /** With a picked run (not in the Blind filter): what the run learned about this record. */
+  dynamics?: DynamicsView;
 }
 
 export interface ViewSettings {
@@ -192,7 +251,9 @@ export type ViewMessage =
   /** The webview gained or lost keyboard focus (drives the keybindings' `rpo.labeling.focused`). */
   | { type: 'focus'; focused: boolean }
   /** The view painted its first rows (once per page load): a big file's scan waits for it. */
-  | { type: 'firstRows' };
+  | { type: 'firstRows' }
+  /** "Pick run…": the host asks which run's view of the records to show. */
+  | { type: 'pickRun' };
 
 const MAX_WINDOW = 500;
 const MAX_QUERY = 1000;
@@ -220,6 +281,7 @@ export function parseViewMessage(data: unknown): ViewMessage | string {
       return { type: 'ready', embedded: m.embedded };
     case 'reopenAsText':
     case 'firstRows':
+    case 'pickRun':
       return { type: m.type };
     case 'rows':
       if (!isIndex(m.requestId)) return 'rows: bad requestId';

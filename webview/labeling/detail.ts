@@ -1,7 +1,7 @@
 import { diffWords } from 'diff';
-import type { LabelAction, RecordDetail, ResponseView, Turn, VoteView } from '../../src/protocol/labeling';
+import type { DynamicsView, LabelAction, RecordDetail, ResponseView, Turn, VoteView } from '../../src/protocol/labeling';
 import { el } from '../common/dom';
-import { actions, detail, detailHeader, invalidBox, leftBox, note, noteRow, promptBox, responses, rightBox, setFieldValue, STATUS_LABELS, votesBox } from './layout';
+import { actions, detail, detailHeader, dynamicsBox, invalidBox, leftBox, note, noteRow, promptBox, responses, rightBox, setFieldValue, STATUS_LABELS, votesBox } from './layout';
 import { renderMarkdown } from './markdown';
 import { send, view } from './state';
 
@@ -52,6 +52,49 @@ function renderVotes(votes: VoteView[] | undefined): void {
     table.append(tr);
   }
   votesBox.replaceChildren(el('h3', {}, `Votes (${votes.length}): resolve with A then 1 / 2 / T`), table);
+}
+
+const fmt = (x: number | undefined, digits = 3) => (x === undefined ? '–' : x.toFixed(digits));
+
+/** The picked run's figures for the record; "label changed since run" when it did. */
+export function renderDynamics(d: DynamicsView | undefined): void {
+  dynamicsBox.hidden = !d;
+  if (!d) {
+    dynamicsBox.replaceChildren();
+    return;
+  }
+  const parts: (string | Node)[] = [];
+  const head = el('div', { class: 'dyn-head' });
+  if (d.split === 'absent') {
+    head.append(el('span', {}, `Not in run ${d.run}: added or edited since the run, or left out of its training data.`));
+    dynamicsBox.className = 'absent';
+    dynamicsBox.replaceChildren(head);
+    return;
+  }
+  dynamicsBox.className = d.suspectRank ? 'suspect' : '';
+  head.append(el('span', { class: 'dyn-run' }, `Run ${d.run}`));
+  if (d.suspectRank) head.append(el('span', { class: 'dyn-suspect' }, `suspect #${d.suspectRank.toLocaleString()}: the model prefers the other response`));
+  if (d.split === 'eval') head.append(el('span', {}, 'eval record'));
+  if (d.labelChanged) head.append(el('span', { class: 'dyn-changed' }, 'label changed since run'));
+  parts.push(head);
+  if (!d.visits) {
+    parts.push(el('p', { class: 'dyn-unseen' }, d.split === 'eval' ? 'No eval ran on it yet: no figures.' : 'Seen 0 times in training (the run stopped before reaching it): no figures, not ranked.'));
+  } else {
+    const dl = el('dl', { class: 'dyn-figures' });
+    const add = (term: string, value: string, title: string) => {
+      const dt = el('dt', { title }, term);
+      dl.append(dt, el('dd', { title }, value));
+    };
+    add('margin (AUM)', fmt(d.aum), 'mean implicit reward margin of the trained label over its visits; < 0: the model prefers the other response');
+    add('confidence', fmt(d.confidence), 'mean of sigmoid(margin) over visits');
+    add('variability', fmt(d.variability), 'standard deviation of sigmoid(margin) over visits');
+    add('correctness', fmt(d.correctness, 2), 'share of visits with margin > 0');
+    add('last margin', fmt(d.lastMargin), 'margin at its latest visit');
+    add(d.split === 'eval' ? 'evals' : 'visits', String(d.visits), d.split === 'eval' ? 'evals run' : 'times in a training batch');
+    parts.push(dl);
+  }
+  if (d.trainedOn) parts.push(el('p', { class: 'dyn-trained' }, `Trained on: ${d.trainedOn} as chosen${d.runLine ? ` (line ${d.runLine} of the file it read)` : ''}.`));
+  dynamicsBox.replaceChildren(...parts);
 }
 
 function turnsText(turns: Turn[]): string {
@@ -169,6 +212,7 @@ class DetailView {
       promptBox.replaceChildren();
       leftBox.hidden = rightBox.hidden = true;
       renderVotes(undefined);
+      renderDynamics(undefined);
       actions.replaceChildren();
       this.actionsKey = '';
       noteRow.hidden = true;
@@ -181,6 +225,7 @@ class DetailView {
     if (label?.time) bits.push(label.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
     detailHeader.textContent = bits.join(' · ');
     detailHeader.className = `status-${d.status}`;
+    renderDynamics(d.dynamics);
     if (d.kind === 'invalid' || d.kind === 'blank') {
       invalidBox.hidden = false;
       invalidBox.replaceChildren(el('p', { class: 'reason' }, d.reason ?? 'Not a preference record.'), el('pre', { class: 'raw' }, d.raw ?? ''));

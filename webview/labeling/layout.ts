@@ -10,7 +10,11 @@ import { el } from '../common/dom';
 
 export const FILTER_LABELS: Record<Filter, string> = {
   all: 'All', unlabeled: 'Unlabeled', labeled: 'Labeled', tieSkip: 'Tie / skip', disputed: 'Disputed', blind: 'Blind', invalid: 'Invalid',
+  suspect: 'Suspect', picked: 'Picked',
 };
+
+/** Filters shown only while they have something to list (a run picked, records picked by another view). */
+export const OPTIONAL_FILTERS: readonly Filter[] = ['suspect', 'picked'];
 
 export const STATUS_LABELS: Record<string, string> = {
   unlabeled: 'unlabeled', unreviewed: 'unreviewed', labeled: 'labeled', tie: 'tie', skip: 'skip', bothBad: 'both bad',
@@ -30,6 +34,9 @@ for (const f of FILTERS) {
   radio.setAttribute('label', FILTER_LABELS[f]);
   radio.dataset.filter = f;
   if (f === 'all') radio.setAttribute('checked', '');
+  if (f === 'suspect') radio.title = "The picked run's suspect labels: records the model prefers the other way (mean margin < 0), most suspect first";
+  if (f === 'picked') radio.title = 'Records another view asked to show (the run dashboard\'s data map), in its order';
+  if (OPTIONAL_FILTERS.includes(f)) radio.hidden = true;
   filterRadios.set(f, radio);
   filters.appendChild(radio);
 }
@@ -48,7 +55,17 @@ export const annotators = el('span', { id: 'annotators' });
 export const helpButton = document.createElement('vscode-button');
 helpButton.setAttribute('secondary', '');
 helpButton.textContent = 'Keys (?)';
-toolbar.append(filters, search, diffToggle, progress, progressText, annotators, helpButton);
+/** The picked run's view of the file: its name, suspects, labels changed since, and its notes. */
+export const runBar = el('div', { id: 'run-bar', role: 'status', 'aria-live': 'polite' });
+export const runText = el('span', { id: 'run-text' });
+export const runNotes = el('ul', { id: 'run-notes' });
+export const runButton = document.createElement('vscode-button');
+runButton.id = 'run-pick';
+runButton.setAttribute('secondary', '');
+runButton.textContent = 'Run…';
+runButton.title = "Show a run's view of the records: suspect labels, margins, labels changed since the run";
+runBar.append(runButton, runText, runNotes);
+toolbar.append(filters, search, diffToggle, progress, progressText, annotators, helpButton, runBar);
 
 const split = el('main', { class: 'split' });
 export const list = el('section', { id: 'list', role: 'listbox', 'aria-label': 'Records', tabindex: '0' });
@@ -66,6 +83,8 @@ export const rightBox = el('article', { id: 'right', class: 'response', 'aria-la
 responses.append(leftBox, rightBox);
 /** Every vote of a record several people labeled (adjudication). */
 export const votesBox = el('section', { id: 'votes', 'aria-label': 'Votes', hidden: '' });
+/** The picked run's figures for the record (margin, confidence...) and "label changed since run". */
+export const dynamicsBox = el('section', { id: 'dynamics', 'aria-label': "The run's view of this record", hidden: '' });
 export const actions = el('div', { id: 'actions', role: 'group', 'aria-label': 'Label actions' });
 export const noteRow = el('div', { id: 'note-row' });
 export const note = document.createElement('vscode-textfield');
@@ -74,7 +93,7 @@ note.setAttribute('placeholder', 'Note (M to write, Enter to save)');
 note.setAttribute('aria-label', 'Note for this record');
 noteRow.append(note);
 export const invalidBox = el('div', { id: 'invalid', hidden: '' });
-detail.append(detailHeader, invalidBox, promptBox, responses, votesBox, actions, noteRow);
+detail.append(detailHeader, dynamicsBox, invalidBox, promptBox, responses, votesBox, actions, noteRow);
 split.append(list, detail);
 
 export const help = el('div', { id: 'help', role: 'dialog', 'aria-modal': 'true', 'aria-label': 'Keyboard shortcuts', hidden: '' });

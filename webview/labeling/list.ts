@@ -79,7 +79,7 @@ class RecordList {
       const row = this.rows.get(pos) ?? this.staleRows.get(pos);
       if (!this.rows.has(pos)) missing = true;
       const isSelected = !!row && selected?.index === row.index;
-      const key = row ? `${row.index}\u0000${row.status}\u0000${isSelected}\u0000${row.preview}` : '';
+      const key = row ? `${row.index}\u0000${row.status}\u0000${isSelected}\u0000${row.changed ?? ''}\u0000${row.preview}` : '';
       let div = have[k] as RowElement | undefined;
       if (!div) {
         div = el('div', { class: 'row', role: 'option' }) as RowElement;
@@ -102,12 +102,13 @@ class RecordList {
         div.id = `row-${row.index}`;
         div.dataset.index = String(row.index);
         div.setAttribute('aria-selected', String(isSelected));
-        div.className = `row status-${row.status}${isSelected ? ' selected' : ''}`;
+        div.className = `row status-${row.status}${isSelected ? ' selected' : ''}${row.changed ? ' changed' : ''}`;
         const line = el('span', { class: 'line' }, String(row.index + 1));
         const badge = el('span', { class: 'badge' }, STATUS_LABELS[row.status] ?? row.status);
         const preview = el('span', { class: 'preview' }, row.preview);
-        div.replaceChildren(line, badge, preview);
-        div.title = `Line ${row.index + 1}: ${STATUS_LABELS[row.status] ?? row.status}`;
+        if (row.changed) div.replaceChildren(line, badge, el('span', { class: 'changed-mark', title: 'label changed since the run' }, '±'), preview);
+        else div.replaceChildren(line, badge, preview);
+        div.title = `Line ${row.index + 1}: ${STATUS_LABELS[row.status] ?? row.status}${row.changed ? ' · label changed since the run' : ''}`;
       }
     }
     while (have.length > n) have[have.length - 1]!.remove();

@@ -1,9 +1,10 @@
 import type { Filter } from '../../src/protocol/labeling';
 import { detailView } from './detail';
 import {
-  annotators, diffToggle, FILTER_LABELS, filterRadios, filters, help, helpButton, isChecked, list, progress, progressFill,
-  progressText, search, fieldValue,
+  annotators, diffToggle, FILTER_LABELS, filterRadios, filters, help, helpButton, isChecked, list, OPTIONAL_FILTERS, progress, progressFill,
+  progressText, runButton, runNotes, runText, search, fieldValue,
 } from './layout';
+import { el } from '../common/dom';
 import { recordList } from './list';
 import { send, view } from './state';
 
@@ -22,13 +23,44 @@ export function renderCounts(): void {
   progressText.textContent = `${done.toLocaleString()} / ${c.records.toLocaleString()} labeled (${c.tieSkip.toLocaleString()} tie/skip, ${c.invalid.toLocaleString()} invalid)${scanning}`;
   const who = Object.entries(c.byAnnotator).sort((a, b) => b[1] - a[1]).slice(0, 5);
   annotators.textContent = who.length ? who.map(([name, n]) => `${name || '(no annotator)'}: ${n.toLocaleString()}`).join(' · ') : '';
-  const byFilter: Record<Filter, number> = { all: c.lines, unlabeled: c.unlabeled, labeled: c.labeled, tieSkip: c.tieSkip, disputed: c.disputed, blind: c.blind, invalid: c.invalid };
+  const byFilter: Record<Filter, number> = {
+    all: c.lines, unlabeled: c.unlabeled, labeled: c.labeled, tieSkip: c.tieSkip, disputed: c.disputed, blind: c.blind, invalid: c.invalid,
+    suspect: c.run?.suspects ?? 0, picked: c.picked ?? 0,
+  };
+  const shown: Record<string, boolean> = { suspect: !!c.run, picked: c.picked !== undefined };
   // Only the radios whose count changed (each is a custom element that re-renders on a new label).
   for (const [f, radio] of filterRadios) {
     const text = `${FILTER_LABELS[f]} ${byFilter[f].toLocaleString()}`;
     if (radio.getAttribute('label') !== text) radio.setAttribute('label', text);
+    if (OPTIONAL_FILTERS.includes(f)) {
+      const hidden = !shown[f] && view.filter !== f;
+      if (radio.hidden !== hidden) radio.hidden = hidden;
+    }
   }
+  renderRun();
 }
+
+/** The run bar: "Run X: N suspects · labels changed since run X: M", and the run's notes. */
+let runKey = '';
+function renderRun(): void {
+  const r = view.counts?.run;
+  const key = JSON.stringify(r ?? null);
+  if (key === runKey) return;
+  runKey = key;
+  if (!r) {
+    runText.textContent = 'No run shown';
+    runNotes.replaceChildren();
+    return;
+  }
+  const n = (x: number) => x.toLocaleString();
+  const matching = r.complete ? '' : ' (matching records…)';
+  const changed = r.changed ? ` (${n(r.flipped)} flipped, ${n(r.unlabeled)} no longer labeled)` : '';
+  const missing = r.suspectsMissing ? `, ${n(r.suspectsMissing)} no longer in the file` : '';
+  runText.textContent = `Run ${r.name}: ${n(r.suspects)} suspects${missing} · labels changed since run ${r.name}: ${n(r.changed)}${changed}${matching}`;
+  runNotes.replaceChildren(...r.notes.map((t) => el('li', {}, t)));
+}
+
+runButton.addEventListener('click', () => send({ type: 'pickRun' }));
 
 filters.addEventListener('change', () => {
   const checked = Array.from(filterRadios.entries()).find(([, r]) => isChecked(r));

@@ -1,0 +1,242 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { buildSync } from 'esbuild';
+import { parseText } from '../../../src/core/dataset/formats';
+import { encodeDynamics, keyedRecords, matchDynamics, NO_SIDE, parseDynamics, rankSuspects, ROW_LABEL_CHANGED, ROW_NOT_FOUND, ROW_UNLABELED, type Dynamics } from '../../../src/core/dynamics';
+import { LabelingModel } from '../../../src/labeling/model';
+import { sideLabel } from '../../../src/labeling/recordView';
+import type { LabelAction } from '../../../src/protocol/labeling';
+
+/**
+ * The editor's view of a run (Suspect filter, "labels changed since run", the detail's figures)
+ * against the core's batch matchDynamics + rankSuspects on the same file, as the reference: after
+ * the file was edited as text since the run (lines moved, removed, added, relabeled), and after
+ * every label / undo / redo in the editor (the counts kept incrementally).
+ */
+
+const T = '2026-11-01T00:00:00.000Z';
+const dir = mkdtempSync(join(tmpdir(), 'rpo-run-view-'));
+const workerPath = join(dir, 'labelingScan.js');
+buildSync({ entryPoints: [resolve(__dirname, '../../../src/labeling/labelingScan.worker.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: workerPath, logLevel: 'error' });
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const paired = (i: number) => JSON.stringify({ prompt: `question ${i}`, chosen: `answer ${i} good`, rejected: `answer ${i} bad` });
+
+/** The run's file: 200 paired records, 2 of them duplicates of record 5 (same content), a blank line. */
+function runFile(): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < 200; i++) lines.push(paired(i));
+  lines.push(paired(5), paired(5), '');
+  return lines;
+}
+
+/** A dynamics file for the run's file: training rows first (the first 180 usable records), then eval rows; seeded AUM, some never visited. */
+function dynamicsFor(lines: string[], seed = 1): Dynamics {
+  const r = rng(seed);
+  const recs = [...keyedRecords(lines.map((l, i) => [i, parseText(l)] as const), 'paired')];
+  const train = recs.slice(0, 180);
+  const evalRows = recs.slice(180);
+  const rows = [...train, ...evalRows];
+  const n = rows.length;
+  const key = new Uint8Array(n * 32);
+  rows.forEach((x, i) => key.set(x.key, i * 32));
+  const visits = rows.map((_, i) => (i < 180 && i % 37 === 3 ? 0 : 3));
+  const aum = rows.map((_, i) => (visits[i] ? r() * 2 - 0.7 : NaN));
+  return parseDynamics(encodeDynamics({
+    key, line: rows.map((x) => x.line + 1), side: rows.map((x) => x.side), split: rows.map((_, i) => (i < 180 ? 0 : 1)),
+    visits, aum, confidence: aum.map((a) => 1 / (1 + Math.exp(-a))), variability: aum.map(() => 0.1), correctness: aum.map((a) => (a > 0 ? 1 : 0)), lastMargin: aum,
+    metadata: { run: 'run-a', method: 'rpo', beta: '0.1', step: '30', epoch: '1', dataset: 'x.pref.jsonl', dataset_sha256: 'aa', labels_sha256: 'bb', complete: 'true' },
+  }));
+}
+
+/** The reference: the core's batch match of the model's current lines, and the suspects it implies, in rank order. */
+function reference(model: LabelingModel, d: Dynamics) {
+  const lines: [number, ReturnType<typeof parseText>][] = [];
+  for (let i = 0; i < model.lineCount; i++) lines.push([i, model.parse(i)]);
+  const m = matchDynamics(d, keyedRecords(lines, 'paired'));
+  const suspects = [...rankSuspects(d)].filter((r) => m.rowLine[r]! >= 0).map((r) => m.rowLine[r]!);
+  let changed = 0;
+  let flipped = 0;
+  for (let r = 0; r < d.rows; r++) {
+    const f = m.rowFlags[r]!;
+    if (f & ROW_NOT_FOUND) continue;
+    if (f & (ROW_LABEL_CHANGED | ROW_UNLABELED)) changed++;
+    if (f & ROW_LABEL_CHANGED) flipped++;
+  }
+  return { match: m, suspects, changed, flipped, matched: m.counts.matched };
+}
+
+async function check(model: LabelingModel, d: Dynamics, what: string): Promise<void> {
+  const ref = reference(model, d);
+  const run = model.counts.run!;
+  assert.equal(run.complete, true, what);
+  assert.equal(run.matched, ref.matched, `${what}: matched`);
+  assert.equal(run.changed, ref.changed, `${what}: labels changed since the run`);
+  assert.equal(run.flipped, ref.flipped, `${what}: flipped`);
+  assert.deepEqual(Array.from((await model.matching('suspect', ''))!), ref.suspects, `${what}: Suspect filter in rank order`);
+  assert.equal(run.suspects, ref.suspects.length, `${what}: suspect count`);
+  // Per line: the row mark and the detail say the same as the reference.
+  for (let r = 0; r < d.rows; r++) {
+    const line = ref.match.rowLine[r]!;
+    if (line < 0) continue;
+    const changed = (ref.match.rowFlags[r]! & (ROW_LABEL_CHANGED | ROW_UNLABELED)) !== 0;
+    assert.equal(model.row(line).changed === true, changed, `${what}: row mark of line ${line + 1}`);
+    const dyn = model.detail(line, 's').dynamics!;
+    assert.equal(dyn.labelChanged, changed, `${what}: detail of line ${line + 1}`);
+    assert.equal(dyn.visits, d.visits[r], `${what}: visits of line ${line + 1}`);
+  }
+}
+
+for (const workers of [0, 2]) {
+  test(`a run's view after the file was edited as text, then relabeled in the editor (${workers ? `${workers} scan workers` : 'this thread'})`, async () => {
+    const before = runFile();
+    const d = dynamicsFor(before);
+    // The file since the run: shuffled (lines moved), 10 removed, 5 new, 6 flipped, 3 set to tie, one edited text.
+    const r = rng(7);
+    let now = before.filter((l) => l !== '');
+    now.splice(40, 10);
+    for (let i = 0; i < 6; i++) {
+      const k = 60 + i;
+      now[k] = JSON.stringify({ prompt: `question ${k + 10}`, chosen: `answer ${k + 10} bad`, rejected: `answer ${k + 10} good` });
+    }
+    for (let i = 0; i < 3; i++) {
+      const o = JSON.parse(now[80 + i]!);
+      o.rpo_label = { annotator: 'ada', time: T, status: 'tie', strength: null, note: null, shown: ['chosen', 'rejected'] };
+      now[80 + i] = JSON.stringify(o);
+    }
+    now[90] = JSON.stringify({ prompt: 'question 100 (edited)', chosen: 'answer 100 good', rejected: 'answer 100 bad' });
+    for (let i = 0; i < 5; i++) now.push(paired(1000 + i));
+    now = now.map((l) => [r(), l] as const).sort((a, b) => a[0] - b[0]).map(([, l]) => l);
+    const file = join(dir, `edited-${workers}.pref.jsonl`);
+    writeFileSync(file, now.join('\n') + '\n');
+
+    const model = await LabelingModel.open(file, workers ? { workerPath, scanWorkers: workers } : {});
+    try {
+      await model.whenScanned();
+      // An edit in the editor before the keys come: counted from its text now, once.
+      const settings = { annotator: 'bo', seed: 's' };
+      model.label(3, 'tie', settings, T);
+      await model.attachRun(d, { name: 'run-a', runDir: '/runs/run-a', notes: [] }, { mode: 'paired', usable: {} });
+      await check(model, d, 'after matching');
+      const run = model.counts.run!;
+      assert.ok(run.suspects > 10 && run.changed >= 9, `a view worth testing: ${JSON.stringify(run)}`);
+      assert.ok(run.matched < d.rows, 'removed and edited records are not found');
+
+      // Relabel in the editor: flips, statuses, clears, undo and redo, each checked against the reference.
+      const actions: LabelAction[] = ['flip', 'tie', 'chooseLeft', 'chooseRight', 'clear', 'skip', 'confirm', 'exclude'];
+      const edits = [];
+      const suspects = Array.from((await model.matching('suspect', ''))!);
+      for (let k = 0; k < 40; k++) {
+        const line = k < 10 ? suspects[k]! : Math.floor(r() * model.lineCount);
+        if (model.parse(line).kind !== 'paired') continue;
+        edits.push(model.label(line, actions[k % actions.length]!, settings, T));
+        await check(model, d, `after label ${k} on line ${line + 1}`);
+      }
+      for (const e of edits.slice(-5).reverse()) model.undo(e);
+      await check(model, d, 'after undo');
+      for (const e of edits.slice(-5)) model.redo(e);
+      await check(model, d, 'after redo');
+      // A relabeled suspect stays in the Suspect filter (the run's view), marked as changed.
+      const s0 = suspects[0]!;
+      assert.ok(model.counts.run!.suspects === suspects.length);
+      assert.equal(await model.position('suspect', '', s0), 0);
+      // A search within the Suspect filter keeps the rank order.
+      const q = 'question 1';
+      const within = Array.from((await model.matching('suspect', q))!);
+      assert.deepEqual(within, Array.from((await model.matching('suspect', ''))!).filter((l) => model.doc.lineText(l).includes(q)));
+    } finally {
+      model.dispose();
+    }
+  });
+}
+
+test('the detail: figures, suspect rank, what the run trained on in the view\'s terms; records never seen or not in the run', async () => {
+  const before = runFile();
+  const d = dynamicsFor(before);
+  const file = join(dir, 'same.pref.jsonl');
+  writeFileSync(file, [...before, paired(5000)].join('\n') + '\n');
+  const model = await LabelingModel.open(file);
+  try {
+    await model.whenScanned();
+    await model.attachRun(d, { name: 'run-a', runDir: '/runs/run-a', notes: [] }, { mode: 'paired', usable: {} });
+    const run = model.counts.run!;
+    assert.equal(run.changed, 0);
+    assert.equal(run.matched, d.rows, 'the same file: every row found');
+    assert.deepEqual(run.notes, []);
+    const top = (await model.matching('suspect', ''))![0]!;
+    const dyn = model.detail(top, 's').dynamics!;
+    const row = rankSuspects(d)[0]!;
+    assert.equal(dyn.suspectRank, 1);
+    assert.equal(dyn.split, 'training');
+    assert.ok(Math.abs(dyn.aum! - d.aum[row]!) < 1e-6 && dyn.aum! < 0);
+    assert.equal(dyn.runLine, d.line[row]);
+    // Trained on the chosen response ("answer N good"): the side the view shows it on.
+    const detail = model.detail(top, 's');
+    const chosenSide = detail.left!.title.includes('chosen') ? 'Response A (left)' : 'Response B (right)';
+    assert.equal(dyn.trainedOn, chosenSide);
+    assert.equal(sideLabel(model.parse(top), top, 's', 1 - d.side[row]!), chosenSide === 'Response A (left)' ? 'Response B (right)' : 'Response A (left)');
+    // Never visited: no figures, not a suspect.
+    const unseen = d.line[3]! - 1;
+    const u = model.detail(unseen, 's').dynamics!;
+    assert.equal(u.visits, 0);
+    assert.equal(u.aum, undefined);
+    assert.equal(u.suspectRank, undefined);
+    // Eval rows are never suspects.
+    const evalLine = d.line[d.trainRows]! - 1;
+    assert.equal(model.detail(evalLine, 's').dynamics!.split, 'eval');
+    assert.equal(await model.position('suspect', '', evalLine), -1);
+    // A record added after the run; a blank line has no dynamics.
+    assert.equal(model.detail(model.lineCount - 1, 's').dynamics!.split, 'absent');
+    assert.equal(model.detail(202, 's').dynamics, undefined);
+    // The blind view shows nothing of the run.
+    assert.equal(model.detail(top, 's', true).dynamics, undefined);
+    // Duplicates: record 5 three times in the run's file, three rows, three lines, each once.
+    const dupLines = [5, 200, 201];
+    assert.deepEqual(dupLines.map((l) => model.detail(l, 's').dynamics!.runLine), [6, 201, 202]);
+    // Rows -> lines (the data map's command) and keys -> lines.
+    assert.deepEqual(model.linesOfRows([row, 3, d.rows + 5]), [top, unseen]);
+    assert.deepEqual(model.linesOfKeys([d.key.slice(row * 32, row * 32 + 32)]), [top]);
+    assert.equal(model.setPicked([top, unseen, 99_999]), 2);
+    assert.deepEqual(Array.from((await model.matching('picked', ''))!), [top, unseen]);
+    assert.equal(model.counts.picked, 2);
+    // Detached: no Suspect list, no marks.
+    model.detachRun();
+    assert.equal(model.counts.run, undefined);
+    assert.equal((await model.matching('suspect', ''))!.length, 0);
+    assert.equal(model.detail(top, 's').dynamics, undefined);
+  } finally {
+    model.dispose();
+  }
+});
+
+test('a run of another file: nothing matches, no wrong match by line number', async () => {
+  const d = dynamicsFor(runFile());
+  const other: string[] = [];
+  for (let i = 0; i < 205; i++) other.push(JSON.stringify({ prompt: `another ${i}`, chosen: 'x', rejected: 'y' }));
+  const file = join(dir, 'other.pref.jsonl');
+  writeFileSync(file, other.join('\n') + '\n');
+  const model = await LabelingModel.open(file);
+  try {
+    await model.whenScanned();
+    await model.attachRun(d, { name: 'run-a', runDir: '/runs/run-a', notes: [] }, { mode: 'paired', usable: {} });
+    const run = model.counts.run!;
+    assert.equal(run.matched, 0);
+    assert.equal(run.suspects, 0);
+    assert.equal(run.changed, 0);
+    assert.match(run.notes[0]!, /No record of this file matches run run-a/);
+    assert.equal(model.detail(10, 's').dynamics!.split, 'absent');
+    assert.equal(NO_SIDE, 255);
+  } finally {
+    model.dispose();
+  }
+});
