@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { LineIndex } from '../core/dataset/lineIndex';
 import { parseLine, type ParsedLine } from '../core/dataset/formats';
 import { keyHex, pairedKeyAndSide } from '../core/dynamics/pairKey';
+import type { WinrateEntry } from '../protocol/winrate';
 import { collectJudgements, parseSources, sourcesPathOf, winrateReport, WinrateError, SOURCES_FORMAT, SOURCES_SUFFIX, type PairKeyFn, type Sources, type WinrateOptions, type WinrateReport } from '../core/winrate';
 
 /** Pair key (docs/contracts.md §8) as lowercase hex: what the sidecar's "key" holds. */
@@ -91,6 +92,42 @@ export async function runCandidates(runDir: string): Promise<{ file: string; sid
     if (!models) continue;
     const side = same(models.A?.run_dir, runDir) ? 'A' : same(models.B?.run_dir, runDir) ? 'B' : null;
     if (side) out.push({ file: join(folder, name.slice(0, -SOURCES_SUFFIX.length)), side });
+  }
+  return out;
+}
+
+const flip = (c: [number, number] | null): [number, number] | null => (c ? [1 - c[1], 1 - c[0]] : null);
+
+/** The dashboard's rows (src/protocol/winrate.ts): every candidates file of the run, from the run's side. */
+export async function runWinrates(runDir: string, options: WinrateOptions = { resamples: 1000, seed: 0 }): Promise<WinrateEntry[]> {
+  const out: WinrateEntry[] = [];
+  for (const { file, side } of await runCandidates(runDir)) {
+    const name = basename(file);
+    try {
+      const { report: r } = await winrateOfFile(file, options);
+      const a = side === 'A';
+      out.push({
+        file,
+        name,
+        opponent: (a ? r.models.B : r.models.A).name,
+        records: r.records,
+        judged: r.judged,
+        wins: a ? r.wins : r.losses,
+        losses: a ? r.losses : r.wins,
+        ties: r.ties,
+        pending: r.pending,
+        winRate: r.winRate === null ? null : a ? r.winRate : 1 - r.winRate,
+        wilson: a ? r.wilson : flip(r.wilson),
+        bootstrap: a ? r.bootstrap.ci : flip(r.bootstrap.ci),
+        lengthControlled: r.lengthControlled.value === null ? null : a ? r.lengthControlled.value : 1 - r.lengthControlled.value,
+        lengthControlledCi: a ? r.lengthControlled.ci : flip(r.lengthControlled.ci),
+        leftShare: r.position.leftShare,
+        error: null,
+      });
+    } catch (e) {
+      if (!(e instanceof WinrateError)) throw e;
+      out.push({ file, name, opponent: '', records: 0, judged: 0, wins: 0, losses: 0, ties: 0, pending: 0, winRate: null, wilson: null, bootstrap: null, lengthControlled: null, lengthControlledCi: null, leftShare: null, error: e.message.split('\n')[0]! });
+    }
   }
   return out;
 }
