@@ -11,6 +11,7 @@ import { weightsCommand } from './weights';
 import { agreementCommand } from './agreement';
 import { winrateCommand } from './winrate';
 import { mergeCommand, mergeDriverCommand } from './merge';
+import { suspectsCommand } from './suspects';
 
 /** Every `rpo` subcommand. Each lives in its own module next to this file. */
-export const commands: CliCommand[] = [validateCommand, importCommand, exportCommand, importHhCommand, trainCommand, runsCommand, tailCommand, embedCommand, weightsCommand, agreementCommand, winrateCommand, mergeCommand, mergeDriverCommand];
+export const commands: CliCommand[] = [validateCommand, importCommand, exportCommand, importHhCommand, trainCommand, runsCommand, tailCommand, suspectsCommand, embedCommand, weightsCommand, agreementCommand, winrateCommand, mergeCommand, mergeDriverCommand];

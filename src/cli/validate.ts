@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { LineIndex } from '../core/dataset/lineIndex';
 import { fileVerdict, scanLines, type DatasetStats } from '../core/dataset/stats';
+import { formatSuspects, suspectsJson, suspectsReport } from './suspects';
 import { CliError, type CliCommand, requireFile } from './types';
 
 /** `rpo validate FILE [--json]`: formats, counts and every invalid line of a preference file. */
@@ -8,20 +9,23 @@ export const validateCommand: CliCommand = {
   name: 'validate',
   summary: 'check a preference JSONL file: formats, label counts, invalid lines',
   help: [
-    'Usage: rpo validate FILE [--json]',
+    'Usage: rpo validate FILE [--json] [--suspects RUN_DIR]',
     '',
     'Parses every line of FILE (JSON Lines preference data, see docs/formats.md) and prints the',
     'record formats found, label counts (labeled, unlabeled, ties, skips, ...), per-annotator',
     'counts and each invalid line with its number and reason.',
     '',
     'Options:',
-    '  --json   print one JSON object instead of text',
+    '  --json               print one JSON object instead of text',
+    '  --suspects RUN_DIR   also note the run\'s suspect pairs (rpo suspects RUN_DIR --file FILE --top 10):',
+    '                       the pairs its model disagrees with, found in FILE by content, and how many',
+    '                       labels changed since the run',
     '',
     'Exit status: 0 when every line is valid (blank lines are fine), 1 when any line is invalid,',
     '2 on a usage error or an unreadable file.',
   ].join('\n'),
   async run(args) {
-    const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, suspects: { type: 'string' } }, allowPositionals: true, strict: true });
     if (positionals.length !== 1) throw new CliError(`expected one FILE, got ${positionals.length}\n\n${this.help}`);
     const file = positionals[0]!;
     await requireFile(file);
@@ -30,6 +34,7 @@ export const validateCommand: CliCommand = {
     const { stats, invalid } = scanLines(index);
     const verdict = fileVerdict(stats);
     const ms = performance.now() - t0;
+    const suspects = values.suspects ? await suspectsReport(values.suspects, { top: 10, file }) : null;
     if (values.json) {
       const out = {
         file,
@@ -39,6 +44,7 @@ export const validateCommand: CliCommand = {
         formats: formatsFound(stats),
         stats,
         invalid: invalid.map(({ line, record }) => ({ line: line + 1, code: record.code, field: record.field, column: record.column, reason: record.reason })),
+        ...(suspects ? { suspects: suspectsJson(suspects) } : {}),
       };
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     } else {
@@ -47,6 +53,7 @@ export const validateCommand: CliCommand = {
         const where = `${file}:${line + 1}${record.column ? `:${record.column}` : ''}`;
         process.stdout.write(`${where}: ${record.reason}\n`);
       }
+      if (suspects) process.stdout.write(['', 'suspects of ' + formatSuspects(suspects, 'suspects').join('\n')].join('\n') + '\n');
     }
     return stats.invalid > 0 ? 1 : 0;
   },
