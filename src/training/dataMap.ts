@@ -12,14 +12,14 @@ import type { DataBox, HostMessage } from '../protocol/dashboard';
 /** The preference editor's command that shows given records (its "Picked" filter). */
 export const SHOW_RECORDS_COMMAND = 'rpo.label.showRecords';
 
-/** What the map hands the editor: the dataset, the run, and the records by pair key (lines are hints). */
+/**
+ * What the map hands the editor (the command's own argument shape, src/labeling/provider.ts):
+ * the run folder and the rows of its dynamics file; the editor finds them by pair key.
+ */
 export interface ShowRecordsArgs {
-  uri: vscode.Uri;
   runDir: string;
-  /** 32 bytes per record, row-major (docs/contracts.md §8 pair keys). */
-  keys: Uint8Array;
-  /** 1-based lines the run read them from. */
-  lines: Int32Array;
+  /** 0-based rows of the run's dynamics.safetensors, in the order to list them. */
+  rows: number[];
 }
 
 /**
@@ -160,10 +160,9 @@ export class DataMapHost {
       void vscode.window.showErrorMessage(`The run's dataset ${run.dataset} does not exist any more: its records cannot be opened.`);
       return;
     }
-    const { keys, lines } = recordsOf(run.dynamics, m, points);
-    const args: ShowRecordsArgs = { uri: vscode.Uri.file(run.dataset), runDir: run.runDir, keys, lines };
-    this.log.info(`data map: opening ${lines.length} record(s) of ${run.dataset} in the preference editor`);
-    await showRecords(args);
+    const { rows, lines } = recordsOf(run.dynamics, m, points);
+    this.log.info(`data map: opening ${rows.length} record(s) of ${run.dataset} in the preference editor`);
+    await showRecords({ runDir: run.runDir, rows }, vscode.Uri.file(run.dataset), lines);
   }
 }
 
@@ -171,13 +170,13 @@ export class DataMapHost {
  * Opens records in the preference editor through the editor's command; where this build has no
  * such command, opens the file in the editor and names the lines.
  */
-export async function showRecords(args: ShowRecordsArgs): Promise<void> {
+export async function showRecords(args: ShowRecordsArgs, file: vscode.Uri, lines: readonly number[]): Promise<void> {
   const commands = await vscode.commands.getCommands(true);
   if (commands.includes(SHOW_RECORDS_COMMAND)) {
     await vscode.commands.executeCommand(SHOW_RECORDS_COMMAND, args);
     return;
   }
-  await vscode.commands.executeCommand('vscode.openWith', args.uri, 'rpo.labelingEditor');
-  const shown = [...args.lines.subarray(0, 10)].join(', ');
-  void vscode.window.showInformationMessage(`Records from the data map: line${args.lines.length === 1 ? '' : 's'} ${shown}${args.lines.length > 10 ? ` and ${args.lines.length - 10} more` : ''}.`);
+  await vscode.commands.executeCommand('vscode.openWith', file, 'rpo.labelingEditor');
+  const shown = lines.slice(0, 10).join(', ');
+  void vscode.window.showInformationMessage(`Records from the data map: line${lines.length === 1 ? '' : 's'} ${shown}${lines.length > 10 ? ` and ${lines.length - 10} more` : ''}.`);
 }

@@ -80,14 +80,14 @@ export function hoverText(
   return { text: null, note: `line ${line} holds another record now: the file changed since the run` };
 }
 
-/** Keys (row-major, 32 bytes each) and 1-based lines of the given points. */
-export function recordsOf(d: Dynamics, m: MapRows, points: ArrayLike<number>): { keys: Uint8Array; lines: Int32Array } {
-  const keys = new Uint8Array(points.length * KEY_BYTES);
-  const lines = new Int32Array(points.length);
+/** The dynamics rows (0-based, what the editor's rpo.label.showRecords takes) and 1-based run lines of the given points. */
+export function recordsOf(d: Dynamics, m: MapRows, points: ArrayLike<number>): { rows: number[]; lines: number[] } {
+  const rows = new Array<number>(points.length);
+  const lines = new Array<number>(points.length);
   for (let i = 0; i < points.length; i++) {
     const row = m.rows[points[i]!]!;
-    keys.set(d.key.subarray(row * KEY_BYTES, (row + 1) * KEY_BYTES), i * KEY_BYTES);
+    rows[i] = row;
     lines[i] = d.line[row]!;
   }
-  return { keys, lines };
+  return { rows, lines };
 }

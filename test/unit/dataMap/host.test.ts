@@ -79,16 +79,15 @@ test('hover reads only the point’s line and shows the first line of its prompt
   assert.deepEqual(hoverText(d, 1, await again.line(99), 'paired'), { text: null, note: 'line 3 is gone: the file is shorter than when the run read it' });
 });
 
-test('a box selects points through the row map; their keys and lines go to the editor', () => {
+test('a box selects points through the row map; their dynamics rows go to the editor', () => {
   const { d } = fixture();
   const m = mapRows(d);
   const picked = selectBox(d.variability, d.confidence, { x0: 0, x1: 0.2, y0: 0, y1: 1 }, m.rows);
   assert.deepEqual([...picked], [0, 1]);
-  const { keys, lines } = recordsOf(d, m, picked);
-  assert.deepEqual([...lines], [2, 3]);
-  assert.deepEqual(keys.subarray(KEY_BYTES, 2 * KEY_BYTES), d.key.subarray(KEY_BYTES, 2 * KEY_BYTES));
-  // Point 2 is row 2 (not row 3, the unvisited one).
-  assert.deepEqual([...recordsOf(d, m, [2]).lines], [4]);
+  assert.deepEqual(recordsOf(d, m, picked), { rows: [0, 1], lines: [2, 3] });
+  // Point 2 is row 2 (not row 3, the unvisited one); a row map that skips: point i -> rows[i].
+  assert.deepEqual(recordsOf(d, m, [2]), { rows: [2], lines: [4] });
+  assert.deepEqual(recordsOf(d, { rows: Int32Array.of(0, 2), unvisited: 1 }, [1]), { rows: [2], lines: [4] });
 });
 
 test('LineOffsets: lines without endings, a BOM, a last line without newline, past the end', async () => {
