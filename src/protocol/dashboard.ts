@@ -5,6 +5,7 @@
  * resume that rewound the series). Messages from the webview are untrusted: `parseDashboardMessage`.
  */
 import type { Columns, EvalSeriesKey, StepSeriesKey } from './series';
+import type { WinrateEntry } from './winrate';
 
 export type DashboardStatus = 'starting' | 'running' | 'stopping' | 'completed' | 'stopped' | 'failed';
 
@@ -86,7 +87,9 @@ export type HostMessage =
   /** The run's data map, or why there is none (no file yet, an older run, an unreadable file). */
   | { type: 'dataMap'; map: DataMapPayload | null; note: string | null }
   /** The first line of a point's prompt (null: the record is gone or changed; `note` says why). */
-  | { type: 'dataMapPrompt'; point: number; text: string | null; note: string | null };
+  | { type: 'dataMapPrompt'; point: number; text: string | null; note: string | null }
+  /** The run's win rate against other models, one row per judged candidates file in <run>/samples. */
+  | { type: 'winrate'; rows: WinrateEntry[] };
 
 export type ViewMessage =
   | { type: 'ready' }

@@ -10,6 +10,7 @@ import { EVENTS_FILE, EventFileFollower, listRuns, loadRun, settleLiveness } fro
 import { type HostMessage, parseDashboardMessage } from '../protocol/dashboard';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 import { DataMapHost } from './dataMap';
+import { WinrateHost } from './winrateHost';
 import type { LiveRun, RunManager } from './runManager';
 
 export const DASHBOARD_VIEW_TYPE = 'rpo.dashboard';
@@ -152,6 +153,15 @@ export class DashboardPanel implements vscode.Disposable {
     const live = this.source.kind === 'live' ? this.source.run.proc.running : this.source.live;
     void this.post(this.feed.next({ name: this.name(), live }));
     this.refreshDataMap(false);
+    if (this.winrate && this.winrate.dir !== this.runDir) this.refreshWinrate();
+  }
+
+  private winrate: WinrateHost | undefined;
+
+  /** The win-rate panel follows <run>/samples (src/training/winrateHost.ts). */
+  private refreshWinrate(): void {
+    this.winrate ??= new WinrateHost((m) => this.post(m), this.log);
+    this.winrate.follow(this.runDir);
   }
 
   /** The data map follows dynamics.safetensors, which the trainer rewrites at checkpoints and at the end. */
@@ -181,6 +191,7 @@ export class DashboardPanel implements vscode.Disposable {
         this.feed.invalidate();
         this.flush();
         this.refreshDataMap(true);
+        this.refreshWinrate();
         break;
       case 'mapHover':
         await this.dataMap.hover(message.point);
@@ -241,6 +252,7 @@ export class DashboardPanel implements vscode.Disposable {
   dispose(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.stopWatchingFolder();
+    this.winrate?.dispose();
     this.liveSubscription?.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
     this.onDispose(this);

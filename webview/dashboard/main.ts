@@ -5,6 +5,7 @@ import { assertNever } from '../common/assertNever';
 import { el } from '../common/dom';
 import { chartsEl, rebuildCharts, redrawCharts } from './charts';
 import { dataMapEl, onDataMapMessage } from './dataMap';
+import { onWinrateMessage, renderWinrateAccuracy, winrateEl } from './winrate';
 import { appendSeries, runFrom } from './runData';
 import { dashboard, vscode } from './state';
 import { checkpointsEl, errorPanel, FACTS, factValues, facts, header, isLive, progress, renderSummary } from './summary';
@@ -48,6 +49,9 @@ function applyPending(): void {
       case 'dataMapPrompt':
         onDataMapMessage(m);
         break;
+      case 'winrate':
+        onWinrateMessage(m.rows);
+        break;
       case 'overlay':
         dashboard.dataVersion++;
         dashboard.overlay = m.overlay ? { ...runFrom(m.overlay.series), name: m.overlay.name + (m.overlay.method ? ` · ${m.overlay.method}` : '') } : null;
@@ -58,6 +62,7 @@ function applyPending(): void {
     }
   }
   renderSummary();
+  renderWinrateAccuracy();
   if (chartsChanged) redrawCharts();
   if (RPO_TEST_HOOKS_BUILT) {
     // uPlot draws in a microtask queued by setData: measure after it.
@@ -72,7 +77,7 @@ function applyPending(): void {
 
 window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
   const m = e.data;
-  if (!m || typeof m !== 'object' || !['reset', 'delta', 'overlay', 'dataMap', 'dataMapPrompt'].includes((m as { type?: string }).type ?? '')) return;
+  if (!m || typeof m !== 'object' || !['reset', 'delta', 'overlay', 'dataMap', 'dataMapPrompt', 'winrate'].includes((m as { type?: string }).type ?? '')) return;
   pending.push(m);
   if (!frameRequested) {
     frameRequested = true;
@@ -87,7 +92,8 @@ setInterval(() => {
 }, 1000);
 
 const root = el('main', { class: 'dashboard' });
-root.append(header, progress, facts, errorPanel, chartsEl, dataMapEl, checkpointsEl);
+root.append(header, progress, facts, winrateEl, errorPanel, chartsEl, dataMapEl, checkpointsEl);
+winrateEl.hidden = true;
 document.body.append(root);
 errorPanel.hidden = true;
 checkpointsEl.hidden = true;
