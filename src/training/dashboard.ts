@@ -165,14 +165,13 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   /** The data map follows dynamics.safetensors, which the trainer rewrites at checkpoints and at the end. */
-  private refreshDataMap(force: boolean): void {
+  private refreshDataMap(repost: boolean): void {
     if (this.runDir !== this.dataMapDir) {
       this.dataMapDir = this.runDir;
       this.dataMap.reset();
-      force = true;
     }
     const finished = FINAL_STATUSES.has(this.state().status);
-    void this.dataMap.refresh(finished, force || finished).catch((err: unknown) => this.log.warn(`data map: ${(err as Error).message}`));
+    void this.dataMap.refresh(finished, repost).catch((err: unknown) => this.log.warn(`data map: ${(err as Error).message}`));
   }
 
   private post(message: HostMessage): Thenable<boolean> {

@@ -32,10 +32,12 @@ export interface ShowRecordsArgs {
 export class DataMapHost {
   private run: RunDynamics | undefined;
   private rows: MapRows | undefined;
-  private loadedMtime = -1;
+  private loadedMtime = '';
   private lastCheck = 0;
   private lastNote: string | null | undefined;
   private busy = false;
+  /** A refresh asked for while one was running: run it after (the final file must not be missed). */
+  private again: { finished: boolean; repost: boolean } | undefined;
   private offsets: Promise<LineOffsets> | undefined;
   private readonly prompts = new Map<number, { text: string | null; note: string | null }>();
 
@@ -49,32 +51,41 @@ export class DataMapHost {
   reset(): void {
     this.run = undefined;
     this.rows = undefined;
-    this.loadedMtime = -1;
+    this.loadedMtime = '';
     this.lastNote = undefined;
     this.offsets = undefined;
     this.prompts.clear();
   }
 
-  /** Checks the file at most every 2 s (or now with `force`) and posts the map when it changed. */
-  async refresh(finished: boolean, force = false): Promise<void> {
+  /**
+   * Checks the file at most every 2 s (at once when the run has finished, or with `repost`) and
+   * posts the map when it changed; `repost` (the view was reloaded) posts it even when not.
+   */
+  async refresh(finished: boolean, repost = false): Promise<void> {
     const now = Date.now();
-    if (this.busy || (!force && now - this.lastCheck < 2000)) return;
+    const force = repost || finished;
+    if (this.busy) {
+      if (force) this.again = { finished, repost: this.again?.repost || repost };
+      return;
+    }
+    if (!force && now - this.lastCheck < 2000) return;
     this.lastCheck = now;
     const dir = this.runDir();
     if (!dir) return;
     const file = path.join(dir, DYNAMICS_FILE);
-    let mtime: number;
+    let mtime: string;
     try {
-      mtime = fs.statSync(file).mtimeMs;
+      const st = fs.statSync(file);
+      mtime = `${st.mtimeMs}:${st.size}`;
     } catch {
       const note = finished
         ? `This run folder has no ${DYNAMICS_FILE}: the run was made by a trainer that did not record per-pair training dynamics, or it stopped before its first checkpoint.`
         : `The data map appears at the run's first checkpoint (the trainer writes ${DYNAMICS_FILE} at each checkpoint and at the end).`;
-      if (force || note !== this.lastNote) await this.postNote(note);
+      if (repost || note !== this.lastNote) await this.postNote(note);
       return;
     }
-    if (!force && mtime === this.loadedMtime) return;
-    if (force && mtime === this.loadedMtime && this.run && this.rows) {
+    if (!repost && mtime === this.loadedMtime) return;
+    if (repost && mtime === this.loadedMtime && this.run && this.rows) {
       await this.post({ type: 'dataMap', map: mapPayload(this.run.dynamics, this.rows), note: null });
       return;
     }
@@ -97,6 +108,9 @@ export class DataMapHost {
       await this.postNote(`The data map cannot be shown: ${message}`);
     } finally {
       this.busy = false;
+      const again = this.again;
+      this.again = undefined;
+      if (again) await this.refresh(again.finished, again.repost);
     }
   }
 
