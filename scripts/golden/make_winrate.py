@@ -20,7 +20,9 @@ of them an automatic judge `model:...`). Expected figures:
   a tie y=1 and y=0 weight 1/2 each (freq_weights); value sigmoid(b0), ci sigmoid(b0 -/+ 1.96
   se(b0)); cross-checked against scikit-learn's unpenalised LogisticRegression (C=inf) with
   sample_weight;
-- position: preferences with `shown`, share with the left side picked, scipy `binomtest(k, n)`.
+- position: preferences with `shown`, share with the left side picked, scipy `binomtest(k, n)`;
+- a record with an automatic judge's vote (annotator `model:...`) counts by the people's votes
+  (majority), or by the judge's when no person voted (machineOnly).
 
     $(cat .rpo-test/python) scripts/golden/make_winrate.py          # writes test/golden/winrate.json
     $(cat .rpo-test/python) scripts/golden/make_winrate.py --check  # exits 1 if it differs
@@ -178,11 +180,23 @@ def make_case(name: str, seed: int, n: int, conversational: bool, annotators: li
                 left = shown[0] == "chosen"
         if len(rec_votes) >= 2:
             rec["rpo_votes"] = rec_votes
+        elif len(rec_votes) == 1 and rec_votes[0]["annotator"].startswith("model:"):
+            # only the automatic judge voted, as rpo_trainer.judge writes it: the candidates record
+            # with its vote in rpo_votes and no rpo_label (shown null: it saw no screen)
+            (a, v), = votes.items()
+            jv = vote(a, choice=f"responses.{sources.index(v)}", shown=None) if v in ("A", "B") else vote(a, status=v)
+            rec = {"prompt": prompt, "responses": r, "rpo_votes": [jv]}
+            shown = [None, None]
         elif len(rec_votes) == 1:
             # one annotator: the label is their vote
             v = rec_votes[0]
             rec["rpo_label"]["annotator"] = v["annotator"]
         outcome = "identical" if identical else ("pending" if judgement is None else judgement)
+        if not identical and votes and any(a.startswith("model:") for a in votes):
+            # an automatic judge's vote never outvotes a person: the people's votes decide, else the judge's
+            people = [v for a, v in votes.items() if not a.startswith("model:")]
+            outcome = resolve(people if people else list(votes.values()))
+            left = shown[0] == cur[sources.index(outcome)] if outcome in ("A", "B") and shown[0] is not None else None
         d = len(ans["A"]) - len(ans["B"])
         if identical:
             left = None
@@ -190,7 +204,7 @@ def make_case(name: str, seed: int, n: int, conversational: bool, annotators: li
         vt = []
         if not identical:
             if len(rec_votes) >= 2 or (len(rec_votes) == 1):
-                vt = [(a, v, None if v not in ("A", "B") else (shown[0] == cur[sources.index(v)])) for a, v in votes.items()]
+                vt = [(a, v, None if v not in ("A", "B") or shown[0] is None else (shown[0] == cur[sources.index(v)])) for a, v in votes.items()]
             elif judgement is not None and judgement != "disputed" and annotators is None:
                 vt = [("ada", judgement, left if judgement in ("A", "B") else None)]
         lines.append(json.dumps(rec, ensure_ascii=False))

@@ -1,5 +1,5 @@
 import type { ParsedLine, PreferenceRecord, Turns } from '../dataset/formats';
-import { VOTES_FIELD, type Vote } from '../dataset/votes';
+import { resolveVotes, VOTES_FIELD, type Vote } from '../dataset/votes';
 import { promptText } from '../contrast/promptText';
 import { binomTestHalf } from '../agreement';
 import { bootstrapInterval, lengthControlled, wilson, type LengthControlled } from './stats';
@@ -91,10 +91,11 @@ export function collectJudgements(lines: Iterable<[number, ParsedLine]>, sources
     const textB = promptText(responses[entry.sources[0] === idA ? 1 : 0]);
     const identical = promptText(responses[0]) === promptText(responses[1]);
     const modelOf = (k: number) => entry.sources[k] === idA ? 'A' as const : 'B' as const;
-    const { outcome, left } = identical ? { outcome: 'identical' as const, left: null } : resolvedOutcome(rec, modelOf);
+    const all = votesOf(rec);
+    const { outcome, left } = identical ? { outcome: 'identical' as const, left: null } : all.some((v) => isMachine(v.annotator)) ? peopleFirst(rec, all, modelOf) : resolvedOutcome(rec, modelOf);
     const votes: VoteOutcome[] = [];
     if (!identical) {
-      for (const v of votesOf(rec)) {
+      for (const v of all) {
         const o = voteOutcome(rec, v, modelOf);
         if (o) votes.push(o);
       }
@@ -139,6 +140,19 @@ function resolvedOutcome(rec: PreferenceRecord, modelOf: (k: number) => 'A' | 'B
   if (p.status) return { outcome: p.status, left: null };
   if (rec.kind !== 'paired') return { outcome: 'pending', left: null };
   return { outcome: modelOf(indexOf(rec, 'chosen')), left: p.shown ? p.shown[0] === 'chosen' : null };
+}
+
+/**
+ * A record an automatic judge voted on: the people's votes decide (majority; the judge's vote
+ * never outvotes a person); with no person's vote yet, the judge's votes (majority).
+ */
+function peopleFirst(rec: PreferenceRecord, all: Vote[], modelOf: (k: number) => 'A' | 'B'): { outcome: Outcome; left: boolean | null } {
+  const people = all.filter((v) => !isMachine(v.annotator));
+  const r = resolveVotes(people.length ? people : all, 'majority');
+  if (r.judgement === null) return { outcome: 'pending', left: null };
+  if (r.judgement === 'disputed' || r.judgement === 'tie' || r.judgement === 'both_bad' || r.judgement === 'skip' || r.judgement === 'excluded') return { outcome: r.judgement, left: null };
+  const v = r.vote!;
+  return { outcome: modelOf(indexOf(rec, r.judgement)), left: v.shown ? v.shown[0] === r.judgement : null };
 }
 
 function voteOutcome(rec: PreferenceRecord, v: Vote, modelOf: (k: number) => 'A' | 'B'): VoteOutcome | null {
