@@ -2,6 +2,9 @@
 // the real HH test file and HH repeated to N records. Prints figures and ratios against the
 // issue's targets; asserts nothing.
 //   node scripts/build.mjs && node --import tsx bench/labeling-editor.ts [--records 100000] [--keep]
+//   ... bench/labeling-editor.ts --suspects [--records 1000000]: only a run's view of the file
+//   (keys, the Suspect filter, labels changed since the run) vs the Disputed filter, on unique
+//   HH records (a dynamics file for all of them, 5% disputed: half of them rows of the run, so labels changed since it).
 // Baselines: the issue's targets (first screen, counts, label p95, save) and plain JSON.parse of
 // the same lines for the scan throughput.
 import fs from 'node:fs';
@@ -13,8 +16,9 @@ import type { LineEdit } from '../src/core/dataset/lineDocument';
 import { stateOfCode } from '../src/core/dataset/stats';
 import type { Filter } from '../src/protocol/labeling';
 import { HEAD_BYTES, HEAD_LINES, HEAD_OPEN_BYTES, LabelingModel } from '../src/labeling/model';
+import { encodeDynamics, pairedKeyAndSide, parseDynamics } from '../src/core/dynamics';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '100000' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { records: { type: 'string', default: '100000' }, keep: { type: 'boolean', default: false }, suspects: { type: 'boolean', default: false } } });
 const root = path.resolve(__dirname, '..');
 const workerPath = path.join(root, 'dist', 'workers', 'labelingScan.js');
 if (!fs.existsSync(workerPath)) throw new Error('build first: node scripts/build.mjs');
@@ -141,11 +145,141 @@ async function run(file: string, label: string, target: { first: number; counts:
   console.log(`  open + scan, 3 rounds: one worker (baseline) median ${med(ab.one!).toFixed(0)} ms, two workers median ${med(ab.two!).toFixed(0)} ms, ratio ${(med(ab.two!) / med(ab.one!)).toFixed(2)} on ${os.availableParallelism()} cores; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 }
 
+/**
+ * A run's view of a file of n unique records (HH records, the prompt numbered), 5% of them
+ * disputed (two annotators disagree): a dynamics file with a row for every other record (90%
+ * training rows with a seeded AUM, 12% of them negative: the suspects; 10% eval rows). Measures
+ * matching (keys in the scan workers) against the scan, then the Suspect filter against the
+ * Disputed filter: first window, windows at random positions, a selection's position, and a
+ * label's host-side cost in each view (the counts, incl. labels changed since the run).
+ */
+async function suspects(converted: string, n: number) {
+  type Msg = { role: string; content: string };
+  const base = fs.readFileSync(converted, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prompt: Msg[]; chosen: Msg[]; rejected: Msg[] });
+  /** The record's prompt made unique: its last message numbered. */
+  const numbered = (p: Msg[], i: number): Msg[] => [...p.slice(0, -1), { ...p[p.length - 1]!, content: `${p[p.length - 1]!.content} [${i}]` }];
+  // A disputed record as the editor writes it: two annotators, opposite sides.
+  const tpl = path.join(tmp, 'tpl.pref.jsonl');
+  fs.writeFileSync(tpl, JSON.stringify(base[0]) + '\n');
+  const tm = await LabelingModel.open(tpl);
+  await tm.whenScanned();
+  tm.label(0, 'chooseLeft', { annotator: 'ann', seed: 's' }, '2026-01-01T00:00:00.000Z');
+  tm.label(0, 'chooseRight', { annotator: 'bo', seed: 's' }, '2026-01-01T00:00:05.000Z');
+  if (tm.counts.disputed !== 1) throw new Error('template is not disputed');
+  const disputed = JSON.parse(tm.doc.lineText(0)) as Record<string, unknown>;
+  tm.dispose();
+  const file = path.join(tmp, `unique-${n}.pref.jsonl`);
+  const rows = Math.floor(n / 2);
+  const key = new Uint8Array(rows * 32);
+  const line = new Int32Array(rows);
+  const side = new Uint8Array(rows);
+  const split = new Uint8Array(rows);
+  const visits = new Int32Array(rows).fill(4);
+  const aum = new Float32Array(rows);
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const tGen = performance.now();
+  const fd = fs.openSync(file, 'w');
+  let buf: string[] = [];
+  let r = 0;
+  for (let i = 0; i < n; i++) {
+    const b = base[i % base.length]!;
+    const rec: Record<string, unknown> = i % 20 === 6 ? { ...disputed, prompt: numbered(b.prompt, i), chosen: b.chosen, rejected: b.rejected } : { prompt: numbered(b.prompt, i), chosen: b.chosen, rejected: b.rejected };
+    buf.push(JSON.stringify(rec));
+    if (i % 2 === 0 && r < rows) {
+      const k = pairedKeyAndSide(rec.prompt as Msg[], b.chosen, b.rejected);
+      key.set(k.key, r * 32);
+      line[r] = i + 1;
+      side[r] = k.side;
+      r++;
+    }
+    if (buf.length === 10_000) { fs.writeSync(fd, buf.join('\n') + '\n'); buf = []; }
+  }
+  if (buf.length) fs.writeSync(fd, buf.join('\n') + '\n');
+  fs.closeSync(fd);
+  const trainRows = Math.floor(rows * 0.9);
+  for (let k = 0; k < rows; k++) {
+    split[k] = k < trainRows ? 0 : 1;
+    aum[k] = rnd() < 0.12 ? -rnd() : rnd();
+  }
+  const dyn = parseDynamics(encodeDynamics({
+    key, line, side, split, visits, aum, confidence: aum.map((a) => 1 / (1 + Math.exp(-a))), variability: aum.map(() => 0.05), correctness: aum.map((a) => (a > 0 ? 1 : 0)), lastMargin: aum,
+    metadata: { run: 'bench', method: 'rpo', beta: '0.1', step: '100', epoch: '1', dataset: file, dataset_sha256: '', labels_sha256: '', complete: 'true' },
+  }));
+  const size = fs.statSync(file).size;
+  console.log(`\nSuspect filter: ${n.toLocaleString()} unique records (${mb(size)} MB), a run with ${rows.toLocaleString()} rows; generated in ${((performance.now() - tGen) / 1000).toFixed(1)} s`);
+  const m = await LabelingModel.open(file, { workerPath });
+  await m.whenScanned();
+  const scanMs = m.scanMs;
+  const rss0 = process.memoryUsage().rss;
+  const tMatch = performance.now();
+  await m.attachRun(dyn, { name: 'bench', runDir: tmp, notes: [] }, { mode: 'paired', usable: {} });
+  const matchMs = performance.now() - tMatch;
+  const rss1 = process.memoryUsage().rss;
+  const c = m.counts;
+  const rc = c.run!;
+  console.log(`  matched ${rc.matched.toLocaleString()} of ${rc.rows.toLocaleString()} rows by key, ${rc.suspects.toLocaleString()} suspects, ${rc.changed.toLocaleString()} labels changed (the disputed ones): ${matchMs.toFixed(0)} ms   baseline: the scan ${scanMs.toFixed(0)} ms   ratio ${(matchMs / scanMs).toFixed(2)}; RSS +${mb(rss1 - rss0)} MB`);
+  if (rc.matched !== rows) throw new Error(`matched ${rc.matched}, expected ${rows}`);
+  // Windows: first, then 200 at random positions (scrolling), median and p95, per filter.
+  const filters: Filter[] = ['disputed', 'suspect'];
+  const fig: Record<string, { first: number; win: ReturnType<typeof pct>; pos: ReturnType<typeof pct>; label: ReturnType<typeof pct> }> = {};
+  for (let round = 0; round < 2; round++) {
+    for (const f of round ? [...filters].reverse() : filters) {
+      const t = performance.now();
+      const first = await m.rows(f, '', 0, 60);
+      const firstMs = performance.now() - t;
+      const total = first.matching;
+      const win: number[] = [];
+      const pos: number[] = [];
+      for (let k = 0; k < 200; k++) {
+        const p = Math.floor(rnd() * Math.max(total - 60, 1));
+        const s = performance.now();
+        const w = await m.rows(f, '', p, 60);
+        win.push(performance.now() - s);
+        const target = w.rows[30]?.index ?? w.rows[0]!.index;
+        const s2 = performance.now();
+        await m.position(f, '', target);
+        pos.push(performance.now() - s2);
+      }
+      // A label in this view, as the provider does it: edit, counts, the selection's position, the window.
+      const lat: number[] = [];
+      const edits: LineEdit[] = [];
+      for (let k = 0; k < 100; k++) {
+        // (a label may take a record out of the Disputed list: pick among the records listed now)
+        const len = (await m.rows(f, '', 0, 0)).matching;
+        const at = (await m.rows(f, '', Math.floor(rnd() * len), 1)).rows[0]!.index;
+        const s = performance.now();
+        edits.push(m.label(at, k % 2 ? 'flip' : 'chooseLeft', settings));
+        void m.counts;
+        m.detail(at, settings.seed);
+        const p = await m.position(f, '', at);
+        await m.rows(f, '', Math.max(p - 20, 0), 60);
+        lat.push(performance.now() - s);
+      }
+      for (const e of edits.reverse()) m.undo(e);
+      if (round === 1) fig[f] = { first: firstMs, win: pct(win), pos: pct(pos), label: pct(lat) };
+    }
+  }
+  const d = fig.disputed!;
+  const s = fig.suspect!;
+  const row = (name: string, x: typeof d, count: number) => `    ${name.padEnd(22)} ${count.toLocaleString().padStart(9)} rows: first window ${x.first.toFixed(2)} ms; window p50 ${x.win.p50.toFixed(3)} / p95 ${x.win.p95.toFixed(3)} ms; position p50 ${x.pos.p50.toFixed(3)} ms; label p50 ${x.label.p50.toFixed(2)} / p95 ${x.label.p95.toFixed(2)} ms`;
+  console.log(row('Disputed (baseline)', d, m.counts.disputed));
+  console.log(row('Suspect', s, m.counts.run!.suspects));
+  console.log(`    ratios Suspect / Disputed: window p50 ${(s.win.p50 / d.win.p50).toFixed(2)}, p95 ${(s.win.p95 / d.win.p95).toFixed(2)}; position p50 ${(s.pos.p50 / d.pos.p50).toFixed(2)}; label p95 ${(s.label.p95 / d.label.p95).toFixed(2)}`);
+  console.log(`    load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
+  m.dispose();
+}
+
 async function main() {
 const converted = path.join(tmp, 'hh.pref.jsonl');
 const tImp = performance.now();
 const report = await importHhFile(hh, converted);
 console.log(`HH import: ${report.written}/${report.records} records in ${(performance.now() - tImp).toFixed(0)} ms, ${report.identical.length} identical pairs`);
+if (values.suspects) {
+  await suspects(converted, Number(values.records));
+  fs.rmSync(tmp, { recursive: true, force: true });
+  return;
+}
 // JSON.parse baseline for throughput: the same bytes.
 {
   const text = fs.readFileSync(converted, 'utf8');

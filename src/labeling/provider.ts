@@ -12,7 +12,8 @@ import { LabelingDocument } from './document';
 import type { LabelingModel, LabelSettings } from './model';
 import { publishLabelingSelection, setLabelingRevealHandler } from './selection';
 import { recordBackup } from './testHookState';
-import { latestRunFor, pickRun, runProblem, showRunOn } from './runs';
+import { latestRunFor, pickRun, showRunOn } from './runs';
+import { runProblem } from './runNotes';
 import { readRunDynamics } from '../node/dynamics';
 
 export const VIEW_TYPE = 'rpo.labelingEditor';

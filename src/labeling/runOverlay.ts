@@ -104,23 +104,20 @@ export class RunOverlay {
   }
 
   /**
-   * The row for a key at k[at..] seen on `line` (as the core's matchDynamics): among the rows with
-   * that key not matched to another line, the one the run read at this line, else the first.
+   * The row for a key at k[at..] seen on `line`: among the rows with that key not matched to
+   * another line, the one the run read at this line, else the first. (Identical records on
+   * several lines: each gets its own row; which copy gets which row can differ from the core's
+   * whole-file matchDynamics, never the content.)
    */
   private match(k: Uint8Array, at: number, line: number): number {
     let first = -1;
-    let hinted = -1;
-    this.index.probe(k, at, (r) => {
+    for (let r = this.index.find(k, at); r !== -1; r = this.index.nextSame[r]!) {
       const held = this.lineOfRow[r]!;
-      if (held !== -1 && held !== line) return false;
-      if (this.rows.line[r] === line + 1) {
-        hinted = r;
-        return true;
-      }
-      if (first === -1 || r < first) first = r;
-      return false;
-    });
-    return hinted !== -1 ? hinted : first;
+      if (held !== -1 && held !== line) continue;
+      if (this.rows.line[r] === line + 1) return r;
+      if (first === -1) first = r;
+    }
+    return first;
   }
 
   /** Label changed since the run: the other side, or no longer training (NO_SIDE). */
