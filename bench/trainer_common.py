@@ -133,7 +133,7 @@ def run_ours(args: dict) -> dict:
     out = io.StringIO()
     if _cuda():
         torch.cuda.reset_peak_memory_stats()
-    Run(cfg, EventWriter(stream=out), StopFlag()).run()
+    Run(cfg, EventWriter(stream=out), StopFlag(), record_dynamics=args.get("record_dynamics", True)).run()
     steps = [json.loads(x) for x in out.getvalue().splitlines() if '"type": "step"' in x]
     secs = [s["samples_per_second"] and (args["batch"] / s["samples_per_second"]) for s in steps]
     tokens = [s["tokens_per_second"] * d for s, d in zip(steps, secs)]

@@ -10,6 +10,10 @@ include DPO with `padding_free` off and with `chunked_logps` off. TRL's own `pad
 disabled in the TRL versions that have the fused log-prob head (it warns and pads), so TRL runs
 padded. MFU counts 8 x parameters x real tokens per step (policy forward + backward: 6, reference
 forward: 2; attention not counted) against the card's dense bf16 peak (`--peak-tflops`).
+The rows "rpo/dpo, no dynamics" run without recording the training dynamics (docs/contracts.md
+section 8; recording is always on in a real run): the printed ratio is what recording costs on
+this GPU (target <= 1.02). On a CPU the processes' timings are too noisy for that ratio; use
+bench/dynamics_overhead.py there.
 
     python bench/trainer_gpu.py                      # on the GPU machine, under 5 minutes
     python bench/trainer_gpu.py --size tiny --device cpu --precision fp32 --steps 4   # logic check on a CPU
@@ -67,7 +71,10 @@ def main() -> int:
         setup = time.perf_counter() - t0
         tokens_per_step = None
         cases = [("rpo (this trainer)", {"kind": "ours", "method": "rpo"}),
-                 ("dpo (this trainer)", {"kind": "ours", "method": "dpo"})]
+                 ("dpo (this trainer)", {"kind": "ours", "method": "dpo"}),
+                 # What recording the training dynamics (docs/contracts.md section 8) costs.
+                 ("rpo, no dynamics", {"kind": "ours", "method": "rpo", "record_dynamics": False}),
+                 ("dpo, no dynamics", {"kind": "ours", "method": "dpo", "record_dynamics": False})]
         if a.data == "hh":
             cases += [("dpo, padding_free off", {"kind": "ours", "method": "dpo", "padding_free": False}),
                       ("dpo, chunked off", {"kind": "ours", "method": "dpo", "chunked_logps": False})]
@@ -102,6 +109,10 @@ def main() -> int:
         print(f"rpo / TRL samples/s: {ok['rpo (this trainer)']['samples_per_second'] / ok['TRL DPOTrainer']['samples_per_second']:.3f}; "
               f"dpo / TRL: {ok['dpo (this trainer)']['samples_per_second'] / ok['TRL DPOTrainer']['samples_per_second']:.3f}"
               if "dpo (this trainer)" in ok else "")
+    for m in ("rpo", "dpo"):
+        if f"{m} (this trainer)" in ok and f"{m}, no dynamics" in ok:
+            print(f"{m} step time with / without recording the dynamics: "
+                  f"{ok[f'{m} (this trainer)']['step_seconds'] / ok[f'{m}, no dynamics']['step_seconds']:.4f} (target <= 1.02)")
     print("tokens/s counts the non-padding tokens of the policy forward pass (prompt + chosen, prompt + rejected), "
           "the same per step for every row.")
     print(json.dumps({"rows": [{"case": label, **(r or {"error": err})} for label, r, err in rows]}))

@@ -114,8 +114,9 @@ class Run:
     run in `run_dir` from its newest complete checkpoint."""
 
     def __init__(self, cfg: RunConfig, events: EventWriter, stop: StopFlag, run_dir: Path | None = None,
-                 resume: bool = False) -> None:
+                 resume: bool = False, record_dynamics: bool = True) -> None:
         self.cfg = cfg
+        self.record_dynamics = record_dynamics  # off only to measure what recording costs (bench/)
         self.events = events
         self.chunked_announced = False  # the start event said chunked_logps runs (a fallback is then reported)
         self.stop = stop
@@ -216,7 +217,7 @@ class Run:
                                   if ds.lines else "The file is empty."))
         # Training dynamics (contracts section 8): one row per training, then eval, record or item.
         self.rows = dynamics.Rows.of(train, evals)
-        self.dynamics: dynamics.Dynamics | None = dynamics.Dynamics(self.rows)
+        self.dynamics: dynamics.Dynamics | None = dynamics.Dynamics(self.rows) if self.record_dynamics else None
         self._eval_margins: np.ndarray | None = None
         tok = Tokenizing(self.tokenizer, cfg.max_length, cfg.max_prompt_length, cfg.truncation, cfg.dataset)
         self.train_examples: list[Example] = [tok.encode(r) for r in train]
