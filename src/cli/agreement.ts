@@ -1,7 +1,7 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { LineIndex } from '../core/dataset/lineIndex';
-import { parseLine, type ParsedLine } from '../core/dataset/formats';
-import { agreementReport, collectVotes, type AgreementReport, type Estimate } from '../core/agreement';
+import type { AgreementReport, Estimate } from '../core/agreement';
+import { fileAgreement } from '../node/agreementFile';
 import { CliError, type CliCommand, requireFile } from './types';
 
 /** `rpo agreement FILE [--json]`: inter-annotator agreement over the votes in a preference file. */
@@ -9,7 +9,7 @@ export const agreementCommand: CliCommand = {
   name: 'agreement',
   summary: 'inter-annotator agreement of a labeled file: kappas, alpha, per-annotator bias',
   help: [
-    'Usage: rpo agreement FILE [--json] [--resamples N] [--seed N]',
+    'Usage: rpo agreement FILE [--json] [--resamples N] [--seed N] [--threads N]',
     '',
     'Reads the votes (rpo_votes, or a single annotator\'s rpo_label) of the pairwise records in FILE',
     'and prints, over the records with two or more votes: percent agreement, Cohen\'s kappa for each',
@@ -22,13 +22,15 @@ export const agreementCommand: CliCommand = {
     '  --json           print one JSON object instead of text',
     '  --resamples N    bootstrap resamples (default 1000; 0: no intervals)',
     '  --seed N         bootstrap seed (default 0)',
+    '  --threads N      worker threads reading the file and resampling (default: the number of cores, at',
+    '                   most 8; 0: all in one thread); the results do not depend on it',
     '',
     'Exit status: 0 (invalid lines are counted and left out), 2 on a usage error or an unreadable file.',
   ].join('\n'),
   async run(args) {
     const { values, positionals } = parseArgs({
       args,
-      options: { json: { type: 'boolean', default: false }, resamples: { type: 'string' }, seed: { type: 'string' } },
+      options: { json: { type: 'boolean', default: false }, resamples: { type: 'string' }, seed: { type: 'string' }, threads: { type: 'string' } },
       allowPositionals: true,
       strict: true,
     });
@@ -40,18 +42,12 @@ export const agreementCommand: CliCommand = {
     };
     const resamples = int('resamples', values.resamples, 1000);
     const seed = int('seed', values.seed, 0);
+    const threads = values.threads === undefined ? undefined : int('threads', values.threads, 0);
     const file = positionals[0]!;
     await requireFile(file);
-    const index = await LineIndex.read(file);
-    let invalid = 0;
-    function* lines(): Generator<[number, ParsedLine]> {
-      for (let i = 0; i < index.lineCount; i++) {
-        const rec = parseLine(index.content(i));
-        if (rec.kind === 'invalid') invalid++;
-        yield [i, rec];
-      }
-    }
-    const report = agreementReport(collectVotes(lines()), { resamples, seed });
+    // The built CLI (dist/cli.js) finds its worker next to it (dist/workers/agreement.js); run from
+    // source there is none, and everything runs in this thread.
+    const { report, invalidLines: invalid } = await fileAgreement(file, { resamples, seed, threads, workerPath: path.join(__dirname, 'workers', 'agreement.js') });
     if (values.json) process.stdout.write(JSON.stringify({ file, invalidLines: invalid, ...report }, null, 2) + '\n');
     else process.stdout.write(text(file, report, invalid) + '\n');
     return 0;

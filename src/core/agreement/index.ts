@@ -68,38 +68,85 @@ export interface VoteTable {
 
 /** Collects the vote table from parsed lines. */
 export function collectVotes(lines: Iterable<[number, ParsedLine]>): VoteTable {
-  const annotators: string[] = [];
-  const index = new Map<string, number>();
-  const idOf = (a: string) => {
-    let i = index.get(a);
+  const c = new VoteCollector();
+  for (const [line, rec] of lines) c.add(line, rec);
+  return mergePartials([{ partial: c.partial(), lineOffset: 0 }]);
+}
+
+/** Per-annotator tallies while collecting (times: finite vote times, ms, in file order). */
+export interface AnnotatorTally {
+  votes: number;
+  agree: number;
+  compared: number;
+  picks: number;
+  left: number;
+  ties: number;
+  skips: number;
+  times: Float64Array;
+}
+
+/**
+ * The votes of a run of consecutive lines (one worker's share of a file): annotators and patterns
+ * numbered in order of first appearance within it, lines relative to its first line. Plain data
+ * (structured-clone friendly); `mergePartials` joins the partials of a file in order into the
+ * table `collectVotes` gives for the whole file.
+ */
+export interface VotePartial {
+  annotators: string[];
+  patterns: Pattern[];
+  itemPattern: Int32Array;
+  itemLine: Int32Array;
+  tallies: AnnotatorTally[];
+  recordsWithVotes: number;
+}
+
+/** Collects votes line by line (`add`), for `collectVotes` and for each worker's share of a file. */
+export class VoteCollector {
+  private readonly annotators: string[] = [];
+  private readonly index = new Map<string, number>();
+  private readonly patterns: Pattern[] = [];
+  private readonly patternIndex = new Map<string, number>();
+  private itemPattern: Int32Array = new Int32Array(1024);
+  private itemLine: Int32Array = new Int32Array(1024);
+  private items = 0;
+  private readonly tallies: { votes: number; agree: number; compared: number; picks: number; left: number; ties: number; skips: number; times: Float64Array; n: number }[] = [];
+  private recordsWithVotes = 0;
+  // One record's counting codes, by annotator (a later vote of the same annotator replaces an earlier one).
+  private readonly raters: number[] = [];
+  private readonly codes: number[] = [];
+
+  private idOf(a: string): number {
+    let i = this.index.get(a);
     if (i === undefined) {
-      i = annotators.length;
-      annotators.push(a);
-      index.set(a, i);
+      i = this.annotators.length;
+      this.annotators.push(a);
+      this.index.set(a, i);
+      this.tallies.push({ votes: 0, agree: 0, compared: 0, picks: 0, left: 0, ties: 0, skips: 0, times: new Float64Array(1024), n: 0 });
     }
     return i;
-  };
-  const patterns: Pattern[] = [];
-  const patternIndex = new Map<string, number>();
-  const itemPattern: number[] = [];
-  const itemLine: number[] = [];
-  const acc: { votes: number; agree: number; compared: number; picks: number; left: number; ties: number; skips: number; times: number[] }[] = [];
-  let recordsWithVotes = 0;
-  for (const [line, rec] of lines) {
-    if (rec.kind !== 'paired' && rec.kind !== 'candidates') continue;
+  }
+
+  add(line: number, rec: ParsedLine): void {
+    if (rec.kind !== 'paired' && rec.kind !== 'candidates') return;
     const votes = votesOf(rec);
-    if (votes.length === 0) continue;
-    recordsWithVotes++;
+    if (votes.length === 0) return;
+    this.recordsWithVotes++;
     const side = sideMap(rec);
     const status = rec.provenance?.status ?? null;
     const resolved = votes.length >= 2 && status !== 'disputed' && rec.provenance ? status ?? (rec.kind === 'paired' ? 'chosen' : null) : null;
-    const codes = new Map<number, number>();
+    const raters = this.raters;
+    const codes = this.codes;
+    raters.length = 0;
+    codes.length = 0;
     for (const v of votes) {
-      const a = idOf(v.annotator);
-      const s = (acc[a] ??= { votes: 0, agree: 0, compared: 0, picks: 0, left: 0, ties: 0, skips: 0, times: [] });
+      const a = this.idOf(v.annotator);
+      const s = this.tallies[a]!;
       s.votes++;
-      const t = Date.parse(v.time);
-      if (Number.isFinite(t)) s.times.push(t);
+      const t = isoTime(v.time);
+      if (Number.isFinite(t)) {
+        if (s.n === s.times.length) s.times = grow(s.times);
+        s.times[s.n++] = t;
+      }
       if (v.status === 'tie') s.ties++;
       if (v.status === 'skip') s.skips++;
       if (v.choice !== null && v.shown) {
@@ -112,23 +159,130 @@ export function collectVotes(lines: Iterable<[number, ParsedLine]>): VoteTable {
         if (j === resolved) s.agree++;
       }
       const code = voteCode(v, side);
-      if (code >= 0) codes.set(a, code);
+      if (code >= 0) {
+        const at = raters.indexOf(a);
+        if (at >= 0) codes[at] = code;
+        else {
+          raters.push(a);
+          codes.push(code);
+        }
+      }
     }
-    if (codes.size < 2) continue;
-    const raters = [...codes.keys()].sort((x, y) => x - y);
-    const cs = raters.map((r) => codes.get(r)!);
-    const key = raters.join(',') + ':' + cs.join('');
-    let p = patternIndex.get(key);
+    if (raters.length < 2) return;
+    // Sort by annotator (insertion sort: a handful of votes).
+    for (let i = 1; i < raters.length; i++) {
+      const r = raters[i]!;
+      const c = codes[i]!;
+      let k = i - 1;
+      while (k >= 0 && raters[k]! > r) {
+        raters[k + 1] = raters[k]!;
+        codes[k + 1] = codes[k]!;
+        k--;
+      }
+      raters[k + 1] = r;
+      codes[k + 1] = c;
+    }
+    const key = patternKey(raters, codes);
+    let p = this.patternIndex.get(key);
     if (p === undefined) {
-      p = patterns.length;
-      patterns.push({ raters, codes: cs });
-      patternIndex.set(key, p);
+      p = this.patterns.length;
+      this.patterns.push({ raters: raters.slice(), codes: codes.slice() });
+      this.patternIndex.set(key, p);
     }
-    itemPattern.push(p);
-    itemLine.push(line);
+    if (this.items === this.itemPattern.length) {
+      this.itemPattern = growInt(this.itemPattern);
+      this.itemLine = growInt(this.itemLine);
+    }
+    this.itemPattern[this.items] = p;
+    this.itemLine[this.items++] = line;
+  }
+
+  partial(): VotePartial {
+    return {
+      annotators: this.annotators.slice(),
+      patterns: this.patterns.slice(),
+      itemPattern: this.itemPattern.slice(0, this.items),
+      itemLine: this.itemLine.slice(0, this.items),
+      tallies: this.tallies.map(({ n, times, ...s }) => ({ ...s, times: times.slice(0, n) })),
+      recordsWithVotes: this.recordsWithVotes,
+    };
+  }
+}
+
+/** A pattern's identity: its raters and codes (one character a rating while annotator indices stay below 8191). */
+function patternKey(raters: readonly number[], codes: readonly number[]): string {
+  let key = '';
+  for (let i = 0; i < raters.length; i++) {
+    const r = raters[i]!;
+    if (r >= 8191) return raters.join(',') + ':' + codes.join('');
+    key += String.fromCharCode(r * 8 + codes[i]! + 1);
+  }
+  return key;
+}
+
+/**
+ * Joins the partials of consecutive line runs, in file order, into the vote table of the whole:
+ * annotators and patterns renumbered in order of first appearance over the file (as one
+ * collector over every line numbers them), lines shifted by each run's first line.
+ */
+export function mergePartials(parts: readonly { partial: VotePartial; lineOffset: number }[]): VoteTable {
+  const annotators: string[] = [];
+  const index = new Map<string, number>();
+  const patterns: Pattern[] = [];
+  const patternIndex = new Map<string, number>();
+  const tallies: AnnotatorTally[] = [];
+  let n = 0;
+  for (const { partial } of parts) n += partial.itemPattern.length;
+  const itemPattern = new Int32Array(n);
+  const itemLine = new Int32Array(n);
+  let at = 0;
+  let recordsWithVotes = 0;
+  for (const { partial, lineOffset } of parts) {
+    const aMap = partial.annotators.map((a, i) => {
+      let g = index.get(a);
+      const t = partial.tallies[i]!;
+      if (g === undefined) {
+        g = annotators.length;
+        annotators.push(a);
+        index.set(a, g);
+        tallies.push({ ...t });
+      } else {
+        const s = tallies[g]!;
+        s.votes += t.votes;
+        s.agree += t.agree;
+        s.compared += t.compared;
+        s.picks += t.picks;
+        s.left += t.left;
+        s.ties += t.ties;
+        s.skips += t.skips;
+        const times = new Float64Array(s.times.length + t.times.length);
+        times.set(s.times);
+        times.set(t.times, s.times.length);
+        s.times = times;
+      }
+      return g;
+    });
+    const pMap = partial.patterns.map((p) => {
+      const order = p.raters.map((_, i) => i).sort((x, y) => aMap[p.raters[x]!]! - aMap[p.raters[y]!]!);
+      const raters = order.map((i) => aMap[p.raters[i]!]!);
+      const codes = order.map((i) => p.codes[i]!);
+      const key = patternKey(raters, codes);
+      let g = patternIndex.get(key);
+      if (g === undefined) {
+        g = patterns.length;
+        patterns.push({ raters, codes });
+        patternIndex.set(key, g);
+      }
+      return g;
+    });
+    for (let i = 0; i < partial.itemPattern.length; i++) {
+      itemPattern[at] = pMap[partial.itemPattern[i]!]!;
+      itemLine[at++] = partial.itemLine[i]! + lineOffset;
+    }
+    recordsWithVotes += partial.recordsWithVotes;
   }
   const perAnnotator = annotators.map((annotator, i): AnnotatorStats => {
-    const s = acc[i]!;
+    const s = tallies[i]!;
     return {
       annotator,
       votes: s.votes,
@@ -143,8 +297,47 @@ export function collectVotes(lines: Iterable<[number, ParsedLine]>): VoteTable {
       medianSeconds: medianGap(s.times),
     };
   });
-  return { annotators, patterns, itemPattern: Int32Array.from(itemPattern), itemLine: Int32Array.from(itemLine), perAnnotator, recordsWithVotes };
+  return { annotators, patterns, itemPattern, itemLine, perAnnotator, recordsWithVotes };
 }
+
+function grow(a: Float64Array): Float64Array {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+function growInt(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/**
+ * Date.parse of a vote time. The form the writers use, `YYYY-MM-DDTHH:MM:SS.sssZ` (years 1970 to
+ * 9999, days up to 28), is read digit by digit into Date.UTC, which gives the same number; any
+ * other text goes to Date.parse.
+ */
+export function isoTime(s: string): number {
+  if (s.length === 24 && s.charCodeAt(4) === 45 && s.charCodeAt(7) === 45 && s.charCodeAt(10) === 84 && s.charCodeAt(13) === 58 && s.charCodeAt(16) === 58 && s.charCodeAt(19) === 46 && s.charCodeAt(23) === 90) {
+    let ok = true;
+    for (let k = 0; k < DIGITS.length; k++) {
+      const x = s.charCodeAt(DIGITS[k]!) - 48;
+      if (x < 0 || x > 9) ok = false;
+    }
+    if (ok) {
+      const d = (i: number) => s.charCodeAt(i) - 48;
+      const year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+      const month = d(5) * 10 + d(6);
+      const day = d(8) * 10 + d(9);
+      const hour = d(11) * 10 + d(12);
+      const minute = d(14) * 10 + d(15);
+      const second = d(17) * 10 + d(18);
+      const ms = d(20) * 100 + d(21) * 10 + d(22);
+      if (year >= 1970 && month >= 1 && month <= 12 && day >= 1 && day <= 28 && hour <= 23 && minute <= 59 && second <= 59) return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+    }
+  }
+  return Date.parse(s);
+}
+const DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
 
 /** A record's votes: `rpo_votes`, or the one vote a single annotator's `rpo_label` stands for. */
 function votesOf(rec: PreferenceRecord): Vote[] {
@@ -327,8 +520,12 @@ export interface AgreementOptions {
   seed?: number;
 }
 
-/** Every measure with its bootstrap 95% interval (items resampled with replacement, seeded). */
-export function agreementReport(t: VoteTable, options: AgreementOptions = {}): AgreementReport {
+/**
+ * Every measure with its bootstrap 95% interval (items resampled with replacement, seeded).
+ * `counts`, when given, holds the pattern counts of every resample (resample r at [r * K, (r + 1) * K),
+ * as `resampleCounts(t.itemPattern, K, seed, 0, B)` gives them: computed elsewhere, e.g. in worker threads).
+ */
+export function agreementReport(t: VoteTable, options: AgreementOptions = {}, counts?: Int32Array): AgreementReport {
   const B = options.resamples ?? 1000;
   const seed = options.seed ?? 0;
   const K = t.patterns.length;
@@ -348,22 +545,20 @@ export function agreementReport(t: VoteTable, options: AgreementOptions = {}): A
   const samples: number[][] = point.map(() => []);
   const n = t.itemPattern.length;
   if (B > 0 && n > 0) {
-    mulberry32(seed); // validates the seed; the loop below inlines the same generator
-    let state = seed % 4294967296;
+    mulberry32(seed); // validates the seed
+    if (counts && counts.length !== B * K) throw new Error(`resample counts: expected ${B * K} numbers, got ${counts.length}`);
     const w = new Float64Array(K);
-    // Counts in a small typed array and the item -> pattern map in the narrowest one that holds
-    // it (1 MB at a million items and < 256 patterns: cache-resident for the random reads).
-    const counts = new Int32Array(K);
-    const items = K <= 0x100 ? Uint8Array.from(t.itemPattern) : K <= 0x10000 ? Uint16Array.from(t.itemPattern) : t.itemPattern;
-    // floor(u * n / 2^32) = trunc(u * (n * 2^-32)): u * n < 2^53 is exact and scaling by 2^-32 is exact.
-    const scale = n * 2.3283064365386963e-10;
-    for (let r = 0; r < B; r++) {
-      counts.fill(0);
-      state = drawCounts(state, n, scale, items, counts);
-      for (let k = 0; k < K; k++) w[k] = counts[k]!;
-      measures(w).forEach((v, j) => {
-        if (v !== null && Number.isFinite(v)) samples[j]!.push(v);
-      });
+    // Without precomputed counts: blocks of resamples, a few MB of counts at a time.
+    const block = Math.max(1, Math.floor(4_000_000 / Math.max(K, 1)));
+    for (let r0 = 0; r0 < B; r0 += block) {
+      const r1 = Math.min(B, r0 + block);
+      const c = counts ? counts.subarray(r0 * K, r1 * K) : resampleCounts(t.itemPattern, K, seed, r0, r1);
+      for (let r = 0; r < r1 - r0; r++) {
+        for (let k = 0; k < K; k++) w[k] = c[r * K + k]!;
+        measures(w).forEach((v, j) => {
+          if (v !== null && Number.isFinite(v)) samples[j]!.push(v);
+        });
+      }
     }
   }
   const est = (j: number): Estimate => ({ value: point[j]!, ci: interval(samples[j]!) });
@@ -382,18 +577,94 @@ export function agreementReport(t: VoteTable, options: AgreementOptions = {}): A
 }
 
 /**
- * One resample: n mulberry32 draws from `state` (docs/contracts.md §5, inlined), item
- * floor(next * n / 2^32), its pattern counted. Returns the generator's state after them.
+ * The pattern counts of bootstrap resamples [from, to) of n = itemPattern.length items, K
+ * patterns: resample r makes n mulberry32 draws (docs/contracts.md §5, inlined) starting where
+ * the generator seeded with `seed` stands after r * n draws (the state only adds 0x6D2B79F5 a
+ * draw, so any resample can start on its own: state seed + r * n * 0x6D2B79F5 mod 2^32); draw
+ * u picks item floor(u * n / 2^32), and its pattern is counted. Returns (to - from) * K counts,
+ * resample by resample. Any split of [0, B) into ranges gives the same numbers.
  */
-function drawCounts(state: number, n: number, scale: number, items: Uint8Array | Uint16Array | Int32Array, counts: Int32Array): number {
-  let s = state | 0; // the same 32 bits as a signed integer (stays a small integer in V8)
+export function resampleCounts(itemPattern: Int32Array, K: number, seed: number, from: number, to: number): Int32Array {
+  const n = itemPattern.length;
+  const out = new Int32Array(Math.max(0, to - from) * K);
+  if (n === 0 || to <= from) return out;
+  const seed32 = seed % 4294967296;
+  // floor(u * n / 2^32) = trunc(u * (n * 2^-32)): u * n < 2^53 is exact and scaling by 2^-32 is exact.
+  const scale = n * 2.3283064365386963e-10;
+  if (K <= 2) {
+    // One bit an item (125 KB at a million items: stays in the core's cache); counts[1] = sum of the bits.
+    const bits = new Int32Array((n + 31) >>> 5);
+    for (let i = 0; i < n; i++) if (itemPattern[i] === 1) bits[i >>> 5]! |= 1 << (i & 31);
+    for (let r = from; r < to; r++) {
+      const ones = drawBits(startState(seed32, r, n), n, scale, bits);
+      if (K === 2) {
+        out[(r - from) * 2] = n - ones;
+        out[(r - from) * 2 + 1] = ones;
+      } else out[r - from] = n;
+    }
+    return out;
+  }
+  // The item -> pattern map in the narrowest typed array that holds it; four interleaved count
+  // rows so consecutive draws do not wait on the same counter.
+  const items = K <= 0x100 ? Uint8Array.from(itemPattern) : K <= 0x10000 ? Uint16Array.from(itemPattern) : itemPattern;
+  const lanes = new Int32Array(4 * K);
+  for (let r = from; r < to; r++) {
+    lanes.fill(0);
+    drawLanes(startState(seed32, r, n), n, scale, items, lanes);
+    const o = (r - from) * K;
+    for (let k = 0; k < K; k++) out[o + k] = lanes[4 * k]! + lanes[4 * k + 1]! + lanes[4 * k + 2]! + lanes[4 * k + 3]!;
+  }
+  return out;
+}
+
+/** The generator's state (as a signed 32-bit integer) after r * n draws from seed32. */
+function startState(seed32: number, r: number, n: number): number {
+  const rn = (r * n) % 4294967296;
+  return (seed32 + Math.imul(rn | 0, 0x6d2b79f5)) | 0;
+}
+
+/** n draws from state s; returns how many picked an item whose bit is set. */
+function drawBits(s: number, n: number, scale: number, bits: Int32Array): number {
+  let ones = 0;
   for (let i = 0; i < n; i++) {
     s = (s + 0x6d2b79f5) | 0;
     let x = Math.imul(s ^ (s >>> 15), s | 1);
     x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    counts[items[(((x ^ (x >>> 14)) >>> 0) * scale) | 0]!]!++;
+    const j = (((x ^ (x >>> 14)) >>> 0) * scale) | 0;
+    ones += (bits[j >>> 5]! >>> (j & 31)) & 1;
   }
-  return s >>> 0;
+  return ones;
+}
+
+/** n draws from state s, four at a time; pattern k of draw i counted in lanes[4k + i % 4]. */
+function drawLanes(s: number, n: number, scale: number, items: Uint8Array | Uint16Array | Int32Array, lanes: Int32Array): void {
+  const n4 = n - (n % 4);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const s0 = (s + 0x6d2b79f5) | 0;
+    const s1 = (s0 + 0x6d2b79f5) | 0;
+    const s2 = (s1 + 0x6d2b79f5) | 0;
+    const s3 = (s2 + 0x6d2b79f5) | 0;
+    s = s3;
+    let a = Math.imul(s0 ^ (s0 >>> 15), s0 | 1);
+    a ^= a + Math.imul(a ^ (a >>> 7), a | 61);
+    let b = Math.imul(s1 ^ (s1 >>> 15), s1 | 1);
+    b ^= b + Math.imul(b ^ (b >>> 7), b | 61);
+    let c = Math.imul(s2 ^ (s2 >>> 15), s2 | 1);
+    c ^= c + Math.imul(c ^ (c >>> 7), c | 61);
+    let d = Math.imul(s3 ^ (s3 >>> 15), s3 | 1);
+    d ^= d + Math.imul(d ^ (d >>> 7), d | 61);
+    lanes[items[(((a ^ (a >>> 14)) >>> 0) * scale) | 0]! << 2]!++;
+    lanes[(items[(((b ^ (b >>> 14)) >>> 0) * scale) | 0]! << 2) | 1]!++;
+    lanes[(items[(((c ^ (c >>> 14)) >>> 0) * scale) | 0]! << 2) | 2]!++;
+    lanes[(items[(((d ^ (d >>> 14)) >>> 0) * scale) | 0]! << 2) | 3]!++;
+  }
+  for (; i < n; i++) {
+    s = (s + 0x6d2b79f5) | 0;
+    let x = Math.imul(s ^ (s >>> 15), s | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    lanes[items[(((x ^ (x >>> 14)) >>> 0) * scale) | 0]! << 2]!++;
+  }
 }
 
 /** The 2.5% and 97.5% quantiles with linear interpolation (numpy's default percentile). */
@@ -411,12 +682,12 @@ export function interval(values: number[]): [number, number] | null {
 
 // ------------------------------------------------------------------ helpers
 
-function medianGap(times: number[]): number | null {
+function medianGap(times: Float64Array): number | null {
   if (times.length < 2) return null;
-  const t = times.slice().sort((x, y) => x - y);
-  const gaps: number[] = [];
-  for (let i = 1; i < t.length; i++) gaps.push((t[i]! - t[i - 1]!) / 1000);
-  gaps.sort((x, y) => x - y);
+  const t = times.slice().sort(); // numeric ascending (a typed array sort)
+  const gaps = new Float64Array(t.length - 1);
+  for (let i = 1; i < t.length; i++) gaps[i - 1] = (t[i]! - t[i - 1]!) / 1000;
+  gaps.sort();
   const mid = gaps.length >> 1;
   return gaps.length % 2 ? gaps[mid]! : (gaps[mid - 1]! + gaps[mid]!) / 2;
 }
