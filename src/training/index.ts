@@ -14,6 +14,7 @@ import { type LiveRun, RunManager, RunStartError } from './runManager';
 import { RUNS_VIEW_ID, RunItem, RunsTreeProvider } from './runsView';
 import { chooseRunConfig } from './startRun';
 import { TrainingStatusBar } from './statusBar';
+import { registerWinrateCommands } from './winrateCommands';
 
 /** Run commands execute Python: refused in an untrusted workspace, with the reason. */
 async function requireTrust(what: string): Promise<boolean> {
@@ -234,6 +235,7 @@ export const trainingFeature: Feature = {
         tree.refresh();
       }),
       vscode.commands.registerCommand('rpo.refreshRuns', () => tree.refresh()),
+      ...registerWinrateCommands({ log, trainerRoot, runsDirs, requireTrust }),
     ];
     if (RPO_TEST_HOOKS_BUILT && testHooksOn(context)) {
       commands.push(
