@@ -28,8 +28,8 @@ function policyOf(v: string | undefined): ResolutionPolicy {
 }
 
 /**
- * Merges into `target` without holding the merged file in memory: the lines stream into a
- * temporary file next to it (exclusive create; our BOM and line endings: per line when aligned,
+ * Merges into `target` without holding the merged file in memory: the lines stream (8 MiB
+ * writes) into a temporary file next to it (exclusive create; our BOM and line endings: per line when aligned,
  * else our first one), which is synced and renamed over `target` only when every line merged;
  * on conflicts or an error it is removed and `target` is untouched.
  */
@@ -41,32 +41,44 @@ export function mergeInto(target: string, base: LineIndex | null, ours: LineInde
   try {
     const dominant = ours.lineCount ? ours.eol(0) || '\n' : '\n';
     const finalEol = ours.lineCount ? ours.eol(ours.lineCount - 1) : '\n';
-    let batch: Uint8Array[] = [];
+    // lines are copied into one 8 MiB buffer (a line may live in a buffer the merge reuses)
+    const buffer = Buffer.allocUnsafe(8 * 1024 * 1024);
     let size = 0;
     let i = 0;
-    let pendingEol: string | null = null; // the previous line's ending, known once we know it was not the last
+    let pendingEol: Uint8Array | null = null; // the previous line's ending, known once we know it was not the last
     const flush = () => {
-      if (batch.length) writeSync(fd, Buffer.concat(batch, size));
-      batch = [];
+      for (let at = 0; at < size; ) at += writeSync(fd, buffer, at, size - at);
       size = 0;
     };
     const push = (bytes: Uint8Array) => {
-      batch.push(bytes);
+      if (size + bytes.length > buffer.length) {
+        flush();
+        if (bytes.length > buffer.length) {
+          for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+          return;
+        }
+      }
+      buffer.set(bytes, size);
       size += bytes.length;
-      if (size >= 8 * 1024 * 1024) flush();
+    };
+    const eols = new Map<string, Uint8Array>();
+    const eolBytes = (eol: string) => {
+      let e = eols.get(eol);
+      if (!e) eols.set(eol, (e = Buffer.from(eol)));
+      return e;
     };
     if (ours.bomLength) push(Buffer.from([0xef, 0xbb, 0xbf]));
     const res = mergeFiles(base, ours, theirs, {
       ...options,
       onLine: (line, aligned) => {
-        if (pendingEol !== null) push(Buffer.from(pendingEol));
+        if (pendingEol !== null) push(pendingEol);
         push(line);
-        pendingEol = aligned && i < ours.lineCount ? ours.eol(i) || '\n' : dominant;
+        pendingEol = eolBytes(aligned && i < ours.lineCount ? ours.eol(i) || '\n' : dominant);
         i++;
       },
     });
     if (res.conflicts.length) return res;
-    if (pendingEol !== null && finalEol) push(Buffer.from(finalEol));
+    if (pendingEol !== null && finalEol) push(eolBytes(finalEol));
     flush();
     fsyncSync(fd);
     closeSync(fd);

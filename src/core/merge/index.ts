@@ -48,7 +48,8 @@ export interface MergeOptions {
   maxConflicts?: number;
   /**
    * Receives each merged line in order instead of `lines` (which stays empty): a writer can stream
-   * them to a temporary file and drop it when `conflicts` is not empty at the end.
+   * them to a temporary file and drop it when `conflicts` is not empty at the end. The bytes may
+   * live in a buffer reused for the next line: copy or write them before returning.
    */
   onLine?: (line: Uint8Array, aligned: boolean) => void;
   /**
@@ -70,7 +71,8 @@ export function mergeFiles(base: MergeSource | null, ours: MergeSource, theirs: 
   const max = options.maxConflicts ?? 20;
   const fast = options.fastPath ?? true;
   const res: MergeResult = { lines: [], conflicts: [], aligned: false, united: 0, disputed: 0 };
-  const emit = options.onLine ? (l: Uint8Array) => options.onLine!(l, res.aligned) : (l: Uint8Array) => res.lines.push(l);
+  // a line from the fast path lives in a reused buffer: onLine writes it out at once, `lines` keeps a copy
+  const emit = options.onLine ? (l: Uint8Array) => options.onLine!(l, res.aligned) : (l: Uint8Array) => res.lines.push(Uint8Array.prototype.slice.call(l));
   const conflict = (line: number, side: 'ours' | 'theirs', reason: string) => {
     if (res.conflicts.length < max) res.conflicts.push({ line, side, reason });
   };
@@ -78,7 +80,7 @@ export function mergeFiles(base: MergeSource | null, ours: MergeSource, theirs: 
     if (sameBytes(o, t)) return o;
     if (b && sameBytes(o, b)) return t;
     if (b && sameBytes(t, b)) return o;
-    const m = (fast ? fastMergeRecord(b, o, t, policy, mayHoldVotes, uniteVotes) : null) ?? mergeRecord(b, o, t, policy);
+    const m = (fast ? fastMergeRecord(b, o, t, policy, mayHoldVotes) : null) ?? mergeRecord(b, o, t, policy);
     if ('reason' in m) {
       conflict(line, 'ours', m.reason);
       return o;

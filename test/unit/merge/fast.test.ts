@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { applyLabel, LabelError, serialize, type LabelIntent } from '../../../src/core/dataset/labeling';
 import { LineIndex } from '../../../src/core/dataset/lineIndex';
-import { mergeFiles, uniteVotes } from '../../../src/core/merge';
+import { mergeFiles } from '../../../src/core/merge';
 import { fastMergeRecord } from '../../../src/core/merge/fast';
 import type { ResolutionPolicy } from '../../../src/core/dataset/votes';
 
@@ -81,7 +81,7 @@ test('fast path: the same bytes as the general path on every line it accepts (ge
         if (o === t || o === base || t === base) return;
         cases++;
         for (const b of twist === 'base' ? [null] : [one(base)]) {
-          const f = fastMergeRecord(b, one(o), one(t), policy, () => true, uniteVotes);
+          const f = fastMergeRecord(b, one(o), one(t), policy, () => true);
           const want = b === null ? mergeFiles(null, src(o), src(t), { policy, fastPath: false }) : ref;
           if (!f) continue;
           accepted++;
@@ -102,7 +102,7 @@ test('fast path: lines outside it (a \\u escape, extra whitespace, an invalid li
   const b = '{"prompt":"p","chosen":"a","rejected":"b"}';
   const o = applyLabel(b, { type: 'choose', side: 'left' }, { annotator: 'ada', time: '2026-12-01T10:00:00.000Z', shown: ['chosen', 'rejected'] });
   const t = applyLabel(b, { type: 'choose', side: 'right' }, { annotator: 'bo', time: '2026-12-01T10:00:01.000Z', shown: ['chosen', 'rejected'] });
-  const fast = (x: string, y: string) => fastMergeRecord(one(b), one(x), one(y), 'majority', () => true, uniteVotes);
+  const fast = (x: string, y: string) => fastMergeRecord(one(b), one(x), one(y), 'majority', () => true);
   assert.ok(fast(o, t), 'a plain pair takes the fast path');
   assert.equal(fast(o.replace('"p"', '"\\u0070"'), t), null);
   assert.equal(fast(o.replace('"prompt":', '"prompt": '), t), null);

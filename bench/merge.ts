@@ -1,0 +1,154 @@
+/**
+ * Benchmark of the git merge driver (issue 14: 1,000,000 records with 3 votes each, at most 15 s
+ * and at most 2x the file size in memory).
+ *
+ *   node --import tsx bench/merge.ts [--records 1000000] [--cache DIR] [--cli dist/cli.js] [--no-baseline]
+ *
+ * Files (in --cache, default /tmp/rpo-bench-agreement, shared with bench/agreement.ts and generated
+ * the same way when missing): base (N unlabeled paired records of about 450 bytes), ours (ada's
+ * rpo_label on every record), theirs (bo's and cy's votes on every record): every line changed on
+ * both sides, the merge's worst case; each line merges into 3 votes.
+ *
+ * Runs, each in a fresh process with its wall time, CPU time and peak memory (maxRSS):
+ * - `cli`: the built CLI, `node dist/cli.js merge-driver BASE OURS THEIRS` (what git runs; build
+ *   it first with `npm run build`), on a copy of OURS;
+ * - `fast` and `baseline`: this file bundled with esbuild (as dist is built) calling mergeInto,
+ *   with the byte-level fast path (src/core/merge/fast.ts) on, and off: the general path that
+ *   parses every record changed on both sides into objects (the previous implementation);
+ * and the SHA-256 of each merged file, which must be equal. Prints figures and ratios; asserts
+ * nothing but the equal output.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { LineIndex } from '../src/core/dataset/lineIndex';
+import { mergeInto } from '../src/cli/merge';
+
+const MB = 1024 * 1024;
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+};
+
+// ------------------------------------------------------------------ the files (as bench/agreement.ts writes them)
+const T0 = Date.UTC(2026, 11, 1, 9);
+const iso = (ms: number) => new Date(ms).toISOString();
+const vote = (annotator: string, t: number, choice: string | null, strength: string | null, status: string | null, shown: string[]) =>
+  ({ annotator, time: iso(t), choice, strength, status, note: null, shown, adjudicator: false });
+
+function records(n: number, kind: 'base' | 'ours' | 'theirs', emit: (line: string) => void): void {
+  let x = 12345;
+  const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 4294967296);
+  const filler = 'An ordinary sentence of preference data, repeated to a realistic length. ';
+  for (let i = 0; i < n; i++) {
+    const rec: Record<string, unknown> = { prompt: `Question ${i}: ${filler}`, chosen: `Answer A ${i}. ${filler}${filler}`, rejected: `Answer B ${i}. ${filler}${filler}` };
+    const t = T0 + i * 20000;
+    const shown = rnd() < 0.5 ? ['chosen', 'rejected'] : ['rejected', 'chosen'];
+    if (kind === 'ours') {
+      rec.rpo_label = { annotator: 'ada', time: iso(t), status: null, strength: null, note: null, shown, flipped: false };
+    } else if (kind === 'theirs') {
+      rec.rpo_label = { annotator: 'cy', time: iso(t + 9000), status: null, strength: null, note: null, shown, flipped: false };
+      rec.rpo_votes = [vote('bo', t + 5000, 'chosen', null, null, shown), vote('cy', t + 9000, 'chosen', 'slightly', null, shown)];
+    }
+    emit(JSON.stringify(rec));
+  }
+}
+
+function ensure(cache: string, n: number, kind: 'base' | 'ours' | 'theirs'): string {
+  const path = join(cache, `${kind}-${n}.pref.jsonl`);
+  if (existsSync(path)) return path;
+  mkdirSync(cache, { recursive: true });
+  const fd = openSync(path + '.part', 'w');
+  let batch: string[] = [];
+  records(n, kind, (l) => {
+    batch.push(l);
+    if (batch.length === 10000) {
+      writeSync(fd, batch.join('\n') + '\n');
+      batch = [];
+    }
+  });
+  if (batch.length) writeSync(fd, batch.join('\n') + '\n');
+  closeSync(fd);
+  renameSync(path + '.part', path);
+  return path;
+}
+
+async function sha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+// ------------------------------------------------------------------ the child (bundled)
+async function child(fastPath: boolean, [base, ours, theirs]: string[]): Promise<void> {
+  const t0 = performance.now();
+  const [b, o, t] = [await LineIndex.read(base!), await LineIndex.read(ours!), await LineIndex.read(theirs!)];
+  const res = mergeInto(ours!, b, o, t, { fastPath });
+  process.stdout.write(JSON.stringify({ ms: performance.now() - t0, united: res.united, conflicts: res.conflicts.length }) + '\n');
+}
+
+/** Preloaded into each measured process: its own peak memory and CPU time, written at exit. */
+const PRELOAD = `const fs = require('fs');
+process.on('exit', () => { const u = process.resourceUsage(); fs.writeFileSync(process.env.RPO_BENCH_USAGE, JSON.stringify({ maxRssMB: u.maxRSS / 1024, cpuS: (u.userCPUTime + u.systemCPUTime) / 1e6 })); });`;
+
+interface Run { wallS: number; cpuS: number; maxRssMB: number; hash: string; stderr: string }
+
+async function measure(dir: string, args: string[], ours: string, work: string): Promise<Run> {
+  copyFileSync(ours, work);
+  const usage = join(dir, 'usage.json');
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', '-r', join(dir, 'preload.cjs'), ...args], { encoding: 'utf8', env: { ...process.env, RPO_BENCH_USAGE: usage }, maxBuffer: 16 * MB });
+  const wallS = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const u = JSON.parse(readFileSync(usage, 'utf8')) as { maxRssMB: number; cpuS: number };
+  return { wallS, ...u, hash: await sha256(work), stderr: (r.stderr + r.stdout).trim() };
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--child')) {
+    const i = process.argv.indexOf('--child');
+    await child(process.argv[i + 1] === 'fast', process.argv.slice(i + 2, i + 5));
+    return;
+  }
+  const n = Number(arg('--records', '1000000'));
+  const cache = arg('--cache', '/tmp/rpo-bench-agreement');
+  const cli = resolve(arg('--cli', join(__dirname, '..', 'dist', 'cli.js')));
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: npm run build first`);
+  const [base, ours, theirs] = [ensure(cache, n, 'base'), ensure(cache, n, 'ours'), ensure(cache, n, 'theirs')];
+  const dir = mkdtempSync(join(tmpdir(), 'rpo-bench-merge-'));
+  try {
+    writeFileSync(join(dir, 'preload.cjs'), PRELOAD);
+    const esbuild = await import('esbuild');
+    await esbuild.build({ entryPoints: [__filename], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: join(dir, 'bench.js'), external: ['esbuild'], logLevel: 'warning', define: { RPO_TEST_HOOKS_BUILT: 'true' } });
+    const work = join(dir, 'ours.pref.jsonl');
+    const size = statSync(ours).size;
+    const f = (s: number) => `${s.toFixed(2)} s`;
+    const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+    console.log(`${n.toLocaleString('en-US')} records, every line labeled on both sides; BASE ${(statSync(base).size / MB).toFixed(0)} MB, OURS ${(size / MB).toFixed(0)} MB, THEIRS ${(statSync(theirs).size / MB).toFixed(0)} MB; load average ${load()} (2 cores: ${process.env.RPO_BENCH_NOTE ?? 'shared'})`);
+    const report = (name: string, r: Run, merged: number) =>
+      console.log(`  ${name.padEnd(9)} ${f(r.wallS)} wall, ${f(r.cpuS)} CPU, peak ${r.maxRssMB.toFixed(0)} MB = ${((r.maxRssMB * MB) / merged).toFixed(2)}x the merged file (${(merged / MB).toFixed(0)} MB), ${((r.maxRssMB * MB) / size).toFixed(2)}x OURS; sha256 ${r.hash.slice(0, 16)}; load ${load()}`);
+    const runCli = await measure(dir, [cli, 'merge-driver', base, work, theirs], ours, work);
+    const merged = statSync(work).size;
+    report('cli', runCli, merged);
+    console.log(`    ${runCli.stderr}`);
+    const fast = await measure(dir, [join(dir, 'bench.js'), '--child', 'fast', base, work, theirs], ours, work);
+    report('fast', fast, merged);
+    if (!process.argv.includes('--no-baseline')) {
+      const slow = await measure(dir, [join(dir, 'bench.js'), '--child', 'baseline', base, work, theirs], ours, work);
+      report('baseline', slow, merged);
+      console.log(`  ratio fast / baseline: wall ${(fast.wallS / slow.wallS).toFixed(2)}, CPU ${(fast.cpuS / slow.cpuS).toFixed(2)}; cli / baseline wall ${(runCli.wallS / slow.wallS).toFixed(2)}`);
+      if (slow.hash !== fast.hash) throw new Error(`the fast path's output differs from the baseline's (${fast.hash} vs ${slow.hash})`);
+    }
+    if (runCli.hash !== fast.hash) throw new Error(`the CLI's output differs (${runCli.hash} vs ${fast.hash})`);
+    console.log(`  [target: cli <= 15 s and peak <= 2x the file size]`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
