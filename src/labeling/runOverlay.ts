@@ -161,7 +161,7 @@ export class RunOverlay {
     const suspectsFound = this.suspectSet.length;
     if (this.complete) {
       if (this.matchedLines === 0 && this.rows.rows > 0) notes.unshift(`No record of this file matches run ${this.id.name}: it trained on other records (another file, or this one edited beyond recognition).`);
-      else if (this.matchedRows() < this.rows.rows) notes.push(`${(this.rows.rows - this.matchedRows()).toLocaleString('en-US')} of the run's ${this.rows.rows.toLocaleString('en-US')} records are no longer in this file (removed or edited since the run).`);
+      else if (this.matchedLines < this.rows.rows) notes.push(`${(this.rows.rows - this.matchedLines).toLocaleString('en-US')} of the run's ${this.rows.rows.toLocaleString('en-US')} records are no longer in this file (removed or edited since the run).`);
     }
     return {
       name: this.id.name,
@@ -178,23 +178,11 @@ export class RunOverlay {
     };
   }
 
-  /** Distinct rows matched (a duplicate line matches a row twice). O(lines): only when the keys are complete, cached. */
-  private matchedRowsCache: { keyed: number; matched: number; value: number } | undefined;
-  private matchedRows(): number {
-    const c = this.matchedRowsCache;
-    if (c && c.keyed === this.keyedLines && c.matched === this.matchedLines) return c.value;
-    const seen = new Uint8Array(this.rows.rows);
-    let value = 0;
-    for (const r of this.rowOfLine) if (r >= 0 && !seen[r]) { seen[r] = 1; value++; }
-    this.matchedRowsCache = { keyed: this.keyedLines, matched: this.matchedLines, value };
-    return value;
-  }
-
-  /** The line holding the run's row with this pair key (32 bytes), as a list (empty: not in the run, or no longer in the file). */
+  /** The lines holding the run's rows with this pair key (32 bytes): empty when not in the run, or no longer in the file. */
   linesOfKey(key: Uint8Array): number[] {
     if (key.length !== 32) return [];
     const out: number[] = [];
-    for (const r of this.index.rowsOf(key, 0)) if (this.lineOfRow[r]! >= 0) out.push(this.lineOfRow[r]!);
+    for (let r = this.index.find(key, 0); r !== -1; r = this.index.nextSame[r]!) if (this.lineOfRow[r]! >= 0) out.push(this.lineOfRow[r]!);
     return out;
   }
 

@@ -6,7 +6,10 @@ import { test } from 'node:test';
 import { buildSync } from 'esbuild';
 import { parseText } from '../../../src/core/dataset/formats';
 import { encodeDynamics, keyedRecords, matchDynamics, NO_SIDE, parseDynamics, rankSuspects, ROW_LABEL_CHANGED, ROW_NOT_FOUND, ROW_UNLABELED, type Dynamics } from '../../../src/core/dynamics';
+import { DynamicsError } from '../../../src/core/dynamics';
 import { LabelingModel } from '../../../src/labeling/model';
+import { runNotes, runProblem } from '../../../src/labeling/runNotes';
+import { NoDynamicsError } from '../../../src/node/dynamics';
 import { sideLabel } from '../../../src/labeling/recordView';
 import type { LabelAction } from '../../../src/protocol/labeling';
 
@@ -249,10 +252,7 @@ test('a run of another file: nothing matches, no wrong match by line number', as
   }
 });
 
-test('what the editor says about a run: another file, the file changed since, unfinished, no dynamics file, unreadable', async () => {
-  const { runNotes, runProblem } = await import('../../../src/labeling/runNotes');
-  const { NoDynamicsError } = await import('../../../src/node/dynamics');
-  const { DynamicsError } = await import('../../../src/core/dynamics');
+test('what the editor says about a run: another file, the file changed since, unfinished, no dynamics file, unreadable', () => {
   const d = dynamicsFor(runFile());
   const run = { runDir: '/ws/.rpo/runs/r1', file: '/ws/.rpo/runs/r1/dynamics.safetensors', dynamics: d, config: null, configProblem: null, dataset: '/ws/a.pref.jsonl', mode: 'paired' as const, usable: {} };
   // The same file, the same bytes, finished: nothing to say.
