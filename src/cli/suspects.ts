@@ -156,7 +156,7 @@ export function formatSuspects(rep: SuspectsReport, shown: 'suspects' | 'all'): 
     const r = path.relative(process.cwd(), f);
     return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : f;
   };
-  const where = (r: SuspectRow) => (rep.fileMatch ? (r.line === null ? `(${rel(rep.file)}:${r.runLine})` : `${rel(rep.file)}:${r.line}`) : `${rel(rep.file)}:${r.runLine}`);
+  const where = (r: SuspectRow) => (rep.fileMatch ? (r.line === null ? '–' : `${rel(rep.file)}:${r.line}`) : `${rel(rep.file)}:${r.runLine}`);
   const header = ['#', 'LINE', unpaired ? 'ITEM (LABEL)' : 'TRAINED AS CHOSEN', 'AUM', 'CONF', 'VISITS', 'NOTE'];
   const table = rep.rows.map((r) => [
     String(r.rank), where(r), unpaired ? `${excerpt(r.trainedChosen, 28)} (${r.side ? 'true' : 'false'})` : excerpt(r.trainedChosen),

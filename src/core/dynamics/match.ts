@@ -4,14 +4,20 @@ import { KEY_BYTES, type KeyedRecord, NO_SIDE } from './pairKey';
 
 /**
  * Matching a run's rows to the records of the file as it is now (docs/contracts.md §8): by pair
- * key only; a row's recorded line is a hint (preferred among records with the same key, which
- * have the same content), never the identity. So lines added, removed or moved never give a
- * wrong match, a relabeled record is found with its label changed, and a removed record is not
- * found.
+ * key only; the line a row was read from is never the identity. So lines added, removed or moved
+ * never give a wrong match, a relabeled record is found with its label changed, and a removed
+ * record is not found.
+ *
+ * A key held by one row and one record matches at once. Identical records (the same key on
+ * several lines, in the run or in the file) are paired within their key by line: each record's
+ * expected run line is its line shifted as the nearest uniquely matched record shifted, and the
+ * closest rows are taken first, so the copy that stayed keeps its row and an inserted copy is
+ * the one left unmatched.
  *
  * Memory: an open-addressing table of Int32 row indices over the rows' keys (the keys stay in
  * the dynamics file's bytes), probed with the first 4 key bytes (SHA-256: uniform), every hit
- * checked on all 32 bytes. About 12 bytes a row besides the file; 8 more a file record.
+ * checked on all 32 bytes, and a chain linking rows with the same key: about 12 bytes a row
+ * besides the file; 13 a file record while matching (line, side, key group, row).
  */
 
 /** Row flags of a match. */
@@ -26,6 +32,8 @@ export const ROW_UNLABELED = 8;
 export class DynamicsIndex {
   private readonly table: Int32Array;
   private readonly mask: number;
+  /** Per row: the next row (in row order) with the same key, or -1. The first row of a key heads its chain. */
+  readonly nextSame: Int32Array;
 
   constructor(readonly dynamics: Dynamics) {
     const n = dynamics.rows;
@@ -38,6 +46,14 @@ export class DynamicsIndex {
       let slot = bucket(key, r * KEY_BYTES) & this.mask;
       while (this.table[slot] !== -1) slot = (slot + 1) & this.mask;
       this.table[slot] = r;
+    }
+    this.nextSame = new Int32Array(n).fill(-1);
+    const tail = new Int32Array(n).fill(-1);
+    for (let r = 0; r < n; r++) {
+      const first = this.find(key, r * KEY_BYTES);
+      if (first === r) continue;
+      this.nextSame[tail[first] === -1 ? first : tail[first]!] = r;
+      tail[first] = r;
     }
   }
 
@@ -64,7 +80,7 @@ export class DynamicsIndex {
     }
   }
 
-  /** @internal the probe sequence, for matchDynamics. */
+  /** Calls `visit` with each row whose key equals `key[offset..offset+32)` (in no set order) until it returns true. */
   probe(key: Uint8Array, offset: number, visit: (row: number) => boolean): void {
     const rowKeys = this.dynamics.key;
     for (let slot = bucket(key, offset) & this.mask; ; slot = (slot + 1) & this.mask) {
@@ -118,63 +134,118 @@ export interface DynamicsMatch {
 
 /**
  * Matches the rows of a run to the keyed records of the current file (keyedRecords(), in file
- * order). Each row is matched at most once and each record at most once; among rows with the
- * record's key, the one the run read on the same line is preferred, else the first unmatched.
+ * order). Each row is matched at most once and each record at most once, only ever to a row with
+ * its key.
  */
 export function matchDynamics(dynamics: Dynamics, records: Iterable<KeyedRecord>, index: DynamicsIndex = new DynamicsIndex(dynamics)): DynamicsMatch {
   if (index.dynamics !== dynamics) throw new Error('matchDynamics: the index is of another dynamics');
   const n = dynamics.rows;
-  const rowLine = new Int32Array(n).fill(-1);
-  const rowFlags = new Uint8Array(n).fill(ROW_NOT_FOUND);
-  let recordLine: Int32Array = new Int32Array(1024);
-  let recordRow: Int32Array = new Int32Array(1024);
-  let count = 0;
-  let unmatched = 0;
-  const lines = dynamics.line;
+  const runLine = dynamics.line;
   const sides = dynamics.side;
+  const next = index.nextSame;
+  // Pass 1: each record's line, side and key group (the first row with its key, or -1).
+  let recLine: Int32Array = new Int32Array(1024);
+  let recGroup: Int32Array = new Int32Array(1024);
+  let recSide: Uint8Array = new Uint8Array(1024);
+  let count = 0;
   const labels = createHash('sha256');
   const sideByte = new Uint8Array(1);
+  const fileCount = new Int32Array(n);
   for (const rec of records) {
+    if (count === recLine.length) {
+      recLine = grow(recLine);
+      recGroup = grow(recGroup);
+      const s2 = new Uint8Array(recSide.length * 2);
+      s2.set(recSide);
+      recSide = s2;
+    }
     if (rec.side === 0 || rec.side === 1) {
       sideByte[0] = rec.side;
       labels.update(rec.key).update(sideByte);
     }
-    if (count === recordLine.length) {
-      recordLine = grow(recordLine);
-      recordRow = grow(recordRow);
-    }
-    const line1 = rec.line + 1;
-    let first = -1;
-    let hinted = -1;
-    index.probe(rec.key, 0, (r) => {
-      if (rowLine[r] !== -1) return false;
-      if (lines[r] === line1) {
-        hinted = r;
-        return true;
-      }
-      if (first === -1 || r < first) first = r;
-      return false;
-    });
-    const r = hinted !== -1 ? hinted : first;
-    recordLine[count] = rec.line;
-    recordRow[count] = r;
+    const g = index.find(rec.key, 0);
+    recLine[count] = rec.line;
+    recSide[count] = rec.side;
+    recGroup[count] = g;
+    if (g !== -1) fileCount[g]!++;
     count++;
-    if (r === -1) {
-      unmatched++;
-      continue;
-    }
-    rowLine[r] = rec.line;
+  }
+  const rowLine = new Int32Array(n).fill(-1);
+  const rowFlags = new Uint8Array(n).fill(ROW_NOT_FOUND);
+  const recordRow = new Int32Array(count).fill(-1);
+  const take = (i: number, r: number) => {
+    recordRow[i] = r;
+    const line = recLine[i]!;
+    rowLine[r] = line;
     let flags = 0;
-    if (lines[r] !== line1) flags |= ROW_MOVED;
-    if (rec.side === NO_SIDE) flags |= ROW_UNLABELED;
-    else if (rec.side !== sides[r]) flags |= ROW_LABEL_CHANGED;
+    if (runLine[r] !== line + 1) flags |= ROW_MOVED;
+    const side = recSide[i]!;
+    if (side === NO_SIDE) flags |= ROW_UNLABELED;
+    else if (side !== sides[r]) flags |= ROW_LABEL_CHANGED;
     rowFlags[r] = flags;
+  };
+  // Pass 2: keys held by one row and one record; they are the anchors for the rest.
+  const anchorLine: number[] = [];
+  const anchorShift: number[] = [];
+  const ambiguous = new Map<number, number[]>();
+  for (let i = 0; i < count; i++) {
+    const g = recGroup[i]!;
+    if (g === -1) continue;
+    if (fileCount[g] === 1 && next[g] === -1) {
+      take(i, g);
+      anchorLine.push(recLine[i]!);
+      anchorShift.push(runLine[g]! - 1 - recLine[i]!);
+    } else {
+      const list = ambiguous.get(g);
+      if (list) list.push(i);
+      else ambiguous.set(g, [i]);
+    }
+  }
+  // Pass 3: identical records, paired within their key by distance to their expected run line.
+  const shiftNear = (line: number): number => {
+    if (!anchorLine.length) return 0;
+    let lo = 0;
+    let hi = anchorLine.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (anchorLine[mid]! < line) lo = mid + 1;
+      else hi = mid;
+    }
+    const after = lo < anchorLine.length ? lo : -1;
+    const before = lo > 0 ? lo - 1 : -1;
+    if (before === -1) return anchorShift[after]!;
+    if (after === -1) return anchorShift[before]!;
+    return line - anchorLine[before]! <= anchorLine[after]! - line ? anchorShift[before]! : anchorShift[after]!;
+  };
+  for (const [g, recs] of ambiguous) {
+    const rows: number[] = [];
+    for (let r = g; r !== -1; r = next[r]!) rows.push(r);
+    const expected = recs.map((i) => recLine[i]! + shiftNear(recLine[i]!));
+    if (recs.length * rows.length <= 65536) {
+      const pairs: [number, number, number][] = [];
+      recs.forEach((i, k) => {
+        for (const r of rows) pairs.push([Math.abs(runLine[r]! - 1 - expected[k]!) * 2 + (recSide[i] === sides[r] ? 0 : 1), k, r]);
+      });
+      pairs.sort((a, b) => a[0] - b[0] || a[2] - b[2] || a[1] - b[1]);
+      const used = new Set<number>();
+      for (const [, k, r] of pairs) {
+        const i = recs[k]!;
+        if (recordRow[i] !== -1 || used.has(r)) continue;
+        used.add(r);
+        take(i, r);
+      }
+    } else {
+      // Very many copies: pair them in line order.
+      const order = recs.map((_, k) => k).sort((a, b) => expected[a]! - expected[b]! || a - b);
+      for (let k = 0; k < Math.min(order.length, rows.length); k++) take(recs[order[k]!]!, rows[k]!);
+    }
   }
   const counts: MatchCounts = {
     matched: 0, notFound: 0, moved: 0, labelChanged: 0, unlabeled: 0,
     train: { rows: dynamics.trainRows, matched: 0, notFound: 0, moved: 0, labelChanged: 0, unlabeled: 0 },
-    fileRecords: count, fileUnmatched: unmatched,
+    fileRecords: count, fileUnmatched: 0,
   };
+  for (let i = 0; i < count; i++) if (recordRow[i] === -1) counts.fileUnmatched++;
   for (let r = 0; r < n; r++) {
     const f = rowFlags[r]!;
     const c = r < dynamics.trainRows ? [counts, counts.train] : [counts];
@@ -186,7 +257,7 @@ export function matchDynamics(dynamics: Dynamics, records: Iterable<KeyedRecord>
       if (f & ROW_UNLABELED) t.unlabeled++;
     }
   }
-  return { rowLine, rowFlags, recordLine: recordLine.subarray(0, count), recordRow: recordRow.subarray(0, count), counts, labelsSha256: labels.digest('hex') };
+  return { rowLine, rowFlags, recordLine: recLine.subarray(0, count), recordRow, counts, labelsSha256: labels.digest('hex') };
 }
 
 function grow(a: Int32Array): Int32Array {

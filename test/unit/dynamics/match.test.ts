@@ -182,3 +182,22 @@ test('DynamicsIndex: rowsOf / find by key, -1 for an unknown key', () => {
   assert.equal(idx.find(new Uint8Array(32)), -1);
   assert.equal(NO_SIDE, 255);
 });
+
+test('identical records on several lines: a line added above and one copy moved to the end: the copies that stayed keep their rows', () => {
+  const texts = [rec(1), rec(2), rec(3), rec(1), rec(4), rec(5), rec(1)];
+  const d = runOver(texts);
+  const edited = ['{"prompt":"new","chosen":"x","rejected":"y"}', ...texts.slice(1), rec(1)];
+  const m = matchTo(d, edited);
+  assert.deepEqual([...m.rowLine], [7, 1, 2, 3, 4, 5, 6]);
+  assert.equal(m.rowFlags[0], ROW_MOVED, 'the first copy moved to the end');
+  assert.equal(m.rowFlags[3], 0);
+  assert.equal(m.rowFlags[6], 0);
+  assert.equal(m.counts.moved, 1);
+  // A copy added between the others is the one left over.
+  const m2 = matchTo(d, [rec(1), rec(2), rec(1), rec(3), rec(1), rec(4), rec(5), rec(1)]);
+  assert.equal(m2.counts.fileUnmatched, 1);
+  assert.equal(m2.rowLine[0], 0);
+  assert.equal(m2.rowLine[3], 4);
+  assert.equal(m2.rowLine[6], 7);
+  assert.deepEqual([...m2.recordRow], [0, 1, -1, 2, 3, 4, 5, 6]);
+});
