@@ -114,15 +114,20 @@ export default async function (h) {
   assert.equal(await picked.getAttribute('label'), 'Picked 1', 'one record picked');
   await h.screenshot('04-editor-picked');
 
-  // Relabel it (flip): "label changed since run".
+  // Relabel it (flip): the list marks it and the run bar counts it, the editor moves on (as after
+  // any label); selected again, its detail says "label changed since run".
   await ed.locator('#list').click({ position: { x: 5, y: 5 } });
   await page.keyboard.press('f');
+  const pickedRow = ed.locator('.row:not(.loading)').first(); // the one row of the Picked filter
+  await pickedRow.locator('.changed-mark').waitFor({ timeout: 15_000 });
+  await ed.locator('#run-text', { hasText: /labels changed since run [^:]+: 1 \(1 flipped/ }).first().waitFor({ timeout: 10_000 });
+  await pickedRow.click();
+  await ed.locator('#detail-header', { hasText: new RegExp(`^Line ${d.line[row]} · `) }).waitFor({ timeout: 15_000 });
   await ed.locator('#dynamics .dyn-changed', { hasText: 'label changed since run' }).waitFor({ timeout: 15_000 });
-  await ed.locator('.row .changed-mark').first().waitFor({ timeout: 10_000 });
   await h.screenshot('05-label-changed');
 
   // A box over the whole map picks every point.
-  await page.locator('.tabs-container .tab', { hasText: runName }).first().click();
+  await page.locator('.tabs-container .tab', { hasText: 'Run: offline-demo' }).first().click();
   const box = await canvas.boundingBox();
   assert.ok(box);
   await page.mouse.move(box.x + 2, box.y + 2);
@@ -130,6 +135,10 @@ export default async function (h) {
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
   await page.mouse.move(box.x + box.width - 2, box.y + box.height - 2, { steps: 4 });
   await page.mouse.up();
-  await h.waitUntil(async () => (await picked.getAttribute('label')) === `Picked ${points.length}`, { timeoutMs: 60_000, what: `${points.length} picked records` });
+  // (the editor's webview was hidden, so it is a new frame)
+  await h.waitUntil(async () => {
+    const f = await h.frameWith('vscode-radio[data-filter="picked"]', { what: 'the preference editor' });
+    return (await f.getAttribute('vscode-radio[data-filter="picked"]', 'label').catch(() => null)) === `Picked ${points.length}`;
+  }, { timeoutMs: 60_000, what: `${points.length} picked records` });
   await h.screenshot('06-box-picked');
 }

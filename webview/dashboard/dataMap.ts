@@ -183,7 +183,7 @@ function draw(): void {
   } else {
     ctx.clearRect(0, 0, width, height);
     // One fillStyle per colour step: 11 steps of correctness.
-    const size = Math.max(2, Math.round(3 * dpr));
+    const size = Math.max(2, Math.round((layer.visible < 2000 ? 5 : 3) * dpr));
     const buckets: number[][] = Array.from({ length: 11 }, () => []);
     for (let j = 0; j < layer.visible; j++) buckets[Math.round(points.correctness[layer.index[j]!]! * 10)]?.push(j);
     buckets.forEach((members, k) => {

@@ -82,7 +82,12 @@ export type Hit =
   | { kind: 'point'; index: number; px: number; py: number }
   | { kind: 'bin'; bin: number; count: number; meanCorrectness: number; rep: number; box: View; px: number; py: number };
 
-/** The data extent with 5% padding, clamped to the metrics' ranges, never empty. */
+const MIN_SPAN = 0.02;
+
+/**
+ * The data extent with 5% padding on each side (a span of at least 0.02, so a run where every pair
+ * has the same variability, e.g. one visit each, still gets a readable strip), never empty.
+ */
 export function fitView(points: MapPoints): View {
   let x0 = Infinity;
   let x1 = -Infinity;
@@ -99,9 +104,14 @@ export function fitView(points: MapPoints): View {
     if (y > y1) y1 = y;
   }
   if (x0 === Infinity) return { x0: 0, x1: 0.5, y0: 0, y1: 1 };
-  const padX = Math.max((x1 - x0) * 0.05, 0.005);
-  const padY = Math.max((y1 - y0) * 0.05, 0.005);
-  return { x0: Math.max(0, x0 - padX), x1: Math.min(0.5, x1 + padX), y0: Math.max(0, y0 - padY), y1: Math.min(1, y1 + padY) };
+  const spanX = Math.max(x1 - x0, MIN_SPAN);
+  const spanY = Math.max(y1 - y0, MIN_SPAN);
+  const cx = (x0 + x1) / 2;
+  const cy = (y0 + y1) / 2;
+  // Variability starts at 0: a narrow strip near 0 starts at its lowest value, not centred below 0.
+  const left = x1 - x0 < MIN_SPAN ? Math.min(x0, Math.max(0, cx - spanX / 2)) : x0;
+  const bottom = y1 - y0 < MIN_SPAN ? cy - spanY / 2 : y0;
+  return { x0: left - spanX * 0.05, x1: left + spanX * 1.05, y0: bottom - spanY * 0.05, y1: bottom + spanY * 1.05 };
 }
 
 /** Zooms by `factor` (< 1 zooms in) keeping the data point (fx, fy) where it is on screen. */

@@ -59,14 +59,19 @@ test('pixels and data map both ways; y grows upwards in data, downwards on scree
   assert.equal(y, 0.25);
 });
 
-test('fitView pads the data extent, skips NaN (never visited) and stays inside the ranges', () => {
+test('fitView pads the data extent, skips NaN (never visited), widens a narrow strip', () => {
+  const close = (a: number, b: number) => Math.abs(a - b) < 1e-6;
   const v = fitView(points([[0.1, 0.2, 1, 0], [0.3, 0.6, 0, 0], [NaN, NaN, NaN, NaN]]));
-  assert.ok(Math.abs(v.x0 - 0.09) < 1e-6 && Math.abs(v.x1 - 0.31) < 1e-6, JSON.stringify(v));
-  assert.ok(Math.abs(v.y0 - 0.18) < 1e-6 && Math.abs(v.y1 - 0.62) < 1e-6, JSON.stringify(v));
-  // One point: a small window around it, not an empty one.
-  const one = fitView(points([[0, 0.5, 1, 0]]));
-  assert.ok(one.x1 > one.x0 && one.y1 > one.y0);
-  assert.equal(one.x0, 0);
+  assert.ok(close(v.x0, 0.09) && close(v.x1, 0.31), JSON.stringify(v));
+  assert.ok(close(v.y0, 0.18) && close(v.y1, 0.62), JSON.stringify(v));
+  // One visit each: variability 0 for every pair. The strip starts at 0, a little in from the edge.
+  const flat = fitView(points([[0, 0.3, 1, 0], [0, 0.7, 0, 0]]));
+  assert.ok(close(flat.x0, -0.001) && close(flat.x1, 0.021), JSON.stringify(flat));
+  const [px] = toPixel(flat, PORT, 0, 0.5);
+  assert.ok(px > 3 && px < 10, `x = 0 drawn ${px} px in from the left edge`);
+  // A strip elsewhere is centred on its points.
+  const mid = fitView(points([[0.3, 0.5, 1, 0]]));
+  assert.ok(close((mid.x0 + mid.x1) / 2, 0.3) && close((mid.y0 + mid.y1) / 2, 0.5) && mid.x1 - mid.x0 > 0.02, JSON.stringify(mid));
   assert.deepEqual(fitView(points([])), VIEW);
 });
 
