@@ -479,12 +479,13 @@ export function recordVotes(rec: PreferenceRecord): { original: PreferenceRecord
 /**
  * The line for an original record (from `recordVotes`) with these votes (in its field names)
  * resolved under `policy`, serialised like `likeLine`. `rpo_votes` is written when `keepVotesField`
- * or when there are two or more votes; no votes give the original line.
+ * or when there are two or more votes; no votes give the original line. `last`: keys written after
+ * every other (the merge's `rpo_blind`).
  */
-export function applyVotes(original: PreferenceRecord, votes: Vote[], policy: ResolutionPolicy, keepVotesField: boolean, likeLine: string): string {
-  if (votes.length === 0) return serializeLike(original.object, likeLine);
-  const last = votes[votes.length - 1]!;
-  const out = resolveRecord(original, votes, { annotator: last.annotator, time: last.time, policy }, original);
+export function applyVotes(original: PreferenceRecord, votes: Vote[], policy: ResolutionPolicy, keepVotesField: boolean, likeLine: string, last?: Record<string, unknown>): string {
+  if (votes.length === 0) return serializeLike(last ? { ...original.object, ...last } : original.object, likeLine);
+  const newest = votes[votes.length - 1]!;
+  const out = resolveRecord(original, votes, { annotator: newest.annotator, time: newest.time, policy }, original);
   if (votes.length < 2 && !keepVotesField) delete out[VOTES_FIELD];
-  return serializeLike(out, likeLine);
+  return serializeLike(last ? { ...out, ...last } : out, likeLine);
 }

@@ -230,6 +230,8 @@ interface FastLine {
   flipped: boolean;
   votes: FastVote[];
   hadVotes: boolean;
+  /** `"rpo_blind": true` is in the line. */
+  blind: boolean;
 }
 
 const otherSide = (s: string) => (s === 'chosen' ? 'rejected' : s === 'rejected' ? 'chosen' : s);
@@ -453,7 +455,7 @@ export function scanLine(bytes: Uint8Array, checked = true): FastLine | null {
   let chosen = -1;
   let rejected = -1;
   let prompt = -1;
-  let blind = -1;
+  let blind = false;
   const at = { end: -1 };
   let i = 1;
   for (;;) {
@@ -473,6 +475,11 @@ export function scanLine(bytes: Uint8Array, checked = true): FastLine | null {
       votes = parseVotes(sc, v, at);
       if (!votes) return null;
       e = at.end;
+    } else if (is(b, i + 1, ke - 1, 'rpo_blind')) {
+      // a label key (true or absent: anything else makes the line invalid)
+      e = lit(b, v, 'true');
+      if (e < 0 || blind) return null;
+      blind = true;
     } else {
       e = sc.value(v, 0);
       if (e < 0 || repeats(b, i, ke, starts, keyEnds)) return null;
@@ -480,7 +487,6 @@ export function scanLine(bytes: Uint8Array, checked = true): FastLine | null {
       if (is(b, i + 1, ke - 1, 'chosen')) chosen = k;
       else if (is(b, i + 1, ke - 1, 'rejected')) rejected = k;
       else if (is(b, i + 1, ke - 1, 'prompt')) prompt = k;
-      else if (is(b, i + 1, ke - 1, 'rpo_blind')) blind = k;
       starts.push(i);
       keyEnds.push(ke);
       vs.push(v);
@@ -495,14 +501,13 @@ export function scanLine(bytes: Uint8Array, checked = true): FastLine | null {
   }
   if (chosen < 0 || rejected < 0 || b[vs[chosen]!] !== Q || b[vs[rejected]!] !== Q) return null;
   if (prompt >= 0 && b[vs[prompt]!] !== Q) return null;
-  if (blind >= 0 && lit(b, vs[blind]!, 'true') !== ve[blind]) return null;
   const flipped = label?.flipped === true;
   let own: FastVote[];
   if (votes) own = votes;
   else if (label && label.status !== 'disputed') {
     own = [{ annotator: label.annotator, time: label.time, choice: label.status ? null : 'chosen', strength: label.strength, status: label.status, note: label.note, shown: label.shown, adjudicator: false, src: null, s: 0, e: 0 }];
   } else own = [];
-  return { b, spaced: sc.spaced, keyEnds, starts, vs, ve, chosen, rejected, flipped, votes: flipped ? own.map(renamed) : own, hadVotes: votes !== null };
+  return { b, spaced: sc.spaced, keyEnds, starts, vs, ve, chosen, rejected, flipped, votes: flipped ? own.map(renamed) : own, hadVotes: votes !== null, blind };
 }
 
 /** The two lines hold the same data (before any labeling), byte for byte. */
@@ -588,7 +593,7 @@ export function fastMergeRecord(
   const votes = unite(baseVotes, lo.votes, lt.votes);
   const S = lo.spaced ? ', ' : ',';
   const C = lo.spaced ? ': ' : ':';
-  let tail = '}';
+  let tail = '';
   const pieces: (string | FastVote)[] = [];
   let outFlipped = false;
   let disputed = false;
@@ -633,8 +638,9 @@ export function fastMergeRecord(
       }
       tail += ']';
     }
-    tail += '}';
   }
+  if (lo.blind || lt.blind) tail += `${S}"rpo_blind"${C}true`;
+  tail += '}';
   pieces.push(tail);
   // the data: our members in order, chosen/rejected as the outcome orients them
   const ob = lo.b;

@@ -1,4 +1,5 @@
-import { parseLine, type PreferenceRecord } from '../dataset/formats';
+import { classify, parseLine, type PreferenceRecord } from '../dataset/formats';
+import { BLIND_FIELD } from '../dataset/blind';
 import { applyVotes, recordVotes } from '../dataset/labeling';
 import { resolveVotes, type ResolutionPolicy, type Vote } from '../dataset/votes';
 import { fastMergeRecord } from './fast';
@@ -13,8 +14,9 @@ import { fastMergeRecord } from './fast';
  *   annotator, three-way against the base: a side that changed or removed its vote wins; changed
  *   on both sides, the later vote wins) and resolved under the policy, so disagreeing votes make
  *   the record disputed.
- * - A record whose data (anything but rpo_label/rpo_votes, labeling's own swaps undone) differs
- *   between the sides is a conflict, as is a line that is not a record on both sides.
+ * - A record whose data (anything but rpo_label/rpo_votes/rpo_blind, labeling's own swaps undone)
+ *   differs between the sides is a conflict, as is a line that is not a record on both sides.
+ * - `rpo_blind` merges as a label key: true when either side has it, written last.
  * - Same line counts: line i with line i (labeling never adds or removes lines). Otherwise lines
  *   are matched by their data, in our order; lines only theirs has are appended; a line deleted
  *   on one side and changed on the other is a conflict.
@@ -128,7 +130,7 @@ function dataKey(bytes: Uint8Array): string {
   const rec = parseLine(bytes);
   if (rec.kind === 'blank' || rec.kind === 'invalid') return 'raw:' + Buffer.from(bytes).toString('latin1');
   try {
-    return 'rec:' + JSON.stringify(recordVotes(rec).original.object);
+    return 'rec:' + JSON.stringify(recordVotes(withoutBlind(rec)).original.object);
   } catch {
     return 'raw:' + Buffer.from(bytes).toString('latin1');
   }
@@ -145,6 +147,17 @@ function indexByData(src: MergeSource): Map<string, number[]> {
   return m;
 }
 
+/**
+ * The record without its `rpo_blind` mark: the mark merges as a label key (true when either side
+ * has it), not as data.
+ */
+function withoutBlind(rec: PreferenceRecord): PreferenceRecord {
+  if (!(BLIND_FIELD in rec.object)) return rec;
+  const object = { ...rec.object };
+  delete object[BLIND_FIELD];
+  return classify(object) as PreferenceRecord; // a valid record stays valid without the mark
+}
+
 function asRecord(bytes: Uint8Array): PreferenceRecord | string {
   const rec = parseLine(bytes);
   if (rec.kind === 'invalid') return `not a valid record (${rec.reason})`;
@@ -159,8 +172,9 @@ function mergeRecord(b: Uint8Array | null, o: Uint8Array, t: Uint8Array, policy:
   if (typeof ro === 'string' || typeof rt === 'string') {
     return { reason: `changed on both sides; ${typeof ro === 'string' ? `ours is ${ro}` : `theirs is ${rt as string}`}` };
   }
-  const vo = recordVotes(ro);
-  const vt = recordVotes(rt);
+  const blind = ro.object[BLIND_FIELD] === true || rt.object[BLIND_FIELD] === true;
+  const vo = recordVotes(withoutBlind(ro));
+  const vt = recordVotes(withoutBlind(rt));
   const ko = JSON.stringify(vo.original.object);
   if (ko !== JSON.stringify(vt.original.object)) {
     const keys = new Set([...Object.keys(vo.original.object), ...Object.keys(vt.original.object)]);
@@ -173,12 +187,12 @@ function mergeRecord(b: Uint8Array | null, o: Uint8Array, t: Uint8Array, policy:
   if (b && mayHoldVotes(b)) {
     const rb = asRecord(b);
     if (typeof rb !== 'string') {
-      const vb = recordVotes(rb);
+      const vb = recordVotes(withoutBlind(rb));
       if (JSON.stringify(vb.original.object) === ko) baseVotes = vb.votes;
     }
   }
   const votes = uniteVotes(baseVotes, vo.votes, vt.votes);
-  const text = applyVotes(vo.original, votes, policy, vo.hadVotes || vt.hadVotes, Buffer.from(o).toString('utf8'));
+  const text = applyVotes(vo.original, votes, policy, vo.hadVotes || vt.hadVotes, Buffer.from(o).toString('utf8'), blind ? { [BLIND_FIELD]: true } : undefined);
   const disputed = votes.length > 0 && resolveVotes(votes, policy).judgement === 'disputed';
   return { bytes: enc.encode(text), disputed };
 }

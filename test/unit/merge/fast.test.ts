@@ -59,7 +59,7 @@ test('fast path: the same bytes as the general path on every line it accepts (ge
       fc.array(step, { maxLength: 5 }),
       fc.array(step, { maxLength: 5 }),
       fc.constantFrom<ResolutionPolicy>('majority', 'unanimous', 'adjudicated'),
-      fc.constantFrom('none', 'base', 'unicode-escape', 'whitespace'),
+      fc.constantFrom('none', 'base', 'unicode-escape', 'whitespace', 'blind-ours', 'blind-theirs', 'blind-both'),
       (r, spaced, common, ours, theirs, policy, twist) => {
         const obj: Record<string, unknown> = {};
         if (r.first && r.extra !== undefined) obj[r.extraKey] = r.extraKey === 'rpo_blind' ? true : r.extra;
@@ -71,8 +71,11 @@ test('fast path: the same bytes as the general path on every line it accepts (ge
         if (twist === 'unicode-escape') base = base.replace('"chosen"', '"ch\\u006fsen"');
         if (twist === 'whitespace') base = base.replace(/^\{/, '{ ');
         base = labelSteps(base, common, policy);
-        const o = labelSteps(base, ours, policy);
-        const t = labelSteps(base, theirs, policy);
+        const mark = (line: string) => line.replace(/\}$/, spaced ? ', "rpo_blind": true}' : ',"rpo_blind":true}');
+        let o = labelSteps(base, ours, policy);
+        let t = labelSteps(base, theirs, policy);
+        if (twist === 'blind-ours' || twist === 'blind-both') o = mark(o);
+        if (twist === 'blind-theirs' || twist === 'blind-both') t = mark(t);
         const ref = mergeFiles(src(base), src(o), src(t), { policy, fastPath: false });
         const all = mergeFiles(src(base), src(o), src(t), { policy });
         assert.deepEqual(all.conflicts, ref.conflicts);

@@ -58,6 +58,35 @@ test('aligned three-way merge: one-sided labels taken, both-sided labels united 
   assert.deepEqual(votes(rev[3]!), votes(out[3]!));
 });
 
+test('rpo_blind merges as a label key: one branch marks a record blind, the other labels it: no conflict, the mark kept (written last)', () => {
+  const b0 = base.slice();
+  label(b0, 0, 'ada', 'good', 1);
+  label(b0, 1, 'ada', 'good', 1);
+  const marked = b0.slice();
+  marked[0] = marked[0]!.replace(/\}$/, ',"rpo_blind":true}');
+  marked[1] = marked[1]!.replace(/\}$/, ',"rpo_blind":true}');
+  const labeled = b0.slice();
+  label(labeled, 0, 'bo', 'good', 2);
+  label(labeled, 1, 'bo', 'bad', 2);
+  for (const [o, t] of [[marked, labeled], [labeled, marked]] as const) {
+    for (const fastPath of [true, false]) {
+      const r = mergeFiles(src(b0), src(o), src(t), { fastPath });
+      assert.deepEqual(r.conflicts, [], `fastPath ${fastPath}`);
+      const out = text(r);
+      assert.deepEqual(votes(out[0]!), ['ada:chosen', 'bo:chosen']);
+      assert.equal((JSON.parse(out[0]!) as { rpo_blind?: boolean }).rpo_blind, true);
+      assert.ok(out[0]!.endsWith(',"rpo_blind":true}'), out[0]);
+      assert.equal(status(out[1]!), 'disputed');
+      assert.equal((JSON.parse(out[1]!) as { rpo_blind?: boolean }).rpo_blind, true);
+    }
+  }
+  // a malformed mark is still an invalid line: a conflict, not a merge
+  const bad = b0.slice();
+  bad[0] = bad[0]!.replace(/\}$/, ',"rpo_blind":"yes"}');
+  const r = mergeFiles(src(b0), src(bad), src(labeled));
+  assert.match(r.conflicts[0]?.reason ?? '', /rpo_blind/);
+});
+
 test('three-way votes: a vote removed on one side stays removed; the later of two changed votes wins', () => {
   const b0 = base.slice();
   label(b0, 0, 'ada', 'good', 1); label(b0, 0, 'bo', 'good', 2);
