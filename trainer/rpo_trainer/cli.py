@@ -1,4 +1,4 @@
-"""`python -m rpo_trainer train --config RUN.json [--resume RUN_DIR] [--run-dir DIR]` and `doctor`.
+"""`python -m rpo_trainer train --config RUN.json [--resume RUN_DIR] [--run-dir DIR]`, `generate RUN_DIR` and `doctor`.
 
 Exit codes: 0 the run completed or was stopped cleanly (see the `end` event's status),
 1 it failed (an `error` event says why), 2 bad command-line usage.
@@ -95,6 +95,48 @@ def _is_oom(e: BaseException) -> bool:
     return "out of memory" in str(e).lower() and "cuda" in str(e).lower()
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Exit codes as train: 0 completed or stopped cleanly (the end event says which), 1 failed."""
+    from .generate import Request, Settings, run_generation
+    from .train import StopFlag
+
+    events = EventWriter(enabled=_is_main_process())
+    stop = StopFlag()
+    stop.install()
+    started = time.perf_counter()
+    try:
+        settings = Settings(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
+                            greedy=args.greedy, seed=args.seed, batch_size=args.batch_size)
+        req = Request(run_dir=Path(args.run_dir), checkpoint=args.checkpoint, baseline=args.baseline, prompts=args.prompts,
+                      num_prompts=args.num_prompts, out=args.out, overwrite=args.overwrite, settings=settings)
+        end = run_generation(req, events, stop)
+        human(f"{end['status']}: {end['done']} of {end['total']} records in {end['out']}" + (f" ({end['message']})" if end.get("message") else ""))
+        events.emit("generate_end", **end)
+        return 0
+    except BaseException as e:  # noqa: BLE001 - every failure becomes an error event
+        if isinstance(e, SystemExit):
+            raise
+        kind, hint, tb = "internal", None, traceback.format_exc()
+        message = f"{type(e).__name__}: {e}"
+        if isinstance(e, TrainerError):
+            kind, hint, message = e.kind, e.hint, e.message
+            tb = traceback.format_exc() if kind == "internal" else None
+        elif _is_oom(e):
+            kind, hint = "out_of_memory", "Lower --batch-size (or --max-new-tokens) and run the same command again: it continues after the records written."
+        elif isinstance(e, KeyboardInterrupt):
+            message = "interrupted"
+        human(f"error: {message}" + (f"\nhint: {hint}" if hint else ""))
+        if tb:
+            print(tb, file=sys.stderr, flush=True)
+        events.emit("error", message=message, error_type=kind, traceback=tb, hint=hint)
+        events.emit("generate_end", status="failed", out=None, sidecar=None, done=0, total=0,
+                    elapsed_seconds=round(time.perf_counter() - started, 3), message=message)
+        return 1
+    finally:
+        stop.uninstall()
+        events.close()
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:  # noqa: ARG001
     from .doctor import doctor
 
@@ -110,6 +152,21 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its latest checkpoint")
     t.add_argument("--run-dir", help="exact run folder to create (default: <output_dir>/<name>-<time>)")
     t.set_defaults(func=cmd_train)
+    g = sub.add_parser("generate", help="sample a run's model and a baseline on held-out prompts into a blind candidates file")
+    g.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (its final/ model, or --checkpoint)")
+    g.add_argument("--checkpoint", help="latest, a step number, a step-N folder name or a path (default: final/)")
+    g.add_argument("--baseline", default="reference", help="reference (the run's starting model, default), dataset (the prompt record's chosen), or another RUN_DIR")
+    g.add_argument("--prompts", help="a preference or prompt JSONL file (default: the run's eval split)")
+    g.add_argument("--num-prompts", type=int, help="sample this many prompts (drawn with --seed, in file order)")
+    g.add_argument("--out", help="the candidates file, *.pref.jsonl (default: RUN_DIR/samples/<A>-vs-<B>.<split>.pref.jsonl)")
+    g.add_argument("--overwrite", action="store_true", help="replace an existing candidates file and its sidecar instead of continuing it")
+    g.add_argument("--max-new-tokens", type=int, default=128)
+    g.add_argument("--temperature", type=float, default=0.7)
+    g.add_argument("--top-p", type=float, default=0.9)
+    g.add_argument("--greedy", action="store_true", help="greedy decoding (temperature and top-p unused)")
+    g.add_argument("--seed", type=int, default=0, help="seeds the prompt draw, the sampling and the response order")
+    g.add_argument("--batch-size", type=int, default=8)
+    g.set_defaults(func=cmd_generate)
     d = sub.add_parser("doctor", help="print one JSON object describing the environment and its problems")
     d.set_defaults(func=cmd_doctor)
     args = parser.parse_args(argv)
