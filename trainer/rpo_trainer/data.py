@@ -24,6 +24,7 @@ from .errors import DataError
 LEFT_OUT_STATUSES = ("tie", "skip", "both_bad", "excluded", "disputed")
 LABEL_FIELD = "rpo_label"
 VOTES_FIELD = "rpo_votes"
+BLIND_FIELD = "rpo_blind"
 VOTE_KEYS = ("annotator", "time", "choice", "strength", "status", "note", "shown", "adjudicator")
 VOTE_STATUSES = ("tie", "skip", "both_bad", "excluded")
 
@@ -140,6 +141,9 @@ def classify(obj: dict, where: str, votes_policy: str = "resolved") -> tuple[str
         if status is not None and status not in LEFT_OUT_STATUSES:
             raise DataError(f'{where}: field "{LABEL_FIELD}.status" must be one of {", ".join(LEFT_OUT_STATUSES)} or null, found {json.dumps(status)}')
     line = int(where.rsplit(":", 1)[1])
+    if BLIND_FIELD in obj and obj[BLIND_FIELD] is not True:
+        # the mark for blind re-annotation (docs/formats.md): true or absent, as formats.ts classify
+        raise DataError(f'{where}: field "{BLIND_FIELD}" must be true (or absent), found {json.dumps(obj[BLIND_FIELD], ensure_ascii=False)[:40]}')
     has = lambda k: k in obj and obj[k] is not None  # noqa: E731
     if VOTES_FIELD in obj:
         kind = "paired" if has("chosen") or has("rejected") else "candidates" if has("responses") else "unpaired"

@@ -70,6 +70,9 @@ def test_eval_split_takes_the_last_records():
     ({"prompt": "p", "completion": "c", "label": "yes"}, 'd.pref.jsonl:2: field "label" must be true or false'),
     ({"question": "p"}, "d.pref.jsonl:2: not a preference record"),
     ({"prompt": "p", "chosen": "a", "rejected": "b", "rpo_label": {"status": "maybe"}}, 'field "rpo_label.status" must be one of'),
+    # the same words as src/core/dataset/formats.ts classify
+    ({"prompt": "p", "chosen": "a", "rejected": "b", "rpo_blind": "yes"}, 'd.pref.jsonl:2: field "rpo_blind" must be true (or absent), found "yes"'),
+    ({"prompt": "p", "chosen": "a", "rejected": "b", "rpo_blind": False}, 'field "rpo_blind" must be true (or absent), found false'),
     ('{"prompt": "p", ', "d.pref.jsonl:2:17: not valid JSON"),
 ])
 def test_bad_lines_name_file_line_and_field(tmp_path, line, message):
