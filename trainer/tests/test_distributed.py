@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import parse_events, run_trainer, subprocess_env
@@ -29,7 +30,7 @@ def test_global_contrast_on_two_processes_equals_one_process(tmp_path, tiny_mode
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
     if torchrun is None:
         pytest.skip("torchrun not installed")
-    common = dict(n=16, method=method, max_steps=3, learning_rate=1e-3, **extra)
+    common = dict(n=20, method=method, max_steps=3, learning_rate=1e-3, eval_split=0.2, eval_steps=2, **extra)
     two = toy_workspace(tmp_path / "two", tiny_model, batch_size=2, num_processes=2, global_contrast=True, **common)
     one = toy_workspace(tmp_path / "one", tiny_model, batch_size=4, **common)
     proc = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
@@ -52,6 +53,7 @@ def test_global_contrast_on_two_processes_equals_one_process(tmp_path, tiny_mode
     # Training dynamics: each rank records its rows, rank 0 writes them all (contracts section 8).
     from safetensors.numpy import load_file
     dyn_two, dyn_one = (load_file(str(Path(evs[0]["run_dir"]) / "dynamics.safetensors")) for evs in (events_two, events_one))
-    assert list(dyn_two["visits"]) == list(dyn_one["visits"]) and dyn_two["visits"].sum() == 3 * 4
-    for k in ("aum", "confidence", "correctness", "last_margin", "diag_weight"):
+    assert list(dyn_two["visits"]) == list(dyn_one["visits"]) and dyn_two["visits"][:16].sum() == 3 * 4
+    for k in ("aum", "confidence", "correctness", "last_margin", "diag_weight", "eval_margin"):
         assert dyn_two[k] == pytest.approx(dyn_one[k], abs=1e-5, nan_ok=True), k
+    assert list(dyn_two["eval_steps"]) == [2, 3] and dyn_two["eval_margin"].shape == (2, 4) and np.all(dyn_two["eval_margin"][1] != 0)
