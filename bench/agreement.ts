@@ -10,9 +10,17 @@
  *   ours.pref.jsonl    ada's label on every record (rpo_label only);
  *   theirs.pref.jsonl  bo's and cy's votes on every record (every line changed on both sides:
  *                      the merge's worst case, each line merges into 3 votes).
- * Each measurement runs in a fresh child process, so its peak memory (maxRSS) is its own.
- * Baselines, each in its own child: `agreement` vs reading + parsing every line (what rpo validate
- * does); `merge-driver` vs reading the three files and writing OURS back through the same
+ * Each measurement runs in a fresh child process, so its peak memory (maxRSS) is its own; the
+ * children run this file bundled by esbuild (no tsx wrappers), as users run dist/cli.js.
+ * Agreement (needs `node scripts/build.mjs` first: dist/cli.js and dist/workers/agreement.js):
+ *   - `rpo agreement FILE --json` as users run it (dist/cli.js, worker threads), wall time;
+ *   - the same in one thread (`--threads 0`);
+ *   - named baseline `before`: the implementation before the performance work (LineIndex.read,
+ *     parseLine of every line, collectVotes and agreementReport of bench/baselines/agreement-before.ts,
+ *     a copy of src/core/agreement/index.ts at e62b72b~1), in the same run, with its phases;
+ *   - reading + parsing every line (what rpo validate does).
+ * The reports of the CLI and of the baseline must be equal (it throws otherwise). `--skip-merge`
+ * leaves the merge driver out. `merge-driver` vs reading the three files and writing OURS back through the same
  * streaming writer (OURS merged with itself: every line equal). Targets (issue 14): agreement <= 5 s; merge driver <= 15 s and peak memory <= 2x
  * the file size. Prints measured figures; asserts nothing.
  *
@@ -29,8 +37,11 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, r
 import { join } from 'node:path';
 import { LineIndex } from '../src/core/dataset/lineIndex';
 import { parseLine, type ParsedLine } from '../src/core/dataset/formats';
-import { agreementReport, collectVotes, interval, krippendorffAlpha, type VoteTable } from '../src/core/agreement';
+import { agreementReport, interval, krippendorffAlpha, type VoteTable } from '../src/core/agreement';
 import { mergeInto } from '../src/cli/merge';
+import { agreementReport as agreementReportBefore, collectVotes as collectVotesBefore } from './baselines/agreement-before';
+import { buildSync } from 'esbuild';
+import { loadavg } from 'node:os';
 
 const MB = 1024 * 1024;
 function arg(name: string, fallback: string): string {
@@ -97,12 +108,13 @@ async function child(mode: string, files: string[], resamples: number): Promise<
     let n = 0;
     for (const [, r] of lines(index)) if (r.kind !== 'invalid') n++;
     out.records = n;
-  } else if (mode === 'agreement') {
+  } else if (mode === 'before') {
     const index = await LineIndex.read(files[0]!);
     const tRead = performance.now();
-    const table = collectVotes(lines(index));
+    const table = collectVotesBefore(lines(index));
     const tCollect = performance.now();
-    const rep = agreementReport(table, { resamples });
+    const rep = agreementReportBefore(table, { resamples });
+    out.report = JSON.stringify(rep);
     const tRep = performance.now();
     out.readMs = tRead - t0;
     out.parseCollectMs = tCollect - tRead;
@@ -128,8 +140,10 @@ async function child(mode: string, files: string[], resamples: number): Promise<
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
-function run(mode: string, files: string[], resamples: number): Record<string, number> {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--max-old-space-size=8192', __filename, '--child', mode, '--resamples', String(resamples), ...files], { encoding: 'utf8', maxBuffer: 16 * MB });
+let childScript = __filename;
+let childArgs = ['--import', 'tsx'];
+function run(mode: string, files: string[], resamples: number): Record<string, number> & { report?: string } {
+  const r = spawnSync(process.execPath, [...childArgs, '--max-old-space-size=8192', childScript, '--child', mode, '--resamples', String(resamples), ...files], { encoding: 'utf8', maxBuffer: 64 * MB });
   if (r.status !== 0) throw new Error(`${mode} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
 }
@@ -213,10 +227,36 @@ async function main(): Promise<void> {
   const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   console.log(`files ready in ${f(performance.now() - t0)}: ${n.toLocaleString('en-US')} records; votes ${(statSync(votes).size / MB).toFixed(0)} MB, ours ${(statSync(ours).size / MB).toFixed(0)} MB, theirs ${(statSync(theirs).size / MB).toFixed(0)} MB`);
 
+  const root = join(__dirname, '..');
+  const cli = join(root, 'dist', 'cli.js');
+  if (!existsSync(cli) || !existsSync(join(root, 'dist', 'workers', 'agreement.js'))) throw new Error('build first: node scripts/build.mjs');
+  childScript = join(cache, 'bench-agreement.cjs');
+  buildSync({ entryPoints: [__filename], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: childScript, logLevel: 'warning', external: ['esbuild'] });
+  childArgs = [];
+  const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+  const cliRun = (threads: string[]) => {
+    const l0 = load();
+    const t = performance.now();
+    const r = spawnSync(process.execPath, [cli, 'agreement', votes, '--json', '--resamples', String(resamples), ...threads], { encoding: 'utf8', maxBuffer: 64 * MB });
+    const ms = performance.now() - t;
+    if (r.status !== 0) throw new Error(`rpo agreement failed: ${r.stderr}`);
+    return { ms, report: JSON.parse(r.stdout) as Record<string, unknown>, load: `${l0} -> ${load()}` };
+  };
+  const cliMt = cliRun([]);
+  const l1 = load();
+  const before = run('before', [votes], resamples);
+  const l2 = load();
+  const cli1 = cliRun(['--threads', '0']);
+  const { file: _f, invalidLines: _i, ...cliReport } = cliMt.report;
+  if (JSON.stringify(cliReport) !== before.report) throw new Error('rpo agreement and the baseline disagree');
+  if (JSON.stringify(cli1.report) !== JSON.stringify(cliMt.report)) throw new Error('rpo agreement --threads 0 and with threads disagree');
+  console.log(`rpo agreement (dist/cli.js, worker threads, ${resamples} bootstrap resamples): ${f(cliMt.ms)} wall [target <= 5 s]; load average ${cliMt.load}`);
+  console.log(`  rpo agreement --threads 0 (one thread): ${f(cli1.ms)} wall; load average ${cli1.load}`);
+  console.log(`  baseline before (the previous implementation, bundled, one process): ${f(before.totalMs!)} = read ${f(before.readMs!)} + parse and collect ${f(before.parseCollectMs!)} + measures and bootstrap ${f(before.measuresAndBootstrapMs!)}; ${before.items} items, ${before.patterns} patterns; peak ${before.maxRssMB!.toFixed(0)} MB; load average ${l1} -> ${l2}`);
+  console.log(`  ratio rpo agreement / before: ${(cliMt.ms / before.totalMs!).toFixed(3)} (worker threads), ${(cli1.ms / before.totalMs!).toFixed(3)} (one thread); same report`);
   const parse = run('parse', [votes], resamples);
-  const agr = run('agreement', [votes], resamples);
-  console.log(`agreement (${resamples} bootstrap resamples): ${f(agr.totalMs!)} total = read ${f(agr.readMs!)} + parse and collect ${f(agr.parseCollectMs!)} + measures and bootstrap ${f(agr.measuresAndBootstrapMs!)}; ${agr.items} items, ${agr.patterns} patterns; peak ${agr.maxRssMB!.toFixed(0)} MB [target <= 5 s]`);
-  console.log(`  baseline read + parse every line: ${f(parse.totalMs!)}; ratio agreement / baseline ${(agr.totalMs! / parse.totalMs!).toFixed(2)}`);
+  console.log(`  read + parse every line (LineIndex + parseLine): ${f(parse.totalMs!)}; ratio rpo agreement / that ${(cliMt.ms / parse.totalMs!).toFixed(2)}; load average ${load()}`);
+  if (process.argv.includes('--skip-merge')) return;
 
   const work = join(cache, 'work-ours.pref.jsonl');
   copyFileSync(ours, work);

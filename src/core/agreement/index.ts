@@ -324,14 +324,13 @@ export function isoTime(s: string): number {
       if (x < 0 || x > 9) ok = false;
     }
     if (ok) {
-      const d = (i: number) => s.charCodeAt(i) - 48;
-      const year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
-      const month = d(5) * 10 + d(6);
-      const day = d(8) * 10 + d(9);
-      const hour = d(11) * 10 + d(12);
-      const minute = d(14) * 10 + d(15);
-      const second = d(17) * 10 + d(18);
-      const ms = d(20) * 100 + d(21) * 10 + d(22);
+      const year = (s.charCodeAt(0) - 48) * 1000 + (s.charCodeAt(1) - 48) * 100 + (s.charCodeAt(2) - 48) * 10 + (s.charCodeAt(3) - 48);
+      const month = (s.charCodeAt(5) - 48) * 10 + (s.charCodeAt(6) - 48);
+      const day = (s.charCodeAt(8) - 48) * 10 + (s.charCodeAt(9) - 48);
+      const hour = (s.charCodeAt(11) - 48) * 10 + (s.charCodeAt(12) - 48);
+      const minute = (s.charCodeAt(14) - 48) * 10 + (s.charCodeAt(15) - 48);
+      const second = (s.charCodeAt(17) - 48) * 10 + (s.charCodeAt(18) - 48);
+      const ms = (s.charCodeAt(20) - 48) * 100 + (s.charCodeAt(21) - 48) * 10 + (s.charCodeAt(22) - 48);
       if (year >= 1970 && month >= 1 && month <= 12 && day >= 1 && day <= 28 && hour <= 23 && minute <= 59 && second <= 59) return Date.UTC(year, month - 1, day, hour, minute, second, ms);
     }
   }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LineIndex } from '../../../src/core/dataset/lineIndex';
 import { parseLine, type ParsedLine } from '../../../src/core/dataset/formats';
-import { agreementReport, collectVotes, mergePartials, resampleCounts } from '../../../src/core/agreement';
+import { agreementReport, collectVotes, isoTime, mergePartials, resampleCounts } from '../../../src/core/agreement';
 import { mulberry32 } from '../../../src/core/contrast/prng';
 import { collectRange, fileAgreement, splitFile } from '../../../src/node/agreementFile';
 
@@ -112,4 +112,13 @@ test('resampleCounts: the draws of mulberry32 from the seed, in any split of the
     split.set(resampleCounts(items, K, seed, 4, B), 4 * K);
     assert.deepEqual(split, expected, `K=${K}, split`);
   }
+});
+
+test('isoTime equals Date.parse', () => {
+  let x = 5;
+  const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
+  const pad = (v: number, w: number) => String(v).padStart(w, '0');
+  const samples = ['2026-12-01T09:00:09.000Z', '2026-12-01T09:00:09Z', '2026-12-01T09:00:09.000+01:00', 'yesterday', '', '1969-12-31T23:59:59.999Z', '0099-01-01T00:00:00.000Z', '2024-02-29T00:00:00.000Z', '2023-02-29T00:00:00.000Z', '2026-13-01T00:00:00.000Z', '2026-12-01T24:00:00.000Z', '2026-12-01T09:60:00.000Z', '2026-12-01T09:00:60.000Z', '2026-12-00T09:00:00.000Z', '2026-12-01 09:00:00.000Z', '2026-12-01T09:00:0x.000Z'];
+  for (let i = 0; i < 3000; i++) samples.push(`${pad(1900 + rnd(300), 4)}-${pad(rnd(14), 2)}-${pad(rnd(33), 2)}T${pad(rnd(26), 2)}:${pad(rnd(62), 2)}:${pad(rnd(62), 2)}.${pad(rnd(1000), 3)}Z`);
+  for (const s of samples) assert.ok(Object.is(isoTime(s), Date.parse(s)), `${s}: ${isoTime(s)} vs ${Date.parse(s)}`);
 });
