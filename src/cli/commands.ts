@@ -12,6 +12,7 @@ import { agreementCommand } from './agreement';
 import { winrateCommand } from './winrate';
 import { mergeCommand, mergeDriverCommand } from './merge';
 import { suspectsCommand } from './suspects';
+import { generateCommand } from './generate';
 
 /** Every `rpo` subcommand. Each lives in its own module next to this file. */
-export const commands: CliCommand[] = [validateCommand, importCommand, exportCommand, importHhCommand, trainCommand, runsCommand, tailCommand, suspectsCommand, embedCommand, weightsCommand, agreementCommand, winrateCommand, mergeCommand, mergeDriverCommand];
+export const commands: CliCommand[] = [validateCommand, importCommand, exportCommand, importHhCommand, trainCommand, runsCommand, tailCommand, generateCommand, suspectsCommand, embedCommand, weightsCommand, agreementCommand, winrateCommand, mergeCommand, mergeDriverCommand];

@@ -120,9 +120,70 @@ export interface ErrorEvent extends EventBase {
 }
 
 export type TrainerEvent = StartEvent | StepEvent | EvalEvent | CheckpointEvent | LogEvent | EndEvent | ErrorEvent;
+
+/** `python -m rpo_trainer generate` (docs/formats.md, "Candidates from a run"): stdout only. */
+export interface GenerateStartEvent extends EventBase {
+  type: 'generate_start';
+  out: string;
+  sidecar: string;
+  /** Records already complete (a continued file). */
+  done: number;
+  total: number;
+  models: Record<string, Record<string, unknown>>;
+  prompts: { file: string; sha256: string; split: string; count: number; skipped: number };
+  settings: Record<string, unknown>;
+  skipped?: Record<string, number>;
+  num_processes: number;
+  device?: string;
+}
+
+export interface GenerateProgressEvent extends EventBase {
+  type: 'generate_progress';
+  done: number;
+  total: number;
+  tokens: number;
+  tokens_per_second: number;
+  elapsed_seconds: number;
+  eta_seconds: number | null;
+}
+
+export interface GenerateEndEvent extends EventBase {
+  type: 'generate_end';
+  status: EndStatus;
+  done: number;
+  total: number;
+  out?: string | null;
+  sidecar?: string | null;
+  elapsed_seconds: number;
+  message?: string | null;
+}
+
+export type GenerateEvent = GenerateStartEvent | GenerateProgressEvent | GenerateEndEvent | LogEvent | ErrorEvent;
+
+const GENERATE_TYPES: ReadonlySet<string> = new Set<GenerateEvent['type']>(['generate_start', 'generate_progress', 'generate_end', 'log', 'error']);
+
+/** One line of `generate`'s stdout, validated against the same schema (parseEventLine's rules). */
+export function parseGenerateEventLine(line: string): { kind: 'event'; event: GenerateEvent } | { kind: 'ignored'; reason: string } | { kind: 'malformed'; error: string } {
+  const text = line.trim();
+  if (!text) return { kind: 'ignored', reason: 'blank line' };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { kind: 'malformed', error: `not JSON (${err instanceof Error ? err.message : String(err)})` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'malformed', error: 'not a JSON object' };
+  const record = value as Record<string, unknown>;
+  if (typeof record.type !== 'string' || !GENERATE_TYPES.has(record.type)) return { kind: 'ignored', reason: `event type '${String(record.type)}'` };
+  const error = check(typeof record.schema === 'number' && record.schema > EVENT_SCHEMA_VERSION ? { ...record, schema: EVENT_SCHEMA_VERSION } : record);
+  if (error) return { kind: 'malformed', error };
+  return { kind: 'event', event: record as unknown as GenerateEvent };
+}
 export type TrainerEventType = TrainerEvent['type'];
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set<TrainerEventType>(['start', 'step', 'eval', 'checkpoint', 'log', 'end', 'error']);
+/** Types validated per definition for precise messages (training's and generate's). */
+const DEFINED_TYPES: readonly string[] = [...KNOWN_TYPES, 'generate_start', 'generate_progress', 'generate_end'];
 
 export type ParsedLine =
   | { kind: 'event'; event: TrainerEvent }
@@ -147,7 +208,7 @@ function compiled(): Validators {
     ajv.addFormat('date-time', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[zZ]|[+-]\d\d:\d\d)$/);
     const event = ajv.compile(eventsSchema);
     const byType = new Map<string, ValidateFunction>();
-    for (const type of KNOWN_TYPES) {
+    for (const type of DEFINED_TYPES) {
       const def = ajv.getSchema(`${eventsSchema.$id}#/$defs/${type}`);
       if (def) byType.set(type, def);
     }
@@ -197,6 +258,7 @@ export function parseEventLine(line: string): ParsedLine {
     return { kind: 'malformed', error: 'not a JSON object' };
   }
   const record = value as Record<string, unknown>;
+  if (typeof record.type === 'string' && record.type.startsWith('generate_')) return { kind: 'ignored', reason: `'${record.type}' is a generate event` };
   if (typeof record.schema === 'number' && record.schema > EVENT_SCHEMA_VERSION) {
     // A newer trainer: unknown types are skipped, known types are read with the keys we know.
     if (typeof record.type !== 'string' || !KNOWN_TYPES.has(record.type)) {
