@@ -77,6 +77,12 @@ test('rpo winrate refuses (exit 1) without its sidecar or when they do not match
   writeFileSync(file, lines.replace('Question 4?', 'Question 4, edited?'));
   refuse(/line 5: no entry in .*sources\.jsonl has this record's pair key/);
   refuse(/line 6: no record in .* has pair key/); // the sidecar's entry of that record (line 1 is the header)
+  // an invalid line is named, not skipped
+  writeFileSync(file, lines.replace('{"prompt": "Question 7?"', '{"prompt": "Question 7?" oops'));
+  refuse(/line 8: invalid \(not valid JSON/);
+  // a torn last line without its newline (a generation appending) is ignored
+  writeFileSync(file, lines + '{"prompt": "Question 12?", "resp');
+  assert.equal(rpo('winrate', file, '--resamples', '0').status, 0);
   writeFileSync(file, lines);
   // one entry too many / too few
   const sl = good.slice(0, -1).split('\n');
