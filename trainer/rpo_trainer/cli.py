@@ -1,4 +1,4 @@
-"""`python -m rpo_trainer train --config RUN.json [--resume RUN_DIR] [--run-dir DIR]`, `generate RUN_DIR` and `doctor`.
+"""`python -m rpo_trainer train --config RUN.json [--resume RUN_DIR] [--run-dir DIR]`, `generate RUN_DIR`, `judge FILE --model M` (rpo_trainer/judge.py) and `doctor`.
 
 Exit codes: 0 the run completed or was stopped cleanly (see the `end` event's status),
 1 it failed (an `error` event says why), 2 bad command-line usage.
@@ -167,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--seed", type=int, default=0, help="seeds the prompt draw, the sampling and the response order")
     g.add_argument("--batch-size", type=int, default=8)
     g.set_defaults(func=cmd_generate)
+    from . import judge
+
+    j = sub.add_parser("judge", help="pre-fill votes on a candidates file with a local reward model (votes marked model:<name>)")
+    judge.add_arguments(j)
+    j.set_defaults(func=judge.run)
     d = sub.add_parser("doctor", help="print one JSON object describing the environment and its problems")
     d.set_defaults(func=cmd_doctor)
     args = parser.parse_args(argv)

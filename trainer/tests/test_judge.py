@@ -110,7 +110,8 @@ def test_judge_out_leaves_the_input_alone(reward_model, tmp_path):
     f.write_text(json.dumps({"prompt": "a", "responses": ["b", "c"]}) + "\n")
     before = f.read_bytes()
     out = tmp_path / "judged.pref.jsonl"
-    r = subprocess.run([sys.executable, "-m", "rpo_trainer.judge", str(f), "--model", str(reward_model), "--out", str(out), "--annotator", "model:rm-1"],
+    # the trainer CLI's subcommand form
+    r = subprocess.run([sys.executable, "-m", "rpo_trainer", "judge", str(f), "--model", str(reward_model), "--out", str(out), "--annotator", "model:rm-1"],
                        capture_output=True, text=True, env=subprocess_env(), timeout=300)
     assert r.returncode == 0, r.stderr
     assert f.read_bytes() == before
