@@ -515,7 +515,9 @@ export class LabelingModel {
     const rec = this.parse(line);
     const detail = recordDetail(line, rec, seed, () => this.doc.lineText(line), blind);
     if (this.run && !blind) {
-      const view = this.run.overlay.view(line, (side) => sideLabel(rec, line, seed, side));
+      // rpo-unpaired: a row is one item (a completion with its label), matched by the record's first.
+      const items = this.run.id.itemsPerRecord;
+      const view = this.run.overlay.view(line, (side) => (items ? `${rec.kind === 'unpaired' ? 'the completion' : 'the chosen response'} as a thumbs ${side === 1 ? 'up' : 'down'}` : sideLabel(rec, line, seed, side)));
       if (view) detail.dynamics = view;
     }
     return detail;

@@ -221,8 +221,8 @@ export function sideLabel(rec: ParsedLine, index: number, seed: string, side: nu
   const left = shown[0] ?? pair[0]!;
   const right = shown[1] ?? pair[1]!;
   const cmp = Buffer.compare(keyText(left), keyText(right));
-  if (cmp === 0) return 'either response (both are the same text)';
+  if (cmp === 0) return 'either response as chosen (both are the same text)';
   // a = the smaller text; side 0: a was chosen.
   const leftIsA = cmp < 0;
-  return (side === 0) === leftIsA ? 'Response A (left)' : 'Response B (right)';
+  return (side === 0) === leftIsA ? 'Response A (left) as chosen' : 'Response B (right) as chosen';
 }

@@ -24,6 +24,11 @@ export interface RunIdentity {
   runDir: string;
   /** Problems known before matching (another file, changed file, unfinished run): plain text. */
   notes: string[];
+  /**
+   * rpo-unpaired: a paired record is two rows (its chosen and its rejected item) and its line is
+   * matched by the first, so unmatched rows do not mean records missing from the file.
+   */
+  itemsPerRecord?: boolean;
 }
 
 export class RunOverlay {
@@ -161,7 +166,7 @@ export class RunOverlay {
     const suspectsFound = this.suspectSet.length;
     if (this.complete) {
       if (this.matchedLines === 0 && this.rows.rows > 0) notes.unshift(`No record of this file matches run ${this.id.name}: it trained on other records (another file, or this one edited beyond recognition).`);
-      else if (this.matchedLines < this.rows.rows) notes.push(`${(this.rows.rows - this.matchedLines).toLocaleString('en-US')} of the run's ${this.rows.rows.toLocaleString('en-US')} records are no longer in this file (removed or edited since the run).`);
+      else if (this.matchedLines < this.rows.rows && !this.id.itemsPerRecord) notes.push(`${(this.rows.rows - this.matchedLines).toLocaleString('en-US')} of the run's ${this.rows.rows.toLocaleString('en-US')} records are no longer in this file (removed or edited since the run).`);
     }
     return {
       name: this.id.name,
@@ -170,7 +175,7 @@ export class RunOverlay {
       rows: this.rows.rows,
       matched: this.matchedLines,
       suspects: suspectsFound,
-      suspectsMissing: this.complete ? this.suspects.length - suspectsFound : 0,
+      suspectsMissing: this.complete && !this.id.itemsPerRecord ? this.suspects.length - suspectsFound : 0,
       changed: this.changed[0]! + this.changed[1]!,
       flipped: this.changed[0]!,
       unlabeled: this.changed[1]!,

@@ -70,7 +70,7 @@ export async function showRunOn(document: LabelingDocument, runDir: string, log:
   }
   const file = document.uri.fsPath;
   const sha = await fileSha256(file).catch(() => '');
-  const id: RunIdentity = { name: path.basename(runDir), runDir, notes: runNotes(run, file, sha) };
+  const id: RunIdentity = { name: path.basename(runDir), runDir, notes: runNotes(run, file, sha), ...(run.mode === 'unpaired' ? { itemsPerRecord: true } : {}) };
   const t0 = performance.now();
   const model = document.model;
   await model.attachRun(run.dynamics, id, { mode: run.mode, usable: run.usable });

@@ -93,7 +93,7 @@ export function renderDynamics(d: DynamicsView | undefined): void {
     add(d.split === 'eval' ? 'evals' : 'visits', String(d.visits), d.split === 'eval' ? 'evals run' : 'times in a training batch');
     parts.push(dl);
   }
-  if (d.trainedOn) parts.push(el('p', { class: 'dyn-trained' }, `Trained on: ${d.trainedOn} as chosen${d.runLine ? ` (line ${d.runLine} of the file it read)` : ''}.`));
+  if (d.trainedOn) parts.push(el('p', { class: 'dyn-trained' }, `Trained on: ${d.trainedOn}${d.runLine ? ` (line ${d.runLine} of the file it read)` : ''}.`));
   dynamicsBox.replaceChildren(...parts);
 }
 

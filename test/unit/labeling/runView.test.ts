@@ -193,9 +193,9 @@ test('the detail: figures, suspect rank, what the run trained on in the view\'s 
     assert.equal(dyn.runLine, d.line[row]);
     // Trained on the chosen response ("answer N good"): the side the view shows it on.
     const detail = model.detail(top, 's');
-    const chosenSide = detail.left!.title.includes('chosen') ? 'Response A (left)' : 'Response B (right)';
+    const chosenSide = detail.left!.title.includes('chosen') ? 'Response A (left) as chosen' : 'Response B (right) as chosen';
     assert.equal(dyn.trainedOn, chosenSide);
-    assert.equal(sideLabel(model.parse(top), top, 's', 1 - d.side[row]!), chosenSide === 'Response A (left)' ? 'Response B (right)' : 'Response A (left)');
+    assert.equal(sideLabel(model.parse(top), top, 's', 1 - d.side[row]!), chosenSide === 'Response A (left) as chosen' ? 'Response B (right) as chosen' : 'Response A (left) as chosen');
     // Never visited: no figures, not a suspect.
     const unseen = d.line[3]! - 1;
     const u = model.detail(unseen, 's').dynamics!;
@@ -270,4 +270,39 @@ test('what the editor says about a run: another file, the file changed since, un
   assert.match(runProblem('/ws/.rpo/runs/old', new NoDynamicsError('/ws/.rpo/runs/old')), /^Run old has no dynamics\.safetensors: it was trained before/);
   assert.match(runProblem('/ws/.rpo/runs/bad', new DynamicsError('x: tensor aum is missing')), /^Run bad: x: tensor aum is missing/);
   assert.match(runProblem('/nope', Object.assign(new Error('ENOENT'), { code: 'ENOENT' })), /Run folder \/nope does not exist/);
+});
+
+test('an rpo-unpaired run: a paired record is two rows, its line matched by the first (chosen) item; a flip shows as changed', async () => {
+  const lines = Array.from({ length: 20 }, (_, i) => paired(i));
+  lines.push(JSON.stringify({ prompt: 'thumbs?', completion: 'fine', label: true }));
+  const items = [...keyedRecords(lines.map((l, i) => [i, parseText(l)] as const), 'unpaired')];
+  assert.equal(items.length, 41);
+  const key = new Uint8Array(items.length * 32);
+  items.forEach((x, i) => key.set(x.key, i * 32));
+  const aum = items.map((x) => (x.side === 1 ? 0.5 : -0.2));
+  const d = parseDynamics(encodeDynamics({
+    key, line: items.map((x) => x.line + 1), side: items.map((x) => x.side), split: items.map(() => 0), visits: items.map(() => 2), aum,
+    metadata: { run: 'u', method: 'rpo-unpaired', beta: '0.1', step: '4', epoch: '1', dataset: 'x', dataset_sha256: '', labels_sha256: '', complete: 'true' },
+  }));
+  const file = join(dir, 'unpaired.pref.jsonl');
+  writeFileSync(file, lines.join('\n') + '\n');
+  const model = await LabelingModel.open(file);
+  try {
+    await model.whenScanned();
+    await model.attachRun(d, { name: 'u', runDir: '/runs/u', notes: [], itemsPerRecord: true }, { mode: 'unpaired', usable: {} });
+    const run = model.counts.run!;
+    assert.equal(run.matched, 21, 'every line matched by its first item');
+    assert.equal(run.changed, 0);
+    assert.equal(run.suspectsMissing, 0, 'the rejected items are not records missing from the file');
+    assert.ok(!run.notes.some((n) => /no longer in this file/.test(n)), JSON.stringify(run.notes));
+    assert.equal(model.detail(0, 's').dynamics!.trainedOn, 'the chosen response as a thumbs up');
+    assert.equal(model.detail(20, 's').dynamics!.trainedOn, 'the completion as a thumbs up');
+    model.label(0, 'flip', { annotator: 'a', seed: 's' }, T);
+    // Its first item is now the old rejected response: the run trained that one as a thumbs down.
+    assert.equal(model.counts.run!.changed, 1);
+    assert.equal(model.detail(0, 's').dynamics!.trainedOn, 'the chosen response as a thumbs down');
+    assert.equal(model.row(0).changed, true);
+  } finally {
+    model.dispose();
+  }
 });
