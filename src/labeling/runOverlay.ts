@@ -1,4 +1,4 @@
-import { type Dynamics, DynamicsIndex, NO_SIDE, rankSuspects } from '../core/dynamics';
+import { type Dynamics, DynamicsIndex, NO_SIDE, rankSuspects, unvisitedCount } from '../core/dynamics';
 import type { DynamicsView, RunCounts } from '../protocol/labeling';
 import { LineSet } from './lineSet';
 
@@ -34,6 +34,8 @@ export interface RunIdentity {
 export class RunOverlay {
   private readonly index: DynamicsIndex;
   private readonly suspects: Int32Array;
+  /** Training rows never in a batch (a run stopped before reaching them). */
+  private readonly unvisited: number;
   /** Per file line: the matched row, -1 none. */
   private rowOfLine: Int32Array;
   /** Per file line: its side now (0 / 1, or SIDE_*). */
@@ -54,6 +56,7 @@ export class RunOverlay {
   constructor(readonly rows: Dynamics, readonly id: RunIdentity, readonly lineCount: number, index?: DynamicsIndex, suspects?: Int32Array) {
     this.index = index ?? new DynamicsIndex(rows);
     this.suspects = suspects ?? rankSuspects(rows);
+    this.unvisited = unvisitedCount(rows);
     this.rankOfRow = new Int32Array(rows.rows).fill(-1);
     for (let r = 0; r < this.suspects.length; r++) this.rankOfRow[this.suspects[r]!] = r;
     this.rowOfLine = new Int32Array(lineCount).fill(-1);
@@ -164,6 +167,7 @@ export class RunOverlay {
   counts(): RunCounts {
     const notes = [...this.id.notes];
     const suspectsFound = this.suspectSet.length;
+    if (this.unvisited > 0) notes.push(`${this.unvisited.toLocaleString('en-US')} of the run's training pairs were never in a batch (it stopped before reaching them): they have no figures and are not ranked.`);
     if (this.complete) {
       if (this.matchedLines === 0 && this.rows.rows > 0) notes.unshift(`No record of this file matches run ${this.id.name}: it trained on other records (another file, or this one edited beyond recognition).`);
       else if (this.matchedLines < this.rows.rows && !this.id.itemsPerRecord) notes.push(`${(this.rows.rows - this.matchedLines).toLocaleString('en-US')} of the run's ${this.rows.rows.toLocaleString('en-US')} records are no longer in this file (removed or edited since the run).`);
