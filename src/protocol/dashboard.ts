@@ -95,6 +95,8 @@ export type ViewMessage =
   | { type: 'ready' }
   | { type: 'stop' }
   | { type: 'resume' }
+  /** RPO: Sample from Run… for this run (generate). */
+  | { type: 'sample' }
   | { type: 'openFolder' }
   | { type: 'pickOverlay' }
   | { type: 'clearOverlay' }
@@ -105,7 +107,7 @@ export type ViewMessage =
   /** Open the records of every point inside this box (a dragged box, or a bin). */
   | { type: 'mapOpenBox'; box: DataBox };
 
-const VIEW_TYPES: ReadonlySet<string> = new Set<ViewMessage['type']>(['ready', 'stop', 'resume', 'openFolder', 'pickOverlay', 'clearOverlay']);
+const VIEW_TYPES: ReadonlySet<string> = new Set<ViewMessage['type']>(['ready', 'stop', 'resume', 'sample', 'openFolder', 'pickOverlay', 'clearOverlay']);
 
 /** At most this many points in one `mapOpen` (a box goes as `mapOpenBox`). */
 export const MAX_OPEN_POINTS = 1000;

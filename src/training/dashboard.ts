@@ -210,6 +210,9 @@ export class DashboardPanel implements vscode.Disposable {
         if (dir) await this.actions.resume(dir);
         break;
       }
+      case 'sample':
+        if (this.runDir) await vscode.commands.executeCommand('rpo.run.sample', this.runDir);
+        break;
       case 'openFolder':
         if (this.runDir) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(this.runDir));
         break;

@@ -15,6 +15,7 @@ import { RUNS_VIEW_ID, RunItem, RunsTreeProvider } from './runsView';
 import { chooseRunConfig } from './startRun';
 import { TrainingStatusBar } from './statusBar';
 import { registerWinrateCommands } from './winrateCommands';
+import { registerSampleCommand } from './sampleRun';
 
 /** Run commands execute Python: refused in an untrusted workspace, with the reason. */
 async function requireTrust(what: string): Promise<boolean> {
@@ -236,6 +237,7 @@ export const trainingFeature: Feature = {
       }),
       vscode.commands.registerCommand('rpo.refreshRuns', () => tree.refresh()),
       ...registerWinrateCommands({ log, trainerRoot, runsDirs, requireTrust }),
+      registerSampleCommand({ log, trainerRoot, runsDirs, requireTrust }),
     ];
     if (RPO_TEST_HOOKS_BUILT && testHooksOn(context)) {
       commands.push(

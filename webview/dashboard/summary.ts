@@ -22,10 +22,12 @@ function button(label: string, message: ViewMessage, id: string): HTMLButtonElem
 const stopButton = button('Stop', { type: 'stop' }, 'stop');
 const resumeButton = button('Resume', { type: 'resume' }, 'resume');
 const folderButton = button('Open Folder', { type: 'openFolder' }, 'open-folder');
+const sampleButton = button('Sample…', { type: 'sample' }, 'sample');
+sampleButton.title = "Sample the run's model and a baseline into a blind candidates file (RPO: Sample from Run…)";
 const overlayButton = button('Compare with Run…', { type: 'pickOverlay' }, 'compare');
 const clearOverlayButton = button('Clear Comparison', { type: 'clearOverlay' }, 'clear-compare');
-for (const b of [folderButton, overlayButton, clearOverlayButton]) b.classList.add('secondary');
-actions.append(stopButton, resumeButton, overlayButton, clearOverlayButton, folderButton);
+for (const b of [folderButton, overlayButton, clearOverlayButton, sampleButton]) b.classList.add('secondary');
+actions.append(stopButton, resumeButton, sampleButton, overlayButton, clearOverlayButton, folderButton);
 header.append(title, badge, actions);
 
 export const progress = el('div', { class: 'progress' });
@@ -91,6 +93,8 @@ export function renderSummary(): void {
   stopButton.disabled = s.status === 'stopping';
   resumeButton.hidden = !s.canResume;
   folderButton.hidden = !s.runDir;
+  // A model to sample: the final model (completed) or a checkpoint (stopped).
+  sampleButton.hidden = !s.runDir || !(s.status === 'completed' || s.canResume);
   clearOverlayButton.hidden = dashboard.overlay === null;
   const pct = s.totalSteps ? Math.min(100, (100 * s.step) / s.totalSteps) : 0;
   progressBar.style.width = `${pct}%`;
