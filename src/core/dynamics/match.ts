@@ -16,8 +16,8 @@ import { KEY_BYTES, type KeyedRecord, NO_SIDE } from './pairKey';
  *
  * Memory: an open-addressing table of Int32 row indices over the rows' keys (the keys stay in
  * the dynamics file's bytes), probed with the first 4 key bytes (SHA-256: uniform), every hit
- * checked on all 32 bytes, and a chain linking rows with the same key: about 12 bytes a row
- * besides the file; 13 a file record while matching (line, side, key group, row).
+ * with the next 4 as a tag beside each slot (few key reads), every hit checked on all 32 bytes:
+ * and a chain of rows with the same key: 20 bytes a row besides the file; 13 a file record while matching (line, side, key group, row).
  */
 
 /** Row flags of a match. */
@@ -30,9 +30,10 @@ export const ROW_LABEL_CHANGED = 4;
 export const ROW_UNLABELED = 8;
 
 export class DynamicsIndex {
-  private readonly table: Int32Array;
+  /** Open addressing, linear probing: per slot [row (-1: empty), key bytes 4..7 as a tag]. */
+  private readonly slots: Int32Array;
   private readonly mask: number;
-  /** Per row: the next row (in row order) with the same key, or -1. The first row of a key heads its chain. */
+  /** Per row: the next row (in row order) with the same key, or -1 (identical records in the run). find() gives the first. */
   readonly nextSame: Int32Array;
 
   constructor(readonly dynamics: Dynamics) {
@@ -40,59 +41,66 @@ export class DynamicsIndex {
     let size = 16;
     while (size < n * 2) size *= 2;
     this.mask = size - 1;
-    this.table = new Int32Array(size).fill(-1);
+    const slots = (this.slots = new Int32Array(size * 2).fill(-1));
+    const next = (this.nextSame = new Int32Array(n).fill(-1));
     const key = dynamics.key;
     for (let r = 0; r < n; r++) {
-      let slot = bucket(key, r * KEY_BYTES) & this.mask;
-      while (this.table[slot] !== -1) slot = (slot + 1) & this.mask;
-      this.table[slot] = r;
+      const o = r * KEY_BYTES;
+      const tag = word(key, o + 4);
+      let slot = word(key, o) & this.mask;
+      // Rows with this key sit along the probe in row order: the last one met precedes r in the chain.
+      let previous = -1;
+      for (let other = slots[slot * 2]!; other !== -1; other = slots[slot * 2]!) {
+        if (slots[slot * 2 + 1] === tag && sameKey(key, other * KEY_BYTES, key, o)) previous = other;
+        slot = (slot + 1) & this.mask;
+      }
+      if (previous !== -1) next[previous] = r;
+      slots[slot * 2] = r;
+      slots[slot * 2 + 1] = tag;
     }
-    this.nextSame = new Int32Array(n).fill(-1);
-    const tail = new Int32Array(n).fill(-1);
-    for (let r = 0; r < n; r++) {
-      const first = this.find(key, r * KEY_BYTES);
-      if (first === r) continue;
-      this.nextSame[tail[first] === -1 ? first : tail[first]!] = r;
-      tail[first] = r;
+  }
+
+  /**
+   * The first row (lowest index) whose key equals `key[offset..offset+32)`, or -1. Rows are
+   * inserted in order along the same probe sequence, so the first hit is the lowest row.
+   */
+  find(key: Uint8Array, offset = 0): number {
+    const rowKeys = this.dynamics.key;
+    const slots = this.slots;
+    const tag = word(key, offset + 4);
+    for (let slot = word(key, offset) & this.mask; ; slot = (slot + 1) & this.mask) {
+      const r = slots[slot * 2]!;
+      if (r === -1) return -1;
+      if (slots[slot * 2 + 1] === tag && sameKey(rowKeys, r * KEY_BYTES, key, offset)) return r;
     }
   }
 
   /** The rows whose key equals `key[offset..offset+32)`, in row order. */
   rowsOf(key: Uint8Array, offset = 0): number[] {
     const out: number[] = [];
-    const rowKeys = this.dynamics.key;
-    for (let slot = bucket(key, offset) & this.mask; ; slot = (slot + 1) & this.mask) {
-      const r = this.table[slot]!;
-      if (r === -1) break;
-      if (sameKey(rowKeys, r * KEY_BYTES, key, offset)) out.push(r);
-    }
-    return out.sort((a, b) => a - b);
+    this.probe(key, offset, (r) => {
+      out.push(r);
+      return false;
+    });
+    return out;
   }
 
-  /** The first row with this key, or -1. */
-  find(key: Uint8Array, offset = 0): number {
-    const rowKeys = this.dynamics.key;
-    let best = -1;
-    for (let slot = bucket(key, offset) & this.mask; ; slot = (slot + 1) & this.mask) {
-      const r = this.table[slot]!;
-      if (r === -1) return best;
-      if (sameKey(rowKeys, r * KEY_BYTES, key, offset) && (best === -1 || r < best)) best = r;
-    }
-  }
-
-  /** Calls `visit` with each row whose key equals `key[offset..offset+32)` (in no set order) until it returns true. */
+  /** Calls `visit` with each row whose key equals `key[offset..offset+32)`, in row order, until it returns true. */
   probe(key: Uint8Array, offset: number, visit: (row: number) => boolean): void {
     const rowKeys = this.dynamics.key;
-    for (let slot = bucket(key, offset) & this.mask; ; slot = (slot + 1) & this.mask) {
-      const r = this.table[slot]!;
+    const slots = this.slots;
+    const tag = word(key, offset + 4);
+    for (let slot = word(key, offset) & this.mask; ; slot = (slot + 1) & this.mask) {
+      const r = slots[slot * 2]!;
       if (r === -1) return;
-      if (sameKey(rowKeys, r * KEY_BYTES, key, offset) && visit(r)) return;
+      if (slots[slot * 2 + 1] === tag && sameKey(rowKeys, r * KEY_BYTES, key, offset) && visit(r)) return;
     }
   }
 }
 
-function bucket(k: Uint8Array, o: number): number {
-  return (k[o]! | (k[o + 1]! << 8) | (k[o + 2]! << 16) | (k[o + 3]! << 24)) >>> 0;
+/** 4 key bytes as an int32 (little-endian). */
+function word(k: Uint8Array, o: number): number {
+  return k[o]! | (k[o + 1]! << 8) | (k[o + 2]! << 16) | (k[o + 3]! << 24);
 }
 
 function sameKey(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
@@ -148,8 +156,10 @@ export function matchDynamics(dynamics: Dynamics, records: Iterable<KeyedRecord>
   let recGroup: Int32Array = new Int32Array(1024);
   let recSide: Uint8Array = new Uint8Array(1024);
   let count = 0;
+  // labels_sha256 input (key ++ side of each labeled record), hashed 2048 records at a time.
   const labels = createHash('sha256');
-  const sideByte = new Uint8Array(1);
+  const pending = new Uint8Array(33 * 2048);
+  let used = 0;
   const fileCount = new Int32Array(n);
   for (const rec of records) {
     if (count === recLine.length) {
@@ -160,8 +170,13 @@ export function matchDynamics(dynamics: Dynamics, records: Iterable<KeyedRecord>
       recSide = s2;
     }
     if (rec.side === 0 || rec.side === 1) {
-      sideByte[0] = rec.side;
-      labels.update(rec.key).update(sideByte);
+      if (used === pending.length) {
+        labels.update(pending);
+        used = 0;
+      }
+      pending.set(rec.key.length === KEY_BYTES ? rec.key : rec.key.subarray(0, KEY_BYTES), used);
+      pending[used + KEY_BYTES] = rec.side;
+      used += KEY_BYTES + 1;
     }
     const g = index.find(rec.key, 0);
     recLine[count] = rec.line;
@@ -257,6 +272,7 @@ export function matchDynamics(dynamics: Dynamics, records: Iterable<KeyedRecord>
       if (f & ROW_UNLABELED) t.unlabeled++;
     }
   }
+  labels.update(pending.subarray(0, used));
   return { rowLine, rowFlags, recordLine: recLine.subarray(0, count), recordRow, counts, labelsSha256: labels.digest('hex') };
 }
 
