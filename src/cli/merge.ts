@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { mergeFiles, type MergeOptions, type MergeResult } from '../core/merge';
+import { mergeParallel, parallelThreads, type ParallelMergeOptions } from '../node/mergeFile';
 import { CliError, type CliCommand } from './types';
 
 /**
@@ -15,11 +16,14 @@ import { CliError, type CliCommand } from './types';
 
 async function read(file: string, what: string): Promise<LineIndex> {
   try {
-    return await LineIndex.read(file);
+    return await LineIndex.read(file, { shared: true }); // shared: worker threads merge without a copy
   } catch (err) {
     throw new CliError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
+
+/** The built worker next to the bundle (dist/workers/merge.js); absent when run from source. */
+const workerPath = path.join(__dirname, 'workers', 'merge.js');
 
 function policyOf(v: string | undefined): ResolutionPolicy {
   if (v === undefined) return 'majority';
@@ -93,6 +97,38 @@ export function mergeInto(target: string, base: LineIndex | null, ours: LineInde
   }
 }
 
+/**
+ * mergeInto, in worker threads when the inputs are line-aligned and large and the built worker
+ * is there (src/node/mergeFile.ts; read the inputs with `shared: true` to spare the copies):
+ * the same temporary file, bytes and rename.
+ */
+export async function mergeIntoFile(target: string, base: LineIndex | null, ours: LineIndex, theirs: LineIndex, options: ParallelMergeOptions): Promise<MergeResult> {
+  const threads = parallelThreads(base, ours, theirs, options);
+  if (!threads) return mergeInto(target, base, ours, theirs, options);
+  const real = (() => { try { return realpathSync(target); } catch { return target; } })();
+  const temp = path.join(path.dirname(real), `.${path.basename(real)}.${process.pid}-${randomBytes(4).toString('hex')}.merge.tmp`);
+  const fd = openSync(temp, 'wx', existsSync(real) ? statSync(real).mode & 0o777 : 0o644);
+  const writeAll = (bytes: Uint8Array) => {
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+  };
+  let done = false;
+  try {
+    if (ours.bomLength) writeAll(Buffer.from([0xef, 0xbb, 0xbf]));
+    const res = await mergeParallel(base, ours, theirs, options, threads, writeAll);
+    if (res.conflicts.length) return res;
+    fsyncSync(fd);
+    closeSync(fd);
+    done = true;
+    renameSync(temp, real);
+    return res;
+  } finally {
+    if (!done) {
+      try { closeSync(fd); } catch { /* already closed */ }
+      rmSync(temp, { force: true });
+    }
+  }
+}
+
 function describe(res: MergeResult, names: { ours: string; theirs: string }): string {
   return res.conflicts.map((c) => `${c.side === 'ours' ? names.ours : names.theirs}:${c.line}: ${c.reason}`).join('\n');
 }
@@ -120,7 +156,7 @@ export const mergeDriverCommand: CliCommand = {
     const [baseFile, oursFile, theirsFile] = positionals as [string, string, string];
     const policy = policyOf(values.policy);
     const [base, ours, theirs] = [await read(baseFile, 'BASE'), await read(oursFile, 'OURS'), await read(theirsFile, 'THEIRS')];
-    const res = mergeInto(oursFile, base, ours, theirs, { policy });
+    const res = await mergeIntoFile(oursFile, base, ours, theirs, { policy, workerPath });
     if (res.conflicts.length) {
       process.stderr.write(`rpo merge-driver: cannot merge the labels, git's line merge with conflict markers follows:\n${describe(res, { ours: oursFile, theirs: theirsFile })}\n`);
       // git's own fallback: conflict markers in OURS (git merge-file writes it in place).
@@ -159,7 +195,7 @@ export const mergeCommand: CliCommand = {
     const policy = policyOf(values.policy);
     const base = values.base ? await read(values.base, 'BASE') : null;
     const [ours, theirs] = [await read(a, 'A'), await read(b, 'B')];
-    const res = mergeInto(values.output, base, ours, theirs, { policy });
+    const res = await mergeIntoFile(values.output, base, ours, theirs, { policy, workerPath });
     if (res.conflicts.length) {
       process.stderr.write(`rpo merge: ${res.conflicts.length}${res.conflicts.length >= 20 ? '+' : ''} conflicts, nothing written:\n${describe(res, { ours: a, theirs: b })}\n`);
       return 1;
