@@ -1,7 +1,7 @@
 // Blind re-annotation end to end: "RPO: Label: Mark Records for Blind Re-annotation…" with 50
 // percent and a seed marks 10 of 20 labeled records; the editor switches to the Blind filter,
-// whose detail shows Response A / B without the earlier votes, label or chosen/rejected; a
-// second annotator's key is recorded as their vote; after saving, the file on disk has the marks
+// whose detail shows Response A / B without the earlier votes, label or chosen/rejected, and whose
+// toolbar shows no per-annotator or label counts (a vote would move them); a second annotator's key is recorded as their vote; after saving, the file on disk has the marks
 // and the vote, and no line was added or lost.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -61,8 +61,14 @@ export default async function (h) {
   const leftText = (await wv.locator('#left .body').innerText()).trim();
   await h.screenshot('blind-detail');
 
+  // No count a vote can move: who labeled how many, labeled, tie/skip, disputed (their change after
+  // a vote would tell whether it agreed with the earlier ones).
+  const toolbarSays = async () => `${await wv.locator('#annotators').innerText()} | ${await wv.locator('#progress-text').innerText()} | ${(await wv.locator('vscode-radio').evaluateAll((rs) => rs.map((r) => r.getAttribute('label')))).join(', ')}`;
+  const hidden = (t) => !/ada|\bbo\b/.test(t) && !/(Labeled|Disputed|Tie \/ skip|Unlabeled) \d/.test(t);
+  assert.ok(hidden(await toolbarSays()), `the Blind filter's toolbar tells no label counts: ${await toolbarSays()}`);
   await page.keyboard.press('1'); // the second annotator picks the left response
   await header.filter({ hasText: new RegExp(`^Line (?!${firstLine} )`) }).waitFor({ timeout: 15_000 }); // moved on to the next marked record
+  assert.ok(hidden(await toolbarSays()), `nor after a vote: ${await toolbarSays()}`);
   await page.keyboard.press('Control+S');
   const text = await h.waitForFile(FILE, (t) => t.includes('"annotator":"second"'), 20_000);
   const after = text.slice(0, -1).split('\n').map((l) => JSON.parse(l));

@@ -10,6 +10,9 @@ import { send, view } from './state';
 
 /** The toolbar: filter radios with counts, search, word diff, progress, annotators, help. */
 
+/** Counts the Blind filter still shows: no vote changes them. */
+const BLIND_SAFE: readonly Filter[] = ['all', 'blind', 'invalid'];
+
 export function renderCounts(): void {
   if (!view.counts) return;
   const c = view.counts;
@@ -20,8 +23,14 @@ export function renderCounts(): void {
   const scanning = c.reading
     ? ` · reading the file ${Math.round((100 * c.reading.read) / Math.max(c.reading.total, 1))}% (first ${c.lines.toLocaleString()} lines shown, labels apply once it is read)`
     : c.complete ? '' : ` · scanning ${Math.round((100 * c.scanned) / Math.max(c.lines, 1))}%`;
-  progressText.textContent = `${done.toLocaleString()} / ${c.records.toLocaleString()} labeled (${c.tieSkip.toLocaleString()} tie/skip, ${c.invalid.toLocaleString()} invalid)${scanning}`;
-  const who = Object.entries(c.byAnnotator).sort((a, b) => b[1] - a[1]).slice(0, 5);
+  // The Blind filter (blind re-annotation) shows no count a vote can move: who labeled how many,
+  // tie/skip, labeled and disputed would tell, from how they change after a vote, what the earlier
+  // votes on the record were (agreeing keeps it resolved, disagreeing makes it disputed).
+  const blind = view.filter === 'blind';
+  progressText.textContent = blind
+    ? `Blind re-annotation: ${c.blind.toLocaleString()} marked records (counts of labels hidden)${scanning}`
+    : `${done.toLocaleString()} / ${c.records.toLocaleString()} labeled (${c.tieSkip.toLocaleString()} tie/skip, ${c.invalid.toLocaleString()} invalid)${scanning}`;
+  const who = blind ? [] : Object.entries(c.byAnnotator).sort((a, b) => b[1] - a[1]).slice(0, 5);
   annotators.textContent = who.length ? who.map(([name, n]) => `${name || '(no annotator)'}: ${n.toLocaleString()}`).join(' · ') : '';
   const byFilter: Record<Filter, number> = {
     all: c.lines, unlabeled: c.unlabeled, labeled: c.labeled, tieSkip: c.tieSkip, disputed: c.disputed, blind: c.blind, invalid: c.invalid,
@@ -30,7 +39,7 @@ export function renderCounts(): void {
   const shown: Record<string, boolean> = { suspect: !!c.run, picked: c.picked !== undefined };
   // Only the radios whose count changed (each is a custom element that re-renders on a new label).
   for (const [f, radio] of filterRadios) {
-    const text = `${FILTER_LABELS[f]} ${byFilter[f].toLocaleString()}`;
+    const text = blind && !BLIND_SAFE.includes(f) ? FILTER_LABELS[f] : `${FILTER_LABELS[f]} ${byFilter[f].toLocaleString()}`;
     if (radio.getAttribute('label') !== text) radio.setAttribute('label', text);
     if (OPTIONAL_FILTERS.includes(f)) {
       const hidden = !shown[f] && view.filter !== f;
@@ -66,6 +75,7 @@ filters.addEventListener('change', () => {
   const checked = Array.from(filterRadios.entries()).find(([, r]) => isChecked(r));
   if (!checked || checked[0] === view.filter) return;
   view.filter = checked[0];
+  renderCounts();
   list.scrollTop = 0;
   send({ type: 'setFilter', filter: view.filter, query: view.query });
   recordList.invalidate();
