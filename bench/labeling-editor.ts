@@ -5,6 +5,9 @@
 //   ... bench/labeling-editor.ts --suspects [--records 1000000]: only a run's view of the file
 //   (keys, the Suspect filter, labels changed since the run) vs the Disputed filter, on unique
 //   HH records (a dynamics file for all of them, 5% disputed: half of them rows of the run, so labels changed since it).
+//   ... bench/labeling-editor.ts --votes [--records 1000000]: opening a file whose records carry
+//   3 votes each (rpo_votes) against the same records without labels (bench/agreement.ts's
+//   votes-N and base-N files in /tmp/rpo-bench-agreement: run that first), in turns, medians.
 // Baselines: the issue's targets (first screen, counts, label p95, save) and plain JSON.parse of
 // the same lines for the scan throughput.
 import fs from 'node:fs';
@@ -18,7 +21,7 @@ import type { Filter } from '../src/protocol/labeling';
 import { HEAD_BYTES, HEAD_LINES, HEAD_OPEN_BYTES, LabelingModel } from '../src/labeling/model';
 import { encodeDynamics, pairedKeyAndSide, parseDynamics } from '../src/core/dynamics';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '100000' }, keep: { type: 'boolean', default: false }, suspects: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { records: { type: 'string', default: '100000' }, keep: { type: 'boolean', default: false }, suspects: { type: 'boolean', default: false }, votes: { type: 'boolean', default: false } } });
 const root = path.resolve(__dirname, '..');
 const workerPath = path.join(root, 'dist', 'workers', 'labelingScan.js');
 if (!fs.existsSync(workerPath)) throw new Error('build first: node scripts/build.mjs');
@@ -270,7 +273,56 @@ async function suspects(converted: string, n: number) {
   m.dispose();
 }
 
+/**
+ * Issue 14: opening a file of N records with 3 votes each stays within the figures of the same
+ * records without votes (the plain file, baseline). The editor's model opens each file: the first
+ * screen of the two-step open (head model, 60 rows, detail), the whole file ready (read + index, 60
+ * rows, detail) and counts ready (worker scan); 3 rounds in turns, medians; RSS growth after the
+ * first open of each.
+ */
+async function votesOpen(n: number) {
+  const dir = '/tmp/rpo-bench-agreement';
+  const files = { plain: path.join(dir, `base-${n}.pref.jsonl`), votes: path.join(dir, `votes-${n}.pref.jsonl`) };
+  for (const f of Object.values(files)) if (!fs.existsSync(f)) throw new Error(`${f} missing: run node --import tsx bench/agreement.ts --records ${n} --skip-merge first`);
+  type Fig = { head: number[]; whole: number[]; counts: number[]; rss: number[] };
+  const fig: Record<'plain' | 'votes', Fig> = { plain: { head: [], whole: [], counts: [], rss: [] }, votes: { head: [], whole: [], counts: [], rss: [] } };
+  const load0 = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  for (let round = 0; round < 3; round++) {
+    for (const name of round % 2 ? (['votes', 'plain'] as const) : (['plain', 'votes'] as const)) {
+      const h0 = performance.now();
+      const head = (await LabelingModel.openHead(files[name], HEAD_BYTES, HEAD_LINES))!;
+      await head.rows('all', '', 0, 60);
+      head.detail(0, settings.seed);
+      fig[name].head.push(performance.now() - h0);
+      head.dispose();
+      const rss0 = process.memoryUsage().rss;
+      const t0 = performance.now();
+      const m = await LabelingModel.open(files[name], { workerPath });
+      await m.rows('all', '', 0, 60);
+      m.detail(0, settings.seed);
+      fig[name].whole.push(performance.now() - t0);
+      await m.whenScanned();
+      fig[name].counts.push(performance.now() - t0);
+      fig[name].rss.push(process.memoryUsage().rss - rss0);
+      if (m.counts.lines !== n) throw new Error(`${name}: ${m.counts.lines} lines, expected ${n}`);
+      m.dispose();
+    }
+  }
+  const med = (xs: number[]) => pct(xs).p50;
+  const size = (f: string) => `${mb(fs.statSync(f).size)} MB`;
+  console.log(`\nopen ${n.toLocaleString()} records with 3 votes each (${size(files.votes)}) vs the same records without labels (${size(files.plain)}, baseline); 3 rounds in turns, medians:`);
+  for (const [what, label] of [['head', 'first screen, two-step open (head)'], ['whole', 'whole file ready (read + index, 60 rows, detail)'], ['counts', 'counts + filters ready (worker scan)']] as const) {
+    console.log(`  ${label.padEnd(50)} plain ${med(fig.plain[what]).toFixed(0)} ms, votes ${med(fig.votes[what]).toFixed(0)} ms, ratio ${(med(fig.votes[what]) / med(fig.plain[what])).toFixed(2)}`);
+  }
+  console.log(`  RSS growth after the first open: plain ${mb(fig.plain.rss[0]!)} MB, votes ${mb(fig.votes.rss[0]!)} MB; load ${load0} -> ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
+}
+
 async function main() {
+if (values.votes) {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  await votesOpen(Number(values.records === '100000' ? '1000000' : values.records)); // 1M unless --records says
+  return;
+}
 const converted = path.join(tmp, 'hh.pref.jsonl');
 const tImp = performance.now();
 const report = await importHhFile(hh, converted);
