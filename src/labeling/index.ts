@@ -3,9 +3,9 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import type { Feature } from '../services';
 import { testHooksOn } from '../testHooks';
-import type { LabelAction, NavAction } from '../protocol/labeling';
+import { parseShowRecordsArgs, type LabelAction, type NavAction } from '../protocol/labeling';
 import { importHhCommand } from './importHh';
-import { LabelingEditorProvider, parseShowRecordsArgs, reopenAsText, VIEW_TYPE } from './provider';
+import { LabelingEditorProvider, reopenAsText, VIEW_TYPE } from './provider';
 import { registerLabelingTestHooks } from './testHooks';
 
 /**

@@ -316,6 +316,43 @@ export function parseViewMessage(data: unknown): ViewMessage | string {
   }
 }
 
+// ---------------------------------------------------------------- other views -> the editor
+
+/**
+ * Arguments of the command `rpo.label.showRecords` (the run dashboard's data map calls it when
+ * points are clicked or boxed): `{ runDir, rows?, keys?, file? }`.
+ * - runDir: the run folder (absolute path) whose `dynamics.safetensors` the rows come from;
+ * - rows: 0-based row indices of that file (training or eval rows), in the order to list them;
+ * - keys: or pair keys, 64 hex characters each (docs/contracts.md §8);
+ * - file: the dataset to open (a path or a URI string); default: the file the run trained on.
+ * The editor opens the file, shows the run's view of it, and lists the records found by key in
+ * the "Picked" filter with the first selected. Resolves to what it did; records not found
+ * (removed or edited since the run) are counted in `missing`, never matched by line.
+ */
+export interface ShowRecordsArgs {
+  runDir: string;
+  rows?: number[];
+  keys?: string[];
+  file?: string;
+}
+
+export interface ShowRecordsResult {
+  shown: number;
+  missing: number;
+  message?: string;
+}
+
+/** Validates `rpo.label.showRecords` arguments (a command argument is untrusted); a string says what is wrong. */
+export function parseShowRecordsArgs(arg: unknown): ShowRecordsArgs | string {
+  if (typeof arg !== 'object' || arg === null || Array.isArray(arg)) return 'expected { runDir, rows?, keys?, file? }';
+  const a = arg as Record<string, unknown>;
+  if (typeof a.runDir !== 'string' || !a.runDir) return 'runDir: a run folder path is required';
+  if (a.rows !== undefined && !(Array.isArray(a.rows) && a.rows.every((r) => Number.isSafeInteger(r) && (r as number) >= 0))) return 'rows: a list of row indices (integers >= 0)';
+  if (a.keys !== undefined && !(Array.isArray(a.keys) && a.keys.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/i.test(k)))) return 'keys: a list of pair keys (64 hex characters)';
+  if (a.file !== undefined && typeof a.file !== 'string') return 'file: a path or URI string';
+  return { runDir: a.runDir, ...(a.rows ? { rows: a.rows as number[] } : {}), ...(a.keys ? { keys: a.keys as string[] } : {}), ...(a.file ? { file: a.file as string } : {}) };
+}
+
 /** Keyboard help: one row per key, shared by the help overlay and the README. */
 export const KEY_HELP: ReadonlyArray<{ keys: string; what: string }> = [
   { keys: '1 / 2', what: 'left / right response is clearly better' },

@@ -11,7 +11,7 @@ import { LabelingModel } from '../../../src/labeling/model';
 import { runNotes, runProblem } from '../../../src/labeling/runNotes';
 import { NoDynamicsError } from '../../../src/node/dynamics';
 import { sideLabel } from '../../../src/labeling/recordView';
-import type { LabelAction } from '../../../src/protocol/labeling';
+import { parseShowRecordsArgs, type LabelAction } from '../../../src/protocol/labeling';
 
 /**
  * The editor's view of a run (Suspect filter, "labels changed since run", the detail's figures)
@@ -305,4 +305,15 @@ test('an rpo-unpaired run: a paired record is two rows, its line matched by the 
   } finally {
     model.dispose();
   }
+});
+
+test('rpo.label.showRecords arguments are checked (a command argument is untrusted)', () => {
+  assert.deepEqual(parseShowRecordsArgs({ runDir: '/r', rows: [0, 5] }), { runDir: '/r', rows: [0, 5] });
+  assert.deepEqual(parseShowRecordsArgs({ runDir: '/r', keys: ['ab'.repeat(32)], file: '/f.pref.jsonl' }), { runDir: '/r', keys: ['ab'.repeat(32)], file: '/f.pref.jsonl' });
+  assert.match(parseShowRecordsArgs(undefined) as string, /expected \{ runDir/);
+  assert.match(parseShowRecordsArgs({ rows: [1] }) as string, /^runDir/);
+  assert.match(parseShowRecordsArgs({ runDir: '/r', rows: [-1] }) as string, /^rows/);
+  assert.match(parseShowRecordsArgs({ runDir: '/r', rows: [1.5] }) as string, /^rows/);
+  assert.match(parseShowRecordsArgs({ runDir: '/r', keys: ['xyz'] }) as string, /^keys/);
+  assert.match(parseShowRecordsArgs({ runDir: '/r', file: 3 }) as string, /^file/);
 });
