@@ -40,7 +40,6 @@ import { parseLine, type ParsedLine } from '../src/core/dataset/formats';
 import { agreementReport, interval, krippendorffAlpha, type VoteTable } from '../src/core/agreement';
 import { mergeInto } from '../src/cli/merge';
 import { agreementReport as agreementReportBefore, collectVotes as collectVotesBefore } from './baselines/agreement-before';
-import { buildSync } from 'esbuild';
 import { loadavg } from 'node:os';
 
 const MB = 1024 * 1024;
@@ -136,6 +135,8 @@ async function child(mode: string, files: string[], resamples: number): Promise<
     out.conflicts = res.conflicts.length;
   }
   out.totalMs = performance.now() - t0;
+  const cpu = process.cpuUsage();
+  out.cpuMs = (cpu.user + cpu.system) / 1000;
   out.maxRssMB = process.resourceUsage().maxRSS / 1024;
   process.stdout.write(JSON.stringify(out) + '\n');
 }
@@ -231,16 +232,19 @@ async function main(): Promise<void> {
   const cli = join(root, 'dist', 'cli.js');
   if (!existsSync(cli) || !existsSync(join(root, 'dist', 'workers', 'agreement.js'))) throw new Error('build first: node scripts/build.mjs');
   childScript = join(cache, 'bench-agreement.cjs');
+  const { buildSync } = await import('esbuild'); // main process only (the bundled children do not load it)
   buildSync({ entryPoints: [__filename], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: childScript, logLevel: 'warning', external: ['esbuild'] });
   childArgs = [];
   const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
   const cliRun = (threads: string[]) => {
     const l0 = load();
     const t = performance.now();
-    const r = spawnSync(process.execPath, [cli, 'agreement', votes, '--json', '--resamples', String(resamples), ...threads], { encoding: 'utf8', maxBuffer: 64 * MB });
+    // GNU time for the child's CPU time (user + system, all threads) and peak memory
+    const r = spawnSync('/usr/bin/time', ['-f', 'RPO-TIME %U %S %M', process.execPath, cli, 'agreement', votes, '--json', '--resamples', String(resamples), ...threads], { encoding: 'utf8', maxBuffer: 64 * MB });
     const ms = performance.now() - t;
     if (r.status !== 0) throw new Error(`rpo agreement failed: ${r.stderr}`);
-    return { ms, report: JSON.parse(r.stdout) as Record<string, unknown>, load: `${l0} -> ${load()}` };
+    const [user, sys, rssKB] = /RPO-TIME (\S+) (\S+) (\S+)/.exec(r.stderr)!.slice(1).map(Number) as [number, number, number];
+    return { ms, cpuMs: (user + sys) * 1000, rssMB: rssKB / 1024, report: JSON.parse(r.stdout) as Record<string, unknown>, load: `${l0} -> ${load()}` };
   };
   const cliMt = cliRun([]);
   const l1 = load();
@@ -250,10 +254,10 @@ async function main(): Promise<void> {
   const { file: _f, invalidLines: _i, ...cliReport } = cliMt.report;
   if (JSON.stringify(cliReport) !== before.report) throw new Error('rpo agreement and the baseline disagree');
   if (JSON.stringify(cli1.report) !== JSON.stringify(cliMt.report)) throw new Error('rpo agreement --threads 0 and with threads disagree');
-  console.log(`rpo agreement (dist/cli.js, worker threads, ${resamples} bootstrap resamples): ${f(cliMt.ms)} wall [target <= 5 s]; load average ${cliMt.load}`);
-  console.log(`  rpo agreement --threads 0 (one thread): ${f(cli1.ms)} wall; load average ${cli1.load}`);
-  console.log(`  baseline before (the previous implementation, bundled, one process): ${f(before.totalMs!)} = read ${f(before.readMs!)} + parse and collect ${f(before.parseCollectMs!)} + measures and bootstrap ${f(before.measuresAndBootstrapMs!)}; ${before.items} items, ${before.patterns} patterns; peak ${before.maxRssMB!.toFixed(0)} MB; load average ${l1} -> ${l2}`);
-  console.log(`  ratio rpo agreement / before: ${(cliMt.ms / before.totalMs!).toFixed(3)} (worker threads), ${(cli1.ms / before.totalMs!).toFixed(3)} (one thread); same report`);
+  console.log(`rpo agreement (dist/cli.js, worker threads, ${resamples} bootstrap resamples): ${f(cliMt.ms)} wall [target <= 5 s], CPU ${f(cliMt.cpuMs)}, peak ${cliMt.rssMB.toFixed(0)} MB; load average ${cliMt.load}`);
+  console.log(`  rpo agreement --threads 0 (one thread): ${f(cli1.ms)} wall, CPU ${f(cli1.cpuMs)}, peak ${cli1.rssMB.toFixed(0)} MB; load average ${cli1.load}`);
+  console.log(`  baseline before (the previous implementation, bundled, one process): ${f(before.totalMs!)} wall, CPU ${f(before.cpuMs!)} = read ${f(before.readMs!)} + parse and collect ${f(before.parseCollectMs!)} + measures and bootstrap ${f(before.measuresAndBootstrapMs!)}; ${before.items} items, ${before.patterns} patterns; peak ${before.maxRssMB!.toFixed(0)} MB; load average ${l1} -> ${l2}`);
+  console.log(`  ratio rpo agreement / before, wall: ${(cliMt.ms / before.totalMs!).toFixed(3)} (worker threads), ${(cli1.ms / before.totalMs!).toFixed(3)} (one thread); CPU: ${(cliMt.cpuMs / before.cpuMs!).toFixed(3)}, ${(cli1.cpuMs / before.cpuMs!).toFixed(3)}; same report`);
   const parse = run('parse', [votes], resamples);
   console.log(`  read + parse every line (LineIndex + parseLine): ${f(parse.totalMs!)}; ratio rpo agreement / that ${(cliMt.ms / parse.totalMs!).toFixed(2)}; load average ${load()}`);
   if (process.argv.includes('--skip-merge')) return;
