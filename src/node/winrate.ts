@@ -1,5 +1,5 @@
 import { readFile, readdir } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { LineIndex } from '../core/dataset/lineIndex';
 import { parseLine, type ParsedLine } from '../core/dataset/formats';
@@ -73,25 +73,35 @@ function same(a: unknown, b: string): boolean {
 }
 
 /**
- * Candidates files of a run: `<run_dir>/samples/*.pref.jsonl` (where rpo generate writes them)
- * whose sidecar names the run as model A or B (its `run_dir`). Sorted by name.
+ * Candidates files of a run: `*.pref.jsonl` in the `samples/` folder of this run or of any run next
+ * to it (where rpo generate writes them: a comparison of two runs lives in run A's folder) whose
+ * sidecar names this run as model A or B (its `run_dir`). Sorted by path.
  */
 export async function runCandidates(runDir: string): Promise<{ file: string; side: 'A' | 'B' }[]> {
-  const folder = join(runDir, 'samples');
-  let names: string[];
+  let siblings: string[];
   try {
-    names = await readdir(folder);
+    siblings = (await readdir(dirname(runDir))).map((n) => join(dirname(runDir), n));
   } catch {
-    return [];
+    siblings = [runDir];
   }
+  if (!siblings.some((d) => resolve(d) === resolve(runDir))) siblings.push(runDir);
   const out: { file: string; side: 'A' | 'B' }[] = [];
-  for (const name of names.sort()) {
-    if (!name.endsWith('.pref.jsonl' + SOURCES_SUFFIX)) continue;
-    const h = await sourcesHeader(join(folder, name));
-    const models = h?.models as Record<string, { run_dir?: unknown }> | undefined;
-    if (!models) continue;
-    const side = same(models.A?.run_dir, runDir) ? 'A' : same(models.B?.run_dir, runDir) ? 'B' : null;
-    if (side) out.push({ file: join(folder, name.slice(0, -SOURCES_SUFFIX.length)), side });
+  for (const dir of siblings.sort()) {
+    const folder = join(dir, 'samples');
+    let names: string[];
+    try {
+      names = await readdir(folder);
+    } catch {
+      continue;
+    }
+    for (const name of names.sort()) {
+      if (!name.endsWith('.pref.jsonl' + SOURCES_SUFFIX)) continue;
+      const h = await sourcesHeader(join(folder, name));
+      const models = h?.models as Record<string, { run_dir?: unknown }> | undefined;
+      if (!models) continue;
+      const side = same(models.A?.run_dir, runDir) ? 'A' : same(models.B?.run_dir, runDir) ? 'B' : null;
+      if (side) out.push({ file: join(folder, name.slice(0, -SOURCES_SUFFIX.length)), side });
+    }
   }
   return out;
 }

@@ -6,12 +6,12 @@ import { trainerProcessOptions } from '../core/run/launch';
 import { WinrateError } from '../core/winrate';
 import { winrateText } from '../core/winrate/text';
 import { listRuns } from '../node/run/store';
-import { runCandidates, winrateOfFile } from '../node/winrate';
+import { winrateOfFile } from '../node/winrate';
 import { findPython } from './python';
 
 /**
  * The win-rate commands (docs/evaluate.md): show a candidates file's win rate, compare two runs
- * (both sample the same prompts into one file), pre-fill votes with a reward model. Thin glue over
+ * (both answer run A's prompts into one file, through rpo.run.sample), pre-fill votes with a reward model. Thin glue over
  * src/node/winrate.ts and the trainer's `generate` / `judge` modules.
  */
 export interface WinrateDeps {
@@ -85,7 +85,7 @@ export function registerWinrateCommands(deps: WinrateDeps): vscode.Disposable[] 
     }
   };
 
-  const compare = async (arg?: unknown) => {
+  const compare = async (arg?: unknown, argB?: unknown) => {
     const runs = deps.runsDirs().flatMap((d) => listRuns(d)).filter((r) => r.status === 'completed');
     if (runs.length < 2) {
       void vscode.window.showInformationMessage('RPO: comparing by win rate needs two completed runs in this workspace.');
@@ -97,23 +97,12 @@ export function registerWinrateCommands(deps: WinrateDeps): vscode.Disposable[] 
     const first = argDir ? runs.find((r) => path.resolve(r.runDir) === path.resolve(argDir)) : undefined;
     const a = first ? item(first) : await vscode.window.showQuickPick(runs.map(item), { title: 'Compare Runs by Win Rate (1/2)', placeHolder: 'Run A: the run whose win rate you want (e.g. the RPO run)' });
     if (!a) return undefined;
-    const b = await vscode.window.showQuickPick(runs.filter((r) => r.runDir !== a.runDir).map(item), { title: 'Compare Runs by Win Rate (2/2)', placeHolder: `Run B: the baseline ${a.label} is judged against (e.g. the DPO run)` });
+    const presetB = typeof argB === 'string' ? runs.find((r) => path.resolve(r.runDir) === path.resolve(argB) && r.runDir !== a.runDir) : undefined;
+    const b = presetB ? item(presetB) : await vscode.window.showQuickPick(runs.filter((r) => r.runDir !== a.runDir).map(item), { title: 'Compare Runs by Win Rate (2/2)', placeHolder: `Run B: the baseline ${a.label} is judged against (e.g. the DPO run)` });
     if (!b) return undefined;
-    if (!(await deps.requireTrust('Sampling two runs'))) return undefined;
-    const before = new Set((await runCandidates(a.runDir)).map((c) => c.file));
-    const result = await runTrainerModule(deps, `sampling ${a.label} and ${b.label}`, ['-m', 'rpo_trainer', 'generate', a.runDir, '--baseline', b.runDir], (line) => line.trim() || null);
-    if (result.cancelled) {
-      void vscode.window.showInformationMessage('RPO: sampling stopped; what was written is kept, and running the comparison again continues it.');
-      return undefined;
-    }
-    if (result.code !== 0) {
-      void vscode.window.showErrorMessage(`RPO: sampling failed (exit ${result.code}).`, 'Show Log').then((c) => c && vscode.commands.executeCommand('rpo.showLog'));
-      return undefined;
-    }
-    const after = await runCandidates(a.runDir);
-    const made = after.find((c) => !before.has(c.file)) ?? after.find((c) => c.file.includes(path.basename(b.runDir)));
-    if (made) await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(made.file), 'rpo.labelingEditor');
-    return made?.file;
+    // Sampling is rpo.run.sample's (src/training/sampleRun.ts): B's model as the baseline, A's eval prompts,
+    // its progress, cancel and the offer to open the file; it asks for trust itself.
+    return vscode.commands.executeCommand<string | undefined>('rpo.run.sample', a.runDir, { baseline: b.runDir });
   };
 
   const judge = async (arg?: unknown) => {

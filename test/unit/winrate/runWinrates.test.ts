@@ -22,22 +22,24 @@ function judged(file: string, models: object, n: number, aWins: number): void {
   writeFileSync(file, lines.join('\n') + '\n');
 }
 
-test('runWinrates: the run as A or as B, a refused file, another run\'s file left out', async () => {
+test('runWinrates: the run as A, as B in a comparison kept in the other run\'s folder, a refused file; files not naming the run left out', async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'rpo-runwr-'));
   const run = path.join(root, 'rpo-1');
   const other = path.join(root, 'dpo-1');
   mkdirSync(path.join(run, 'samples'), { recursive: true });
+  mkdirSync(path.join(other, 'samples'), { recursive: true });
   const runModel = (dir: string) => ({ kind: 'run', run_dir: dir, checkpoint: null, model: `${dir}/final`, base_model: null, lora: false });
   const ref = { kind: 'reference', run_dir: null, checkpoint: null, model: '/m/tiny', base_model: null, lora: false };
   judged(path.join(run, 'samples', 'final-vs-reference.eval.pref.jsonl'), { A: runModel(run), B: ref }, 10, 7);
-  judged(path.join(run, 'samples', 'dpo-vs-rpo.eval.pref.jsonl'), { A: runModel(other), B: runModel(run) }, 8, 6);
-  judged(path.join(run, 'samples', 'unrelated.eval.pref.jsonl'), { A: runModel(other), B: ref }, 4, 2);
+  // a comparison sampled from the other run lives in its folder: this run is its B
+  judged(path.join(other, 'samples', 'dpo-vs-rpo.eval.pref.jsonl'), { A: runModel(other), B: runModel(run) }, 8, 6);
+  judged(path.join(other, 'samples', 'unrelated.eval.pref.jsonl'), { A: runModel(other), B: ref }, 4, 2);
   judged(path.join(run, 'samples', 'broken.eval.pref.jsonl'), { A: runModel(run), B: ref }, 4, 2);
   const broken = path.join(run, 'samples', 'broken.eval.pref.jsonl.sources.jsonl');
   writeFileSync(broken, readFileSync(broken, 'utf8').split('\n').slice(0, -2).join('\n') + '\n');
   const rows = await runWinrates(run, { resamples: 100, seed: 0 });
-  assert.deepEqual(rows.map((r) => r.name), ['broken.eval.pref.jsonl', 'dpo-vs-rpo.eval.pref.jsonl', 'final-vs-reference.eval.pref.jsonl']);
-  const [b, asB, asA] = rows as [typeof rows[0], typeof rows[0], typeof rows[0]];
+  assert.deepEqual(rows.map((r) => r.name), ['dpo-vs-rpo.eval.pref.jsonl', 'broken.eval.pref.jsonl', 'final-vs-reference.eval.pref.jsonl']);
+  const [asB, b, asA] = rows as [typeof rows[0], typeof rows[0], typeof rows[0]];
   assert.match(b.error!, /4 records in the file, 3 entries in the sidecar/);
   assert.equal(b.winRate, null);
   assert.deepEqual([asA.wins, asA.losses, asA.winRate, asA.opponent], [7, 3, 0.7, 'B (reference model /m/tiny)']);
