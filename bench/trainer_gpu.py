@@ -15,12 +15,13 @@ section 8; recording is always on in a real run): the printed ratio is what reco
 this GPU (target <= 1.02). On a CPU the processes' timings are too noisy for that ratio; use
 bench/dynamics_overhead.py there.
 
-    python bench/trainer_gpu.py                      # on the GPU machine, under 5 minutes
+    python bench/trainer_gpu.py                      # on the GPU machine, under 5 minutes (+ generation, bench/generate.py)
     python bench/trainer_gpu.py --size tiny --device cpu --precision fp32 --steps 4   # logic check on a CPU
 """
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,6 +46,7 @@ def main() -> int:
     ap.add_argument("--budget-seconds", type=float, default=280, help="skip cases that would start after this")
     ap.add_argument("--data", choices=["hh", "fixed"], default="hh" if HH_TEST.exists() else "fixed",
                     help="hh: HH-RLHF lengths (prompt <= 256, sequence <= 512); fixed: --prompt-tokens + --response-tokens")
+    ap.add_argument("--no-generate", action="store_true", help="skip the generation benchmark (bench/generate.py) at the end")
     ap.add_argument("--peak-tflops", type=float, help="the device's dense bf16 peak for MFU (default: from its name)")
     a = ap.parse_args()
     if a.device == "cuda" and not _cuda_available():
@@ -116,6 +118,11 @@ def main() -> int:
     print("tokens/s counts the non-padding tokens of the policy forward pass (prompt + chosen, prompt + rejected), "
           "the same per step for every row.")
     print(json.dumps({"rows": [{"case": label, **(r or {"error": err})} for label, r, err in rows]}))
+    if not a.no_generate:
+        # Sampling for the win rate (rpo generate): batched vs plain model.generate per prompt, same model size.
+        print("\ngeneration (bench/generate.py):", flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "generate.py"), "--device", a.device, "--size", a.size,
+                        "--prompts", "64", "--batch-size", "32", "--max-new-tokens", "128"], timeout=300, check=False)
     return 0 if all(r for _, r, _ in rows) else 1
 
 
