@@ -45,39 +45,61 @@ type HashFn = (bytes: Uint8Array) => Uint8Array;
 const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
 const sha256: HashFn = oneShot ? (b) => oneShot('sha256', b, 'buffer') : (b) => createHash('sha256').update(b).digest();
 
-const utf8 = new TextEncoder();
-
-function compareBytes(x: Uint8Array, y: Uint8Array): number {
-  return Buffer.compare(x, y);
+/**
+ * One scratch buffer for the hashed bytes: enc(p) ++ enc(a) ++ enc(b) at [0, total), the two
+ * responses written at [total, 2 total) first to compare them. Keys are computed one at a time
+ * (synchronous), so sharing it is safe.
+ */
+let scratch = Buffer.allocUnsafe(1 << 16);
+function room(bytes: number): Buffer {
+  if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, scratch.length * 2));
+  return scratch;
 }
 
-/** enc(p) ++ enc(a) ++ enc(b)... into one buffer. */
-function encodeAll(parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += 8 + p.length;
-  const out = Buffer.allocUnsafe(total);
-  let o = 0;
-  for (const p of parts) {
-    out.writeUInt32LE(p.length % 0x100000000, o);
-    out.writeUInt32LE(Math.floor(p.length / 0x100000000), o + 4);
-    out.set(p, o + 8);
-    o += 8 + p.length;
-  }
-  return out;
+function writeLength(buf: Buffer, at: number, n: number): void {
+  buf.writeUInt32LE(n % 0x100000000, at);
+  buf.writeUInt32LE(Math.floor(n / 0x100000000), at + 4);
 }
 
 /** Key and side of a prompt with its chosen and rejected responses (paired records). */
 export function pairedKeyAndSide(prompt: Turns, chosen: Turns, rejected: Turns): { key: Uint8Array; side: 0 | 1 } {
-  const p = utf8.encode(promptText(prompt));
-  const x = utf8.encode(promptText(chosen));
-  const y = utf8.encode(promptText(rejected));
-  const side = compareBytes(x, y) <= 0 ? 0 : 1;
-  return { key: sha256(encodeAll(side === 0 ? [p, x, y] : [p, y, x])), side };
+  const p = promptText(prompt);
+  const x = promptText(chosen);
+  const y = promptText(rejected);
+  const pl = Buffer.byteLength(p, 'utf8');
+  const xl = Buffer.byteLength(x, 'utf8');
+  const yl = Buffer.byteLength(y, 'utf8');
+  const total = 24 + pl + xl + yl;
+  const buf = room(2 * total);
+  const t = total;
+  buf.write(x, t, xl, 'utf8');
+  buf.write(y, t + xl, yl, 'utf8');
+  // Bytewise, a shorter prefix first.
+  const side = buf.compare(buf, t + xl, t + xl + yl, t, t + xl) <= 0 ? 0 : 1;
+  writeLength(buf, 0, pl);
+  buf.write(p, 8, pl, 'utf8');
+  let o = 8 + pl;
+  const [aAt, al, bAt, bl] = side === 0 ? [t, xl, t + xl, yl] : [t + xl, yl, t, xl];
+  writeLength(buf, o, al);
+  buf.copy(buf, o + 8, aAt, aAt + al);
+  o += 8 + al;
+  writeLength(buf, o, bl);
+  buf.copy(buf, o + 8, bAt, bAt + bl);
+  return { key: sha256(buf.subarray(0, total)), side };
 }
 
 /** Key of one unpaired item (prompt, completion). */
 export function itemKey(prompt: Turns, completion: Turns): Uint8Array {
-  return sha256(encodeAll([utf8.encode(promptText(prompt)), utf8.encode(promptText(completion))]));
+  const p = promptText(prompt);
+  const c = promptText(completion);
+  const pl = Buffer.byteLength(p, 'utf8');
+  const cl = Buffer.byteLength(c, 'utf8');
+  const buf = room(16 + pl + cl);
+  writeLength(buf, 0, pl);
+  buf.write(p, 8, pl, 'utf8');
+  writeLength(buf, 8 + pl, cl);
+  buf.write(c, 16 + pl, cl, 'utf8');
+  return sha256(buf.subarray(0, 16 + pl + cl));
 }
 
 /** Key and side of a usable item or a record (paired, unpaired, candidates). */
