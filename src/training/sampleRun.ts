@@ -168,8 +168,8 @@ export async function sample(deps: SampleDeps, options: GenerateOptions): Promis
   const text = end.status === 'stopped'
     ? `RPO: sampling stopped after ${end.done} of ${end.total} records; they are kept, and sampling again with the same options continues.`
     : `RPO: sampled ${end.total} prompts into ${path.basename(file)}. Judge them blind in the preference editor.`;
-  const choice = await vscode.window.showInformationMessage(text, 'Open in Preference Editor');
-  if (choice) await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(file), 'rpo.labelingEditor');
+  // Not awaited: the command resolves with the file while the offer stays up.
+  void vscode.window.showInformationMessage(text, 'Open in Preference Editor').then((choice) => choice && vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(file), 'rpo.labelingEditor'));
   return file;
 }
 
