@@ -223,6 +223,25 @@ async function suspects(converted: string, n: number) {
   const rc = c.run!;
   console.log(`  matched ${rc.matched.toLocaleString()} of ${rc.rows.toLocaleString()} rows by key, ${rc.suspects.toLocaleString()} suspects, ${rc.changed.toLocaleString()} labels changed (the disputed ones): ${matchMs.toFixed(0)} ms   baseline: the scan ${scanMs.toFixed(0)} ms   ratio ${(matchMs / scanMs).toFixed(2)}; RSS +${mb(rss1 - rss0)} MB`);
   if (rc.matched !== rows) throw new Error(`matched ${rc.matched}, expected ${rows}`);
+  // Matching against scanning in turns (machine load hits both alike): the scan of a fresh model
+  // (baseline) and the keys pass of this one, 2 rounds each, medians.
+  const ab: Record<'scan' | 'keys', number[]> = { scan: [], keys: [] };
+  for (let round = 0; round < 2; round++) {
+    for (const what of round % 2 ? (['keys', 'scan'] as const) : (['scan', 'keys'] as const)) {
+      if (what === 'scan') {
+        const x = await LabelingModel.open(file, { workerPath });
+        await x.whenScanned();
+        ab.scan.push(x.scanMs);
+        x.dispose();
+      } else {
+        const t = performance.now();
+        await m.attachRun(dyn, { name: 'bench', runDir: tmp, notes: [] }, { mode: 'paired', usable: {} });
+        ab.keys.push(performance.now() - t);
+      }
+    }
+  }
+  const medAB = (xs: number[]) => pct(xs).p50;
+  console.log(`  in turns, 2 rounds: scan (baseline) median ${medAB(ab.scan).toFixed(0)} ms, matching by key median ${medAB(ab.keys).toFixed(0)} ms, ratio ${(medAB(ab.keys) / medAB(ab.scan)).toFixed(2)}; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   // Windows: first, then 200 at random positions (scrolling), median and p95, per filter.
   const filters: Filter[] = ['disputed', 'suspect'];
   const fig: Record<string, { first: number; win: ReturnType<typeof pct>; pos: ReturnType<typeof pct>; label: ReturnType<typeof pct> }> = {};
