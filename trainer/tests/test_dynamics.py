@@ -3,6 +3,8 @@ accumulators against a per-row reference, merging ranks, restoring, and the file
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,12 @@ from rpo_trainer.data import classify, unpaired_items
 from rpo_trainer.testing.toy import toy_workspace
 
 GOLDEN = json.loads((REPO / "test" / "golden" / "pair-keys.json").read_text("utf-8"))
+
+
+def test_golden_file_is_what_the_generator_writes():
+    r = subprocess.run([sys.executable, str(REPO / "scripts" / "golden" / "make_pair_keys.py"), "--check"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
 
 
 def golden_records():
