@@ -13,6 +13,7 @@ the recording run): the direct measure, the least disturbed by other processes.
 
 import argparse
 import io
+import os
 import statistics
 import sys
 import tempfile
@@ -72,8 +73,6 @@ def main() -> None:
                 t = time.perf_counter()
                 runs[k].train_step(MetricWindow())
                 times[k].append(time.perf_counter() - t)
-        import os
-
         print(f"model {a.size} ({sum(p.numel() for p in runs[('dpo', True)].model.parameters()) / 1e6:.2f}M parameters), "
               f"batch {a.batch} pairs, {a.steps} timed steps each (after {a.warmup} warm-up), CPU fp32, "
               f"{a.threads or torch.get_num_threads()} thread(s); load average {os.getloadavg()[0]:.2f}")
