@@ -12,7 +12,7 @@ port.on('message', (m: MergeWorkerRequest) => {
   }
   let reply: MergeWorkerReply;
   try {
-    reply = mergeBlock(inputs!, m.block, m.start, m.end);
+    reply = mergeBlock(inputs!, m.block, m.start, m.end, m.reuse);
   } catch (err) {
     reply = { type: 'failed', message: err instanceof Error ? err.message : String(err) };
   }

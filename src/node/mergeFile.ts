@@ -25,6 +25,8 @@ export interface MergeWorkerBlock {
   block: number;
   start: number;
   end: number;
+  /** A buffer written out before, handed back for this block's bytes (bounds the memory in flight). */
+  reuse?: ArrayBuffer;
 }
 export type MergeWorkerRequest = MergeWorkerInit | MergeWorkerBlock;
 export type MergeWorkerReply =
@@ -43,10 +45,11 @@ export interface MergeInputs {
  * Lines [start, end) merged, each followed by our line ending (per line, as the aligned merge
  * writes them; the file's last line keeps its own, possibly none).
  */
-export function mergeBlock(inp: MergeInputs, block: number, start: number, end: number): Extract<MergeWorkerReply, { type: 'merged' }> {
+export function mergeBlock(inp: MergeInputs, block: number, start: number, end: number, reuse?: ArrayBuffer): Extract<MergeWorkerReply, { type: 'merged' }> {
   const ours = inp.ours;
   // never from Buffer's pool: the bytes' ArrayBuffer is transferred to the main thread
-  let out = Buffer.allocUnsafeSlow(Math.max(1024, Math.min(ours.rawEnd(end - 1) - ours.contentStart(start), 64 * 1024 * 1024) * 2));
+  const want = Math.max(1024, Math.min(ours.rawEnd(end - 1) - ours.contentStart(start), 64 * 1024 * 1024) * 2);
+  let out = reuse && reuse.byteLength >= want ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(want);
   let size = 0;
   const put = (bytes: Uint8Array | string) => {
     const len = typeof bytes === 'string' ? bytes.length : bytes.length;
@@ -97,10 +100,17 @@ export function parallelThreads(base: LineIndex | null, ours: LineIndex, theirs:
 export async function mergeParallel(base: LineIndex | null, ours: LineIndex, theirs: LineIndex, options: ParallelMergeOptions, threads: number, write: (bytes: Uint8Array) => void): Promise<MergeResult> {
   const n = ours.lineCount;
   const blocks = Math.ceil(n / BLOCK);
-  const init: MergeWorkerInit = { type: 'init', base: base?.toShared() ?? null, ours: ours.toShared(), theirs: theirs.toShared(), policy: options.policy ?? 'majority', fastPath: options.fastPath ?? true };
+  // line offsets in shared memory too: one copy for all workers
+  const share = (d: SharedLineIndexData): SharedLineIndexData => {
+    const starts = new Float64Array(new SharedArrayBuffer(d.starts.byteLength));
+    starts.set(d.starts);
+    return { ...d, starts };
+  };
+  const init: MergeWorkerInit = { type: 'init', base: base ? share(base.toShared()) : null, ours: share(ours.toShared()), theirs: share(theirs.toShared()), policy: options.policy ?? 'majority', fastPath: options.fastPath ?? true };
   const workers = Array.from({ length: threads }, () => new Worker(options.workerPath!));
   const res: MergeResult = { lines: [], conflicts: [], aligned: true, united: 0, disputed: 0 };
   const pending = new Map<number, Uint8Array>();
+  const free: ArrayBuffer[] = []; // written blocks' buffers, handed back to the workers
   let next = 0;
   let written = 0;
   try {
@@ -108,7 +118,8 @@ export async function mergeParallel(base: LineIndex | null, ours: LineIndex, the
       const give = (w: Worker) => {
         if (next >= blocks) return;
         const b = next++;
-        w.postMessage({ type: 'block', block: b, start: b * BLOCK, end: Math.min(n, (b + 1) * BLOCK) } satisfies MergeWorkerBlock);
+        const reuse = free.pop();
+        w.postMessage({ type: 'block', block: b, start: b * BLOCK, end: Math.min(n, (b + 1) * BLOCK), reuse } satisfies MergeWorkerBlock, reuse ? [reuse] : []);
       };
       for (const w of workers) {
         w.on('error', reject);
@@ -125,6 +136,7 @@ export async function mergeParallel(base: LineIndex | null, ours: LineIndex, the
             for (let bytes = pending.get(written); bytes; bytes = pending.get(written)) {
               pending.delete(written);
               if (!res.conflicts.length) write(bytes);
+              free.push(bytes.buffer as ArrayBuffer);
               written++;
             }
           } catch (err) {
