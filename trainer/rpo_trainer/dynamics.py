@@ -1,7 +1,7 @@
 """Training dynamics of each pair (docs/contracts.md section 8): pair keys, the margins a run
 records per visit, and `dynamics.safetensors`.
 
-Pure parts: keys and the labels hash (`pair_key`, `record_keys`, `labels_sha256`), the margin of
+Pure parts: keys and the labels hash (`pair_key`, `record_key`, `Rows.labels_sha256`), the margin of
 each row's own pair (`own_margins`, `diagonal_weights`), and `Dynamics`, preallocated numpy
 accumulators indexed by row (training rows first, then eval rows) that a step adds to without a
 per-row Python loop. The trainer (train.py) merges the ranks' accumulators and writes the file.
@@ -49,14 +49,6 @@ def record_key(rec: Record) -> tuple[bytes, int]:
     if rec.chosen is not None:
         return pair_key(rec.prompt, rec.chosen, rec.rejected)
     return item_key(rec.prompt, rec.completion, bool(rec.label))
-
-
-def labels_sha256(keys: list[bytes], sides: list[int]) -> str:
-    """SHA-256 over the rows of key ++ byte(side), in row order."""
-    h = hashlib.sha256()
-    for k, s in zip(keys, sides):
-        h.update(k + bytes([s]))
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------- margins of a batch
