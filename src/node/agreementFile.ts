@@ -1,15 +1,13 @@
-import { isUtf8 } from 'node:buffer';
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { agreementReport, mergePartials, resampleCounts, VoteCollector, type AgreementOptions, type AgreementReport, type VotePartial } from '../core/agreement';
-import { parseForAgreement } from '../core/agreement/scan';
+import { parseLine } from '../core/dataset/formats';
 
 /**
  * `rpo agreement` over a file (docs/agreement.md, "Performance"): the file is cut at line starts
  * into one byte range per worker thread; each worker reads its range straight from the file,
- * parses its lines for agreement (parseForAgreement) and collects their votes; the partials are
- * merged in file order. The bootstrap's resamples are then split into ranges across the same
+ * parses its lines (parseLine) and collects their votes; the partials are merged in file order. The bootstrap's resamples are then split into ranges across the same
  * workers (resampleCounts: each resample starts from its own generator state). Every split gives
  * the numbers one thread gives (test/unit/agreement/file.test.ts).
  *
@@ -37,14 +35,14 @@ export function collectRange(path: string, from: number, to: number): RangeResul
     let line = 0;
     let invalid = 0;
     let first = from === 0;
-    const handle = (start: number, end: number, utf8: boolean) => {
+    const handle = (start: number, end: number) => {
       if (first) {
         first = false;
         if (end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
       }
       let e = end;
       if (e > start && buf[e - 1] === 0x0d) e--;
-      const rec = parseForAgreement(buf, start, e, utf8);
+      const rec = parseLine(buf.subarray(start, e));
       if (rec.kind === 'invalid') invalid++;
       collector.add(line++, rec);
     };
@@ -62,12 +60,11 @@ export function collectRange(path: string, from: number, to: number): RangeResul
       const done = pos >= to;
       const lastNl = buf.lastIndexOf(0x0a, have - 1);
       const complete = lastNl + 1; // bytes of whole lines
-      const utf8 = complete > 0 && isUtf8(buf.subarray(0, complete));
       let start = 0;
       while (start < complete) {
         const nl = buf.indexOf(0x0a, start);
         // a final '\r' before '\n' belongs to the ending
-        handle(start, nl, utf8);
+        handle(start, nl);
         start = nl + 1;
       }
       if (done) {
@@ -77,7 +74,7 @@ export function collectRange(path: string, from: number, to: number): RangeResul
         if (first && have - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
         first = false;
         if (start < have) {
-          const rec = parseForAgreement(buf, start, have, false);
+          const rec = parseLine(buf.subarray(start, have));
           if (rec.kind === 'invalid') invalid++;
           collector.add(line++, rec);
         }

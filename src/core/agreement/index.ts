@@ -105,7 +105,7 @@ export class VoteCollector {
   private readonly annotators: string[] = [];
   private readonly index = new Map<string, number>();
   private readonly patterns: Pattern[] = [];
-  private readonly patternIndex = new Map<string, number>();
+  private readonly patternIndex = new Map<number | string, number>();
   private itemPattern: Int32Array = new Int32Array(1024);
   private itemLine: Int32Array = new Int32Array(1024);
   private items = 0;
@@ -131,7 +131,7 @@ export class VoteCollector {
     const votes = votesOf(rec);
     if (votes.length === 0) return;
     this.recordsWithVotes++;
-    const side = sideMap(rec);
+    const side = sideKey(rec);
     const status = rec.provenance?.status ?? null;
     const resolved = votes.length >= 2 && status !== 'disputed' && rec.provenance ? status ?? (rec.kind === 'paired' ? 'chosen' : null) : null;
     const raters = this.raters;
@@ -209,15 +209,18 @@ export class VoteCollector {
   }
 }
 
-/** A pattern's identity: its raters and codes (one character a rating while annotator indices stay below 8191). */
-function patternKey(raters: readonly number[], codes: readonly number[]): string {
-  let key = '';
-  for (let i = 0; i < raters.length; i++) {
-    const r = raters[i]!;
-    if (r >= 8191) return raters.join(',') + ':' + codes.join('');
-    key += String.fromCharCode(r * 8 + codes[i]! + 1);
+/**
+ * A pattern's identity from its raters and codes: one number r * 8 + code + 1 (< 65536) a rating,
+ * packed into one number for two or three ratings, else joined into a string.
+ */
+function patternKey(raters: readonly number[], codes: readonly number[]): number | string {
+  const m = raters.length;
+  if (m <= 3 && raters[m - 1]! < 8191) {
+    let key = 0;
+    for (let i = m - 1; i >= 0; i--) key = key * 65536 + raters[i]! * 8 + codes[i]! + 1;
+    return key;
   }
-  return key;
+  return raters.join(',') + ':' + codes.join('');
 }
 
 /**
@@ -229,7 +232,7 @@ export function mergePartials(parts: readonly { partial: VotePartial; lineOffset
   const annotators: string[] = [];
   const index = new Map<string, number>();
   const patterns: Pattern[] = [];
-  const patternIndex = new Map<string, number>();
+  const patternIndex = new Map<number | string, number>();
   const tallies: AnnotatorTally[] = [];
   let n = 0;
   for (const { partial } of parts) n += partial.itemPattern.length;
@@ -349,22 +352,21 @@ function votesOf(rec: PreferenceRecord): Vote[] {
   return [{ annotator: p.annotator, time: p.time, choice, strength: p.strength, status: p.status, note: p.note, shown: p.shown, adjudicator: false }];
 }
 
-/** Current field name -> 0 (first) / 1 (second) in the record's original orientation. */
-function sideMap(rec: PreferenceRecord): (name: string) => number {
-  if (rec.kind === 'candidates') return (n) => (n === 'responses.0' ? 0 : 1);
+/**
+ * How current field names map to 0 (first) / 1 (second) in the record's original orientation:
+ * -1 for candidates (`responses.0` is first), else the side of `chosen` (`rejected` the other).
+ */
+function sideKey(rec: PreferenceRecord): number {
+  if (rec.kind === 'candidates') return -1;
   const p = rec.provenance;
-  if (p?.from_responses) {
-    const c = p.from_responses[0];
-    return (n) => (n === 'chosen' ? c : 1 - c);
-  }
-  const flipped = p?.flipped ?? false;
-  return (n) => ((n === 'chosen') !== flipped ? 0 : 1);
+  if (p?.from_responses) return p.from_responses[0];
+  return p?.flipped ? 1 : 0;
 }
 
-function voteCode(v: Vote, side: (name: string) => number): number {
+function voteCode(v: Vote, side: number): number {
   if (v.status === 'tie') return 2;
   if (v.status !== null || v.choice === null) return -1;
-  const s = side(v.choice);
+  const s = side < 0 ? (v.choice === 'responses.0' ? 0 : 1) : v.choice === 'chosen' ? side : 1 - side;
   if (v.strength === 'clearly') return s === 0 ? 0 : 4;
   if (v.strength === 'slightly') return s === 0 ? 1 : 3;
   return 5 + s;
