@@ -68,7 +68,8 @@ test('two real runs sampled into one file, judged by plan, equal the hand count'
       return applyLabel(line, { type: 'status', status: 'tie' }, ctx);
     }
     const idx = sidecar[i + 1]!.sources!.indexOf(p);
-    if (!same) (p === 'A' ? wins++ : losses++);
+    if (!same && p === 'A') wins++;
+    else if (!same) losses++;
     return applyLabel(line, { type: 'choose', side: ctx.shown[0] === `responses.${idx}` ? 'left' : 'right' }, ctx);
   });
   fs.writeFileSync(file, labeled.join('\n') + '\n');
