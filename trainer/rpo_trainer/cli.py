@@ -97,11 +97,10 @@ def _is_oom(e: BaseException) -> bool:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Exit codes as train: 0 completed or stopped cleanly (the end event says which), 1 failed."""
-    from .generate import Request, Settings, run_generation
-    from .train import StopFlag
+    from .generate import Request, Settings, run_generation, stop_flag
 
     events = EventWriter(enabled=_is_main_process())
-    stop = StopFlag()
+    stop = stop_flag()
     stop.install()
     started = time.perf_counter()
     try:
