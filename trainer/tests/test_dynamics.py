@@ -181,13 +181,17 @@ def test_a_run_writes_dynamics_at_checkpoints_and_at_the_end(tmp_path, tiny_mode
     assert len(keys) == 20
 
 
-def test_margins_at_the_first_step_are_zero(tmp_path, tiny_model):
-    """Policy == reference before the first update: every visited row's margin is exactly 0 (DPO,
-    so diag_weight is NaN)."""
-    config = toy_workspace(tmp_path, tiny_model, n=8, method="dpo", max_steps=1, learning_rate=1e-2)
+def test_margins_are_the_steps_own_pair_margins(tmp_path, tiny_model):
+    """DPO, 8 pairs, batch 4, 2 steps: every pair once. Policy == reference before the first
+    update, so step 1's pairs have margin exactly 0; step 2's margins average to the step's
+    logged rewards/margins (the metric path, computed separately). DPO: diag_weight NaN."""
+    config = toy_workspace(tmp_path, tiny_model, n=8, method="dpo", max_steps=2, learning_rate=1e-2, logging_steps=1)
     code, events, stderr = run_trainer(["train", "--config", str(config)])
     assert code == 0, stderr
     t, _ = read_file(Path(events[0]["run_dir"]) / "dynamics.safetensors")
-    seen = t["visits"] > 0
-    assert seen.sum() == 4 and np.all(t["aum"][seen] == 0) and np.all(t["confidence"][seen] == 0.5)
-    assert np.all(t["correctness"][seen] == 0) and np.all(np.isnan(t["aum"][~seen])) and np.all(np.isnan(t["diag_weight"]))
+    assert list(t["visits"]) == [1] * 8
+    first = t["aum"] == 0
+    assert first.sum() == 4 and np.all(t["confidence"][first] == 0.5) and np.all(t["correctness"][first] == 0)
+    logged = [e["metrics"]["rewards/margins"] for e in events if e["type"] == "step"]
+    assert logged[0] == 0 and t["aum"][~first].mean() == pytest.approx(logged[1], rel=1e-5) and logged[1] != 0
+    assert np.all(t["last_margin"] == t["aum"]) and np.all(np.isnan(t["diag_weight"]))
