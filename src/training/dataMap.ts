@@ -91,6 +91,7 @@ export class DataMapHost {
     }
     this.busy = true;
     try {
+      const t0 = performance.now();
       const run = readRunDynamics(dir);
       const d = run.dynamics;
       this.run = run;
@@ -99,7 +100,10 @@ export class DataMapHost {
       this.prompts.clear();
       this.lastNote = null;
       const note = this.rows.rows.length ? null : `No training pair has been visited yet (step ${d.meta.step}).`;
-      await this.post({ type: 'dataMap', map: this.rows.rows.length ? mapPayload(d, this.rows) : null, note });
+      const payload = this.rows.rows.length ? mapPayload(d, this.rows) : null;
+      const t1 = performance.now();
+      await this.post({ type: 'dataMap', map: payload, note });
+      this.log.info(`data map: ${this.rows.rows.length} points of ${file} (step ${d.meta.step}) read in ${Math.round(t1 - t0)} ms, posted in ${Math.round(performance.now() - t1)} ms`);
     } catch (err) {
       if (err instanceof NoDynamicsError) return; // removed between the stat and the read
       const message = err instanceof DynamicsError ? err.message : `${file}: ${(err as Error).message}`;
@@ -120,7 +124,12 @@ export class DataMapHost {
   }
 
   private lineOffsets(dataset: string): Promise<LineOffsets> {
-    const make = () => LineOffsets.scan(dataset);
+    const make = async () => {
+      const t0 = performance.now();
+      const offsets = await LineOffsets.scan(dataset);
+      this.log.info(`data map: ${offsets.lineCount} line offsets of ${dataset} in ${Math.round(performance.now() - t0)} ms (for hovers)`);
+      return offsets;
+    };
     this.offsets ??= make();
     return this.offsets.then(async (o) => {
       if (await o.current()) return o;

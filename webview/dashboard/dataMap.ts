@@ -77,6 +77,8 @@ const map = {
   prompts: new Map<number, string>(),
   colors: { low: [241, 76, 76] as Rgb, mid: [204, 167, 0] as Rgb, high: [137, 209, 133] as Rgb, guide: 'rgba(128,128,128,0.5)' },
   dpr: 1,
+  /** The canvas width in CSS pixels at the last draw. */
+  cssWidth: 600,
 };
 
 /** Figures for the benchmark and the UI test (test builds only). */
@@ -163,7 +165,8 @@ function draw(): void {
   if (!points) return;
   const t0 = performance.now();
   const dpr = (map.dpr = window.devicePixelRatio || 1);
-  const cssWidth = Math.max(240, plot.clientWidth || 600);
+  const cssWidth = (map.cssWidth = Math.max(240, plot.clientWidth || 600));
+  canvasRect = null;
   const width = Math.round(cssWidth * dpr);
   const height = Math.round(PLOT_HEIGHT * dpr);
   if (canvas.width !== width || canvas.height !== height) {
@@ -242,7 +245,8 @@ function describe(hit: Hit, asTooltip: boolean): void {
   tooltip.hidden = false;
   const x = hit.px / map.dpr;
   const y = hit.py / map.dpr;
-  const w = plot.clientWidth;
+  // The width measured at the last draw: reading layout here would force a layout of the page per hover.
+  const w = map.cssWidth;
   tooltip.style.left = `${Math.min(x + 12, Math.max(0, w - 320))}px`;
   tooltip.style.top = `${y + 14 > PLOT_HEIGHT - 60 ? Math.max(0, y - 70) : y + 14}px`;
   tooltip.dataset.point = String(i);
@@ -270,8 +274,12 @@ function openBox(box: DataBox): void {
   vscode.postMessage({ type: 'mapOpenBox', box });
 }
 
+/** The canvas's position, read once after each draw, scroll or resize (not per mousemove: that can force a layout). */
+let canvasRect: DOMRect | null = null;
+window.addEventListener('scroll', () => (canvasRect = null), { passive: true, capture: true });
+
 function pixelOf(e: MouseEvent): [number, number] {
-  const r = canvas.getBoundingClientRect();
+  const r = (canvasRect ??= canvas.getBoundingClientRect());
   return [(e.clientX - r.left) * map.dpr, (e.clientY - r.top) * map.dpr];
 }
 
