@@ -15,7 +15,14 @@ port.on('message', (m: ScanRequest) => {
     const index = LineIndex.fromShared(m.data);
     const t0 = performance.now();
     if (m.type === 'scan') {
-      scanAll(index, (from, to, codes, stats, invalid) => post({ type: 'scanned', generation: m.generation, from, to, codes, stats, invalid }, [codes.buffer as ArrayBuffer]), { n: 0 }, m.from, m.to);
+      scanAll(
+        index,
+        (from, to, codes, stats, invalid, keys) => post({ type: 'scanned', generation: m.generation, from, to, codes, stats, invalid, ...(keys ? { keys } : {}) }, keys ? [codes.buffer as ArrayBuffer, keys.keys.buffer as ArrayBuffer, keys.sides.buffer as ArrayBuffer] : [codes.buffer as ArrayBuffer]),
+        { n: 0 },
+        m.from,
+        m.to,
+        m.keys,
+      );
       post({ type: 'scanDone', generation: m.generation, ms: performance.now() - t0 });
     } else if (m.type === 'keys') {
       for (let from = m.from; from < m.to; from += SCAN_BATCH) {

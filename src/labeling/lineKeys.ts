@@ -23,18 +23,28 @@ export function lineKey(line: number, rec: ParsedLine, options: KeyOptions): { k
   return null;
 }
 
+/** Writes a parsed line's key at keys[at * 32..] and its side at sides[at] (SIDE_NONE: no key, the key bytes left as they are). */
+export function keyLine(line: number, rec: ParsedLine, options: KeyOptions, keys: Uint8Array, sides: Uint8Array, at: number): void {
+  const k = lineKey(line, rec, options);
+  if (!k) {
+    sides[at] = SIDE_NONE;
+    return;
+  }
+  keys.set(k.key, at * 32);
+  sides[at] = k.side;
+}
+
 /** Keys of lines [from, to) of the loaded bytes: 32 bytes per line (zeros for none) and the sides (SIDE_NONE: no key). */
 export function keyLines(index: LineIndex, from: number, to: number, options: KeyOptions): { keys: Uint8Array; sides: Uint8Array } {
   const keys = new Uint8Array((to - from) * 32);
   const sides = new Uint8Array(to - from);
-  for (let line = from; line < to; line++) {
-    const k = lineKey(line, parseLine(index.content(line)), options);
-    if (!k) {
-      sides[line - from] = SIDE_NONE;
-      continue;
-    }
-    keys.set(k.key, (line - from) * 32);
-    sides[line - from] = k.side;
-  }
+  for (let line = from; line < to; line++) keyLine(line, parseLine(index.content(line)), options, keys, sides, line - from);
   return { keys, sides };
+}
+
+/** Whether two key options key a file alike (mode and the usable rules). */
+export function sameKeyOptions(a: KeyOptions, b: KeyOptions): boolean {
+  const ua = a.usable;
+  const ub = b.usable;
+  return a.mode === b.mode && ua.minAgreement === ub.minAgreement && ua.labelSmoothing === ub.labelSmoothing && (ua.votes ?? 'resolved') === (ub.votes ?? 'resolved');
 }

@@ -9,8 +9,8 @@ import { addToStats, emptyStats, fileVerdict, isBlindCode, lineCode, mergeStats,
 import type { Counts, Filter, LabelAction, NavAction, RecordDetail, RowSummary } from '../protocol/labeling';
 import { recordDetail, rowSummary, sideLabel, statusOfState } from './recordView';
 import { LineSet } from './lineSet';
-import { bytesMatch, SCAN_BATCH, scanAll, searchLines, variants, type InvalidLine, type ScanReply, type ScanRequest } from './scanWork';
-import { keyLines, lineKey } from './lineKeys';
+import { bytesMatch, SCAN_BATCH, scanAll, searchLines, variants, type InvalidLine, type LineKeys, type ScanReply, type ScanRequest } from './scanWork';
+import { keyLines, lineKey, sameKeyOptions } from './lineKeys';
 import { RunOverlay, SIDE_NONE, type RunIdentity } from './runOverlay';
 import type { Dynamics } from '../core/dynamics';
 import type { KeyOptions } from './lineKeys';
@@ -52,6 +52,12 @@ export interface ModelOptions {
    * on one of two cores slowed VS Code's creation of the webview); reloads scan at once.
    */
   scanGate?: Promise<unknown>;
+  /**
+   * Pair keys to compute in the scan itself, from the records it parses (a run's mode and usable
+   * rules: the newest run on the file). A run shown with the same options is then matched without
+   * a second pass over the file. Showing a run sets them for later scans (reloads).
+   */
+  scanKeys?: KeyOptions;
 }
 
 export interface LabelSettings {
@@ -250,7 +256,13 @@ export class LabelingModel {
   invalidVersion = 0;
   private searchPending = new Map<number, (lines: Uint32Array) => void>();
   /** The picked run's view of the file (the Suspect filter, "label changed since run"). */
-  private run: { rows: Dynamics; id: RunIdentity; options: KeyOptions; overlay: RunOverlay; seq: number; pending: number; done: Promise<void>; resolve: () => void } | undefined;
+  private run: { rows: Dynamics; id: RunIdentity; options: KeyOptions; overlay: RunOverlay; seq: number; pending: number; done: Promise<void>; resolve: () => void; fromScan: boolean } | undefined;
+  /** Key options of the next scans (ModelOptions.scanKeys, then the run shown). */
+  private scanKeyOptions: KeyOptions | undefined;
+  /** This scan's keys of the loaded bytes, per line (32 bytes, side), and the line ranges in so far. */
+  private scanKeys: { options: KeyOptions; keys: Uint8Array; sides: Uint8Array; ranges: [number, number][] } | undefined;
+  /** This scan's every range is in (or failed). */
+  private scanComplete = false;
   private runSeq = 0;
   /** Lines another view asked to show (`rpo.label.showRecords`), in its order. */
   private picked: RankedLines | undefined;
@@ -264,6 +276,7 @@ export class LabelingModel {
 
   private constructor(readonly doc: LineDocument, private readonly options: ModelOptions) {
     this.scanGate = options.scanGate;
+    this.scanKeyOptions = options.scanKeys;
     this.codes = new Uint8Array(doc.lineCount).fill(UNSCANNED);
   }
 
@@ -346,8 +359,12 @@ export class LabelingModel {
     this.searchInFlight.clear();
     this.scanDone = new Promise((resolve) => (this.resolveScan = resolve));
     this.picked = undefined;
+    this.scanComplete = false;
+    const keyOptions = this.scanKeyOptions;
+    this.scanKeys = keyOptions && this.lineCount > 0 ? { options: keyOptions, keys: new Uint8Array(this.lineCount * 32), sides: new Uint8Array(this.lineCount), ranges: [] } : undefined;
     if (this.run) void this.attachRun(this.run.rows, this.run.id, this.run.options, this.run.overlay);
     if (this.lineCount === 0) {
+      this.scanComplete = true;
       this.resolveScan();
       return;
     }
@@ -366,7 +383,7 @@ export class LabelingModel {
         this.scansRunning = 0;
         for (let w = 0; w * per < this.lineCount; w++) {
           this.scansRunning++;
-          this.ensureWorker(w).postMessage({ type: 'scan', generation, data, from: w * per, to: Math.min((w + 1) * per, this.lineCount) } satisfies ScanRequest);
+          this.ensureWorker(w).postMessage({ type: 'scan', generation, data, from: w * per, to: Math.min((w + 1) * per, this.lineCount), ...(keyOptions ? { keys: keyOptions } : {}) } satisfies ScanRequest);
         }
         this.scanStarted = performance.now();
       };
@@ -385,12 +402,11 @@ export class LabelingModel {
         if (generation !== this.generation) return;
         if (from >= this.lineCount) {
           this.scanMs = performance.now() - t0;
-          this.resolveScan();
-          this.emit('scan');
+          this.scanEnded();
           return;
         }
         const to = Math.min(from + THREAD_SCAN_SLICE, this.lineCount);
-        scanAll(this.doc.lineIndex, (...b) => this.onScanned(...b), reported, from, to);
+        scanAll(this.doc.lineIndex, (...b) => this.onScanned(...b), reported, from, to, keyOptions);
         from = to;
         setImmediate(next);
       };
@@ -425,7 +441,14 @@ export class LabelingModel {
     if (this.scansRunning <= 0) return;
     if (--this.scansRunning > 0) return;
     this.scanMs = performance.now() - this.scanStarted;
+    this.scanEnded();
+  }
+
+  /** Every line classified (and keyed, with scan keys): a run fed by the scan is matched. */
+  private scanEnded(): void {
+    this.scanComplete = true;
     this.resolveScan();
+    if (this.run?.fromScan) this.keysFinished();
     this.emit('scan');
   }
 
@@ -435,7 +458,7 @@ export class LabelingModel {
     if (m.generation !== this.generation) return;
     switch (m.type) {
       case 'scanned':
-        this.onScanned(m.from, m.to, m.codes, m.stats, m.invalid);
+        this.onScanned(m.from, m.to, m.codes, m.stats, m.invalid, m.keys);
         this.emit('scan');
         break;
       case 'scanDone':
@@ -467,8 +490,15 @@ export class LabelingModel {
   }
 
   /** A batch of the worker's codes (computed from the bytes as loaded) merged with our edits. */
-  private onScanned(from: number, to: number, codes: Uint8Array, stats: DatasetStats, invalid: InvalidLine[]): void {
+  private onScanned(from: number, to: number, codes: Uint8Array, stats: DatasetStats, invalid: InvalidLine[], keys?: LineKeys): void {
     this.codes.set(codes, from);
+    const sk = this.scanKeys;
+    if (keys && sk) {
+      sk.keys.set(keys.keys, from * 32);
+      sk.sides.set(keys.sides, from);
+      sk.ranges.push([from, to]);
+      if (this.run?.fromScan) this.onKeyed(from, keys.keys, keys.sides);
+    }
     const parts = [this.stats, stats];
     for (const x of invalid) this.invalid.set(x.line, x);
     if (invalid.length) this.invalidVersion++;
@@ -537,10 +567,21 @@ export class LabelingModel {
     const done = new Promise<void>((r) => (resolve = r));
     const overlay = previous ? previous.rebuilt(this.lineCount) : new RunOverlay(rows, id, this.lineCount);
     this.run?.resolve();
-    this.run = { rows, id, options, overlay, seq, pending: 0, done, resolve };
+    const sk = this.scanKeys;
+    const fromScan = !!sk && sameKeyOptions(sk.options, options);
+    this.run = { rows, id, options, overlay, seq, pending: 0, done, resolve, fromScan };
+    // Later scans (a reload) key the lines as this run does, in the same pass.
+    this.scanKeyOptions = options;
     const generation = this.generation;
     if (this.lineCount === 0) {
       resolve();
+      return done;
+    }
+    if (fromScan) {
+      // The scan keyed the lines already (or is keying them): no second pass over the file.
+      this.run.pending = 1;
+      for (const [from, to] of sk!.ranges) this.onKeyed(from, sk!.keys.subarray(from * 32, to * 32), sk!.sides.subarray(from, to));
+      if (this.scanComplete) this.keysFinished();
       return done;
     }
     if (this.options.workerPath) {
@@ -573,6 +614,7 @@ export class LabelingModel {
   detachRun(): void {
     this.run?.resolve();
     this.run = undefined;
+    this.scanKeyOptions = this.options.scanKeys;
     this.runSeq++;
     this.emit('scan');
   }
@@ -580,6 +622,11 @@ export class LabelingModel {
   /** The run shown, if any. */
   get runShown(): RunIdentity | undefined {
     return this.run?.id;
+  }
+
+  /** Whether the shown run's keys came from the scan itself (no second pass over the file). */
+  get runKeyedInScan(): boolean {
+    return !!this.run?.fromScan;
   }
 
   /** Resolves when the shown run's keys are all in (at once without a run). */

@@ -1,6 +1,7 @@
 import { LineIndex, type SharedLineIndexData } from '../core/dataset/lineIndex';
+import type { ParsedLine } from '../core/dataset/formats';
 import { scanLines, type DatasetStats } from '../core/dataset/stats';
-import type { KeyOptions } from './lineKeys';
+import { keyLine, type KeyOptions } from './lineKeys';
 
 /**
  * The work the labeling scan worker does, as plain functions (unit-tested without a thread):
@@ -12,14 +13,14 @@ export const SCAN_BATCH = 20_000;
 export const MAX_INVALID_REPORTED = 1000;
 
 export type ScanRequest =
-  /** Scan lines [from, to) (one worker's share). */
-  | { type: 'scan'; generation: number; data: SharedLineIndexData; from: number; to: number }
+  /** Scan lines [from, to) (one worker's share); with `keys`, each line's pair key too, from the same parse (a run's view of the file). */
+  | { type: 'scan'; generation: number; data: SharedLineIndexData; from: number; to: number; keys?: KeyOptions }
   | { type: 'search'; generation: number; id: number; query: string; data: SharedLineIndexData }
   /** Pair keys of lines [from, to) (a run's view of the file, docs/contracts.md §8). */
   | { type: 'keys'; generation: number; run: number; data: SharedLineIndexData; from: number; to: number; options: KeyOptions };
 
 export type ScanReply =
-  | { type: 'scanned'; generation: number; from: number; to: number; codes: Uint8Array; stats: DatasetStats; invalid: InvalidLine[] }
+  | { type: 'scanned'; generation: number; from: number; to: number; codes: Uint8Array; stats: DatasetStats; invalid: InvalidLine[]; keys?: LineKeys }
   | { type: 'scanDone'; generation: number; ms: number }
   | { type: 'found'; generation: number; id: number; lines: Uint32Array; ms: number }
   /** 32 bytes of key per line (zeros: none) and each line's side (lineKeys.ts). */
@@ -27,19 +28,35 @@ export type ScanReply =
   | { type: 'keysDone'; generation: number; run: number }
   | { type: 'failed'; generation: number; id?: number; run?: number; message: string };
 
+/** Pair keys of a batch of lines: 32 bytes per line (zeros: none) and each line's side (lineKeys.ts). */
+export interface LineKeys {
+  keys: Uint8Array;
+  sides: Uint8Array;
+}
+
 export interface InvalidLine {
   line: number;
   reason: string;
   column: number | null;
 }
 
-/** Scans lines [start, end) in batches, calling `emit` after each (a worker posts each batch). */
-export function scanAll(index: LineIndex, emit: (from: number, to: number, codes: Uint8Array, stats: DatasetStats, invalid: InvalidLine[]) => void, reportedSoFar = { n: 0 }, start = 0, end = index.lineCount): void {
+/**
+ * Scans lines [start, end) in batches, calling `emit` after each (a worker posts each batch).
+ * With `keyOptions`: each line's pair key and side as well, computed from the record parsed for
+ * the scan (no second parse of the file when a run's view is wanted).
+ */
+export function scanAll(index: LineIndex, emit: (from: number, to: number, codes: Uint8Array, stats: DatasetStats, invalid: InvalidLine[], keys?: LineKeys) => void, reportedSoFar = { n: 0 }, start = 0, end = index.lineCount, keyOptions?: KeyOptions): void {
   for (let from = start; from < end; from += SCAN_BATCH) {
     const to = Math.min(from + SCAN_BATCH, end);
-    const r = scanLines(index, from, to, { maxInvalid: Math.max(MAX_INVALID_REPORTED - reportedSoFar.n, 0) });
+    let keys: LineKeys | undefined;
+    let each: ((line: number, rec: ParsedLine) => void) | undefined;
+    if (keyOptions) {
+      const k = (keys = { keys: new Uint8Array((to - from) * 32), sides: new Uint8Array(to - from) });
+      each = (line, rec) => keyLine(line, rec, keyOptions, k.keys, k.sides, line - from);
+    }
+    const r = scanLines(index, from, to, { maxInvalid: Math.max(MAX_INVALID_REPORTED - reportedSoFar.n, 0), each });
     reportedSoFar.n += r.invalid.length;
-    emit(from, to, r.codes, r.stats, r.invalid.map((x) => ({ line: x.line, reason: x.record.reason, column: x.record.column })));
+    emit(from, to, r.codes, r.stats, r.invalid.map((x) => ({ line: x.line, reason: x.record.reason, column: x.record.column })), keys);
   }
 }
 

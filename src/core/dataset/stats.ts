@@ -129,17 +129,19 @@ export interface ScanResult {
   invalid: { line: number; record: InvalidRecord }[];
 }
 
-/** Parses lines [from, to) of `source`: the chunk of work a worker does. */
-export function scanLines(source: LineSource, from = 0, to = source.lineCount, options: { maxInvalid?: number } = {}): ScanResult {
+/** Parses lines [from, to) of `source`: the chunk of work a worker does; `each` sees every parsed line (keys computed in the same pass). */
+export function scanLines(source: LineSource, from = 0, to = source.lineCount, options: { maxInvalid?: number; each?: (line: number, rec: ParsedLine) => void } = {}): ScanResult {
   const read = source.lineBytes ? source.lineBytes.bind(source) : source.content!.bind(source);
   const codes = new Uint8Array(Math.max(0, to - from));
   const stats = emptyStats();
   const invalid: ScanResult['invalid'] = [];
   const maxInvalid = options.maxInvalid ?? Infinity;
+  const each = options.each;
   for (let i = from; i < to; i++) {
     const rec = parseLine(read(i));
     codes[i - from] = lineCode(rec);
     addToStats(stats, rec);
+    if (each) each(i, rec);
     if (rec.kind === 'invalid' && invalid.length < maxInvalid) invalid.push({ line: i, record: rec });
   }
   return { from, to, codes, stats, invalid };

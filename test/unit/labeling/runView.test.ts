@@ -7,6 +7,7 @@ import { buildSync } from 'esbuild';
 import { parseText } from '../../../src/core/dataset/formats';
 import { encodeDynamics, keyedRecords, matchDynamics, NO_SIDE, parseDynamics, rankSuspects, ROW_LABEL_CHANGED, ROW_NOT_FOUND, ROW_UNLABELED, type Dynamics } from '../../../src/core/dynamics';
 import { DynamicsError } from '../../../src/core/dynamics';
+import type { KeyOptions } from '../../../src/labeling/lineKeys';
 import { LabelingModel } from '../../../src/labeling/model';
 import { runNotes, runProblem } from '../../../src/labeling/runNotes';
 import { NoDynamicsError } from '../../../src/node/dynamics';
@@ -108,8 +109,10 @@ async function check(model: LabelingModel, d: Dynamics, what: string): Promise<v
   }
 }
 
-for (const workers of [0, 2]) {
-  test(`a run's view after the file was edited as text, then relabeled in the editor (${workers ? `${workers} scan workers` : 'this thread'})`, async () => {
+// keys: 'pass' a keys pass after the scan (the run's options unknown to the scan); 'scan' keyed
+// in the scan (ModelOptions.scanKeys), the run shown after it; 'early' the same, shown while the scan runs.
+for (const workers of [0, 2]) for (const keys of ['pass', 'scan', 'early'] as const) {
+  test(`a run's view after the file was edited as text, then relabeled in the editor (${workers ? `${workers} scan workers` : 'this thread'}, keys ${keys === 'pass' ? 'in a pass after the scan' : keys === 'scan' ? 'in the scan' : 'in the scan, run shown during it'})`, async () => {
     const before = runFile();
     const d = dynamicsFor(before);
     // The file since the run: shuffled (lines moved), 10 removed, 5 new, 6 flipped, 3 set to tie, one edited text.
@@ -128,16 +131,19 @@ for (const workers of [0, 2]) {
     now[90] = JSON.stringify({ prompt: 'question 100 (edited)', chosen: 'answer 100 good', rejected: 'answer 100 bad' });
     for (let i = 0; i < 5; i++) now.push(paired(1000 + i));
     now = now.map((l) => [r(), l] as const).sort((a, b) => a[0] - b[0]).map(([, l]) => l);
-    const file = join(dir, `edited-${workers}.pref.jsonl`);
+    const file = join(dir, `edited-${workers}-${keys}.pref.jsonl`);
     writeFileSync(file, now.join('\n') + '\n');
 
-    const model = await LabelingModel.open(file, workers ? { workerPath, scanWorkers: workers } : {});
+    const options: KeyOptions = { mode: 'paired', usable: {} };
+    const model = await LabelingModel.open(file, { ...(workers ? { workerPath, scanWorkers: workers } : {}), ...(keys !== 'pass' ? { scanKeys: options } : {}) });
     try {
-      await model.whenScanned();
+      if (keys !== 'early') await model.whenScanned();
       // An edit in the editor before the keys come: counted from its text now, once.
       const settings = { annotator: 'bo', seed: 's' };
       model.label(3, 'tie', settings, T);
-      await model.attachRun(d, { name: 'run-a', runDir: '/runs/run-a', notes: [] }, { mode: 'paired', usable: {} });
+      await model.attachRun(d, { name: 'run-a', runDir: '/runs/run-a', notes: [] }, options);
+      if (keys === 'early') await model.whenScanned();
+      assert.equal(model.runKeyedInScan, keys !== 'pass', 'keys from the scan itself');
       await check(model, d, 'after matching');
       const run = model.counts.run!;
       assert.ok(run.suspects > 10 && run.changed >= 9, `a view worth testing: ${JSON.stringify(run)}`);
