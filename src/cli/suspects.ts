@@ -69,6 +69,7 @@ export async function suspectsReport(runDir: string, options: { top?: number; al
   const d = run.dynamics;
   const file = options.file ? path.resolve(options.file) : run.dataset;
   const notes: string[] = [];
+  const what = run.mode === 'unpaired' ? 'items' : 'pairs';
   let fileMatch: FileMatch | null = null;
   if (!fs.existsSync(file)) {
     notes.push(`${file} is missing: lines are those the run read (pass --file FILE to match another file)`);
@@ -76,13 +77,13 @@ export async function suspectsReport(runDir: string, options: { top?: number; al
     fileMatch = await matchRunToFile(run, file);
     const c = fileMatch.match.counts.train;
     if (fileMatch.sameBytes) notes.push(`${file}: the file the run read, unchanged`);
-    else if (fileMatch.sameLabels) notes.push(`${file}: edited since the run, same records and labels (${c.moved} of ${c.rows} training pairs on other lines)`);
-    else if (c.matched === 0 && c.rows > 0) notes.push(`${file} does not match the run: none of its ${c.rows} training pairs is in this file (it is not the file the run read: ${d.meta.dataset})`);
+    else if (fileMatch.sameLabels) notes.push(`${file}: edited since the run, same records and labels (${c.moved} of ${c.rows} training ${what} on other lines)`);
+    else if (c.matched === 0 && c.rows > 0) notes.push(`${file} does not match the run: none of its ${c.rows} training ${what} is in this file (it is not the file the run read: ${d.meta.dataset})`);
     else {
       const parts = [`${c.moved} moved`, `${c.labelChanged} label${c.labelChanged === 1 ? '' : 's'} changed since the run`, `${c.notFound} no longer in the file`];
       if (c.unlabeled) parts.push(`${c.unlabeled} without a label now`);
-      notes.push(`${file}: edited since the run: ${c.matched} of ${c.rows} training pairs found (${parts.join(', ')})`);
-      if (c.matched < c.rows / 2) notes.push(`fewer than half the run's pairs are in this file: is it the file the run read (${d.meta.dataset})?`);
+      notes.push(`${file}: edited since the run: ${c.matched} of ${c.rows} training ${what} found (${parts.join(', ')})`);
+      if (c.matched < c.rows / 2) notes.push(`fewer than half the run's ${what} are in this file: is it the file the run read (${d.meta.dataset})?`);
     }
   }
   const ranked = rankSuspects(d, { top: options.top, all: options.all });

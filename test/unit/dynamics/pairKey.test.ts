@@ -59,3 +59,18 @@ test('keyedRecords: usable records with their side, the others (tie, candidates)
   const items = [...keyedRecords(lines, 'unpaired')];
   assert.deepEqual(items.map((k) => [k.line, k.side]), [[0, 1], [0, 0], [2, NO_SIDE], [2, NO_SIDE], [3, NO_SIDE], [3, NO_SIDE]]);
 });
+
+test('keyedRecords follows the run\'s usable rules: a votes policy that swaps the label, min_agreement that leaves a record out', () => {
+  const vote = (annotator: string, choice: string) => ({ annotator, time: '2026-12-01T10:00:00.000Z', choice, strength: null, status: null, note: null, shown: null, adjudicator: false });
+  // The file's label says chosen; two of three votes say rejected.
+  const text = JSON.stringify({ prompt: 'p', chosen: 'b', rejected: 'a', rpo_votes: [vote('x', 'rejected'), vote('y', 'rejected'), vote('z', 'chosen')] });
+  const lines: [number, ParsedLine][] = [[0, parseText(text)]];
+  assert.equal(lines[0]![1].kind, 'paired');
+  const [asFiled] = [...keyedRecords(lines, 'paired')];
+  const [byMajority] = [...keyedRecords(lines, 'paired', { votes: 'majority' })];
+  assert.equal(asFiled!.side, 1, 'chosen "b" sorts second');
+  assert.equal(byMajority!.side, 0, 'the majority swaps chosen and rejected');
+  assert.equal(keyHex(asFiled!.key), keyHex(byMajority!.key), 'the same pair either way');
+  const [leftOut] = [...keyedRecords(lines, 'paired', { minAgreement: 0.9 })];
+  assert.equal(leftOut!.side, NO_SIDE, 'agreement 1/3 < 0.9: not usable now, still found by key');
+});
