@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseEventLine, parseGenerateEventLine } from '../../../src/core/run/events';
+import { parseDashboardMessage } from '../../../src/protocol/dashboard';
 
 const time = '2026-12-02T09:00:00.000Z';
 const progress = { schema: 1, type: 'generate_progress', time, done: 8, total: 32, tokens: 512, tokens_per_second: 120.5, elapsed_seconds: 4.2, eta_seconds: 12.6 };
@@ -28,4 +29,9 @@ test('error and log lines of generate parse; training events are not generate ev
   assert.equal(parseGenerateEventLine(JSON.stringify(error)).kind, 'event');
   assert.equal(parseGenerateEventLine(JSON.stringify({ schema: 1, type: 'step', time })).kind, 'ignored');
   assert.equal(parseGenerateEventLine('not json').kind, 'malformed');
+});
+
+test("the dashboard's Sample… button message is accepted, with nothing else in it", () => {
+  assert.deepEqual(parseDashboardMessage({ type: 'sample' }), { type: 'sample' });
+  assert.equal(parseDashboardMessage({ type: 'sample', runDir: '/etc' }), undefined);
 });
