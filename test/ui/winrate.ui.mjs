@@ -3,7 +3,8 @@
 // B = the reference), labeled BY KEYBOARD in the preference editor: for each record the test reads
 // which answer is on the left (A's answers start "alpha", B's "beta") and presses 1 or 2 by a plan,
 // t for a tie; saves; then the run's dashboard shows the win rate next to the reward accuracy,
-// equal to the hand count: 5 A, 2 B, 1 tie of 8 -> (5 + 0.5) / 8 = 68.75%.
+// equal to the hand count: 5 A, 2 B, 1 tie of 8 -> (5 + 0.5) / 8 = 68.75%; and RPO: Show Win Rate of
+// Candidates File… on the same file says so in a notification.
 import fs from 'node:fs';
 import path from 'node:path';
 import { workspaceSettings } from '../harness/workspace.mjs';
@@ -78,4 +79,11 @@ export default async function (h) {
   assert.match(text, /68\.8%/); // (5 + 1/2) / 8 = 0.6875
   assert.match(await dash.locator('#winrate-accuracy').innerText(), /Reward accuracy 0\.750/);
   await h.screenshot('dashboard-winrate');
+
+  // The same file through the command palette: the headline in a notification.
+  await h.runCommand('RPO: Show Win Rate of Candidates File…');
+  await h.fillFileDialog(path.join(h.workspace, SAMPLES));
+  await page.keyboard.press('Enter');
+  await h.notification('A (run winrate-run-20261201-000000, final) over B (reference model /models/tiny): 68.8%', { timeoutMs: 30_000 });
+  await h.screenshot('show-winrate');
 }
