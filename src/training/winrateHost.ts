@@ -6,8 +6,8 @@ import type { HostMessage } from '../protocol/dashboard';
 
 /**
  * The dashboard's win-rate panel on the host side: computes the rows for the run folder
- * (src/node/winrate.ts) and again whenever a file in <run>/samples changes (a label saved, a
- * generation appending), at most every DEBOUNCE_MS.
+ * (src/node/winrate.ts) and again whenever a file in the samples/ folder of this run or of a run
+ * next to it changes (a label saved, a generation appending), at most every DEBOUNCE_MS.
  */
 export class WinrateHost implements vscode.Disposable {
   private static readonly DEBOUNCE_MS = 500;
@@ -31,7 +31,7 @@ export class WinrateHost implements vscode.Disposable {
       this.watcher = undefined;
       this.runDir = runDir;
       if (runDir) {
-        this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.join(runDir, 'samples')), '*.pref.jsonl*'));
+        this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(runDir)), '*/samples/*.pref.jsonl*'));
         const later = () => this.schedule();
         this.watcher.onDidChange(later);
         this.watcher.onDidCreate(later);
