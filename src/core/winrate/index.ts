@@ -27,6 +27,8 @@ export { wilson, bootstrapInterval, lengthControlled, Z95, type LengthControlled
  * | `skip`, `excluded`, `disputed`| left out, counted      |
  * | no label yet                  | pending, left out      |
  * | identical responses           | identical, left out whatever the label |
+ * A record with an automatic judge's vote (annotator `model:<name>`) counts by the people's votes
+ * (majority), or by the judge's when no person voted (`machineOnly`).
  */
 
 export type Outcome = 'A' | 'B' | 'tie' | 'both_bad' | 'skip' | 'excluded' | 'disputed' | 'pending' | 'identical';
