@@ -112,6 +112,9 @@ CASES = [
                              "rejected": msgs(("assistant", "one"))}),
     ("implicit-prompt-string", {"chosen": "\n\nHuman: Hi there\n\nAssistant: Hello!",
                                 "rejected": "\n\nHuman: Hi there\n\nAssistant: Go away"}),
+    # The common prefix is counted in characters (code points): U+1F600 and U+1F601 share their
+    # first UTF-16 code unit (D83D), which is not a character and never becomes the prompt.
+    ("implicit-prompt-non-bmp", {"chosen": "Q: \U0001F600", "rejected": "Q: \U0001F601"}),
     ("implicit-prompt-messages", {"chosen": msgs(("user", "Hi"), ("assistant", "Hello!")),
                                   "rejected": msgs(("user", "Hi"), ("assistant", "Go away"))}),
     # UTF-8 byte order: U+FF5E (EF BD 9E) sorts before U+1F600 (F0 9F 98 80); in UTF-16 code

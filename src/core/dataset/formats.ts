@@ -330,6 +330,9 @@ export function splitImplicitPrompt(chosen: Turns, rejected: Turns): { prompt: T
     const n = Math.min(chosen.length, rejected.length);
     let idx = 0;
     while (idx < n && chosen.charCodeAt(idx) === rejected.charCodeAt(idx)) idx++;
+    // The prefix is counted in characters (code points), as Python's str does: never end it
+    // between the two UTF-16 code units of one character (U+1F600 vs U+1F601 share D83D).
+    if (idx < n && idx > 0 && isHighSurrogate(chosen.charCodeAt(idx - 1))) idx--;
     if (idx < n && idx > 0 && chosen[idx - 1] === ' ') idx--;
     return { prompt: chosen.slice(0, idx), chosen: chosen.slice(idx), rejected: rejected.slice(idx) };
   }
@@ -338,6 +341,10 @@ export function splitImplicitPrompt(chosen: Turns, rejected: Turns): { prompt: T
   let idx = 0;
   while (idx < c.length && idx < r.length && c[idx]!.role === r[idx]!.role && c[idx]!.content === r[idx]!.content) idx++;
   return { prompt: c.slice(0, idx), chosen: c.slice(idx), rejected: r.slice(idx) };
+}
+
+function isHighSurrogate(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdbff;
 }
 
 function invalid(code: InvalidCode, reason: string, field: string | null, column: number | null, object: Record<string, unknown> | null = null): InvalidRecord {
