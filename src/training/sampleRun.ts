@@ -61,9 +61,32 @@ async function positiveInt(title: string, prompt: string, value: string, allowEm
   return answer.trim() ? Number(answer.trim()) : null;
 }
 
+function checkpointsOf(runDir: string): string[] {
+  try {
+    return fs.readdirSync(path.join(runDir, 'checkpoints')).filter((n) => /^step-\d+$/.test(n)).sort((a, b) => Number(b.slice(5)) - Number(a.slice(5)));
+  } catch {
+    return [];
+  }
+}
+
 /** Asks for the options; undefined when the user cancels a step. */
 async function askOptions(deps: SampleDeps, runDir: string): Promise<GenerateOptions | undefined> {
   const title = `Sample from ${path.basename(runDir)}`;
+  // Model A: the final model, or a checkpoint (asked only when the run has checkpoints).
+  let checkpoint: string | undefined;
+  const steps = checkpointsOf(runDir);
+  if (steps.length) {
+    const hasFinal = (fs.existsSync(path.join(runDir, 'final', 'config.json')) || fs.existsSync(path.join(runDir, 'final', 'adapter_config.json')));
+    const model = await vscode.window.showQuickPick(
+      [
+        ...(hasFinal ? [{ label: 'Final model', description: 'final/', value: undefined as string | undefined }] : []),
+        ...steps.map((s) => ({ label: `Checkpoint ${s}`, description: `step ${Number(s.slice(5))}`, value: s as string | undefined })),
+      ],
+      { title: `${title}: model A (the run)`, ignoreFocusOut: true },
+    );
+    if (!model) return undefined;
+    checkpoint = model.value;
+  }
   const baseline = await vscode.window.showQuickPick(
     [
       { label: 'Reference model', description: 'what the run started from (its config\'s model)', value: 'reference' },
@@ -105,7 +128,7 @@ async function askOptions(deps: SampleDeps, runDir: string): Promise<GenerateOpt
   if (numPrompts === undefined) return undefined;
   const maxNewTokens = await positiveInt(`${title}: max new tokens`, 'The longest answer, in tokens', '128', false);
   if (maxNewTokens === undefined || maxNewTokens === null) return undefined;
-  return { runDir, baseline: baselineValue, prompts, greedy: decoding.greedy || undefined, numPrompts: numPrompts ?? undefined, maxNewTokens };
+  return { runDir, checkpoint, baseline: baselineValue, prompts, greedy: decoding.greedy || undefined, numPrompts: numPrompts ?? undefined, maxNewTokens };
 }
 
 /** Runs one generation with a progress notification; resolves with the candidates file, or undefined. */
