@@ -6,7 +6,7 @@ import { parseLine } from '../core/dataset/formats';
 import {
   type Dynamics, DynamicsError, KEY_BYTES, ROW_LABEL_CHANGED, itemKey, ROW_MOVED, ROW_NOT_FOUND, ROW_UNLABELED, rankSuspects, suspectCount, unvisitedCount,
 } from '../core/dynamics';
-import { type FileMatch, NoDynamicsError, type RunDynamics, matchRunToFile, readRunDynamics } from '../node/dynamics';
+import { type FileMatch, NoDynamicsError, type RunDynamics, matchRunToFile, readRunDynamicsAsync } from '../node/dynamics';
 import { CliError, type CliCommand } from './types';
 
 /**
@@ -59,7 +59,7 @@ export interface SuspectsReport {
 export async function suspectsReport(runDir: string, options: { top?: number; all?: boolean; file?: string } = {}): Promise<SuspectsReport> {
   let run: RunDynamics;
   try {
-    run = readRunDynamics(runDir);
+    run = await readRunDynamicsAsync(runDir);
   } catch (err) {
     if (err instanceof NoDynamicsError || err instanceof DynamicsError) throw new CliError(err.message, 1);
     const code = (err as NodeJS.ErrnoException).code;

@@ -47,6 +47,25 @@ export function readRunDynamics(runDir: string): RunDynamics {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NoDynamicsError(runDir);
     throw err;
   }
+  return runDynamicsOf(runDir, file, bytes);
+}
+
+/** readRunDynamics with the file read off the event loop (a 1,000,000-pair file is about 63 MB). */
+export async function readRunDynamicsAsync(runDir: string): Promise<RunDynamics> {
+  const stat = await fs.promises.stat(runDir);
+  if (!stat.isDirectory()) throw new DynamicsError(`${runDir} is not a run folder`);
+  const file = path.join(runDir, DYNAMICS_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NoDynamicsError(runDir);
+    throw err;
+  }
+  return runDynamicsOf(runDir, file, bytes);
+}
+
+function runDynamicsOf(runDir: string, file: string, bytes: Buffer): RunDynamics {
   const dynamics = parseDynamics(bytes, file);
   let config: RunConfig | null = null;
   let configProblem: string | null = null;
@@ -65,6 +84,21 @@ export function readRunDynamics(runDir: string): RunDynamics {
     mode: METHODS[method].data,
     usable: config ? { minAgreement: config.min_agreement, votes: config.votes } : {},
   };
+}
+
+/**
+ * The mode and usable rules a run keys its file with, from its config.json alone (no dynamics
+ * read: cheap enough before a file's scan, which then keys the lines for that run); undefined
+ * when the config is missing or unreadable (a run shown then keys the file in a pass of its own).
+ */
+export function readRunKeyOptions(runDir: string): { mode: UsableMode; usable: UsableOptions } | undefined {
+  try {
+    const config = readRunConfig(path.join(runDir, 'config.json'));
+    if (!isRunMethod(config.method)) return undefined;
+    return { mode: METHODS[config.method].data, usable: { minAgreement: config.min_agreement, votes: config.votes } };
+  } catch {
+    return undefined;
+  }
 }
 
 export interface FileMatch {

@@ -15,9 +15,10 @@ import { KEY_BYTES, type KeyedRecord, NO_SIDE } from './pairKey';
  * the one left unmatched.
  *
  * Memory: an open-addressing table of Int32 row indices over the rows' keys (the keys stay in
- * the dynamics file's bytes), probed with the first 4 key bytes (SHA-256: uniform), every hit
- * with the next 4 as a tag beside each slot (few key reads), every hit checked on all 32 bytes:
- * and a chain of rows with the same key: 20 bytes a row besides the file; 13 a file record while matching (line, side, key group, row).
+ * the dynamics file's bytes), probed with the first 4 key bytes (SHA-256: uniform), with the next
+ * 4 as a tag beside each slot (few key reads), a hit checked on all 32 bytes; and a chain of rows
+ * with the same key: 20 bytes a row besides the file; while matching, 13 bytes a file record
+ * (line, side, key group, row).
  */
 
 /** Row flags of a match. */
@@ -126,7 +127,7 @@ export interface MatchCounts {
 export interface DynamicsMatch {
   /** Per row: the 0-based line of the matched record in the current file, or -1. */
   rowLine: Int32Array;
-  /** Per row: ROW_* flags (0: found on the same line with the same label). */
+  /** Per row: ROW_* flags (0: found on the line the run read, with the label it trained on). */
   rowFlags: Uint8Array;
   /** Per keyed file record, in the order given: its 0-based line. */
   recordLine: Int32Array;
