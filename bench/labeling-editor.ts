@@ -2,7 +2,7 @@
 // the real HH test file and HH repeated to N records. Prints figures and ratios against the
 // issue's targets; asserts nothing.
 //   node scripts/build.mjs && node --import tsx bench/labeling-editor.ts [--records 100000] [--keep]
-//   ... bench/labeling-editor.ts --suspects [--records 1000000]: only a run's view of the file
+//   ... bench/labeling-editor.ts --suspects [--records 1000000] [--rounds 2]: only a run's view of the file
 //   (keys, the Suspect filter, labels changed since the run) vs the Disputed filter, on unique
 //   HH records (a dynamics file for all of them, 5% disputed: half of them rows of the run, so labels changed since it).
 //   ... bench/labeling-editor.ts --votes [--records 1000000]: opening a file whose records carry
@@ -16,12 +16,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { importHhFile } from '../src/core/dataset/hh';
 import type { LineEdit } from '../src/core/dataset/lineDocument';
-import { stateOfCode } from '../src/core/dataset/stats';
+import { addToStats, emptyStats, lineCode, scanLines, stateOfCode } from '../src/core/dataset/stats';
+import { parseLine } from '../src/core/dataset/formats';
+import type { LineIndex } from '../src/core/dataset/lineIndex';
 import type { Filter } from '../src/protocol/labeling';
 import { HEAD_BYTES, HEAD_LINES, HEAD_OPEN_BYTES, LabelingModel } from '../src/labeling/model';
 import { encodeDynamics, pairedKeyAndSide, parseDynamics } from '../src/core/dynamics';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '100000' }, keep: { type: 'boolean', default: false }, suspects: { type: 'boolean', default: false }, votes: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { records: { type: 'string', default: '100000' }, keep: { type: 'boolean', default: false }, suspects: { type: 'boolean', default: false }, rounds: { type: 'string', default: '2' }, 'match-only': { type: 'boolean', default: false }, votes: { type: 'boolean', default: false } } });
 const root = path.resolve(__dirname, '..');
 const workerPath = path.join(root, 'dist', 'workers', 'labelingScan.js');
 if (!fs.existsSync(workerPath)) throw new Error('build first: node scripts/build.mjs');
@@ -211,37 +213,83 @@ async function suspects(converted: string, n: number) {
   }));
   const size = fs.statSync(file).size;
   console.log(`\nSuspect filter: ${n.toLocaleString()} unique records (${mb(size)} MB), a run with ${rows.toLocaleString()} rows; generated in ${((performance.now() - tGen) / 1000).toFixed(1)} s`);
-  const m = await LabelingModel.open(file, { workerPath });
-  await m.whenScanned();
-  const scanMs = m.scanMs;
+  // The editor keys the lines in the scan when it knows the run's options (the newest run on the
+  // file, or a run shown before a reload): the run is then matched from those keys.
+  const keyOptions = { mode: 'paired', usable: {} } as const;
+  const runId = { name: 'bench', runDir: tmp, notes: [] };
   const rss0 = process.memoryUsage().rss;
+  const m = await LabelingModel.open(file, { workerPath, scanKeys: keyOptions });
+  await m.whenScanned();
+  const scanKeyedMs = m.scanMs;
   const tMatch = performance.now();
-  await m.attachRun(dyn, { name: 'bench', runDir: tmp, notes: [] }, { mode: 'paired', usable: {} });
+  await m.attachRun(dyn, runId, keyOptions);
   const matchMs = performance.now() - tMatch;
   const rss1 = process.memoryUsage().rss;
   const c = m.counts;
   const rc = c.run!;
-  console.log(`  matched ${rc.matched.toLocaleString()} of ${rc.rows.toLocaleString()} rows by key, ${rc.suspects.toLocaleString()} suspects, ${rc.changed.toLocaleString()} labels changed (the disputed ones): ${matchMs.toFixed(0)} ms   baseline: the scan ${scanMs.toFixed(0)} ms   ratio ${(matchMs / scanMs).toFixed(2)}; RSS +${mb(rss1 - rss0)} MB`);
+  if (!m.runKeyedInScan) throw new Error('the run was not matched from the scan\'s keys');
+  console.log(`  matched ${rc.matched.toLocaleString()} of ${rc.rows.toLocaleString()} rows by key, ${rc.suspects.toLocaleString()} suspects, ${rc.changed.toLocaleString()} labels changed (the disputed ones): ${matchMs.toFixed(0)} ms after a scan that keyed the lines (${scanKeyedMs.toFixed(0)} ms); RSS of the open model with its run +${mb(rss1 - rss0)} MB`);
   if (rc.matched !== rows) throw new Error(`matched ${rc.matched}, expected ${rows}`);
-  // Matching against scanning in turns (machine load hits both alike): the scan of a fresh model
-  // (baseline) and the keys pass of this one, 2 rounds each, medians.
-  const ab: Record<'scan' | 'keys', number[]> = { scan: [], keys: [] };
-  for (let round = 0; round < 2; round++) {
-    for (const what of round % 2 ? (['keys', 'scan'] as const) : (['scan', 'keys'] as const)) {
-      if (what === 'scan') {
-        const x = await LabelingModel.open(file, { workerPath });
-        await x.whenScanned();
-        ab.scan.push(x.scanMs);
-        x.dispose();
-      } else {
-        const t = performance.now();
-        await m.attachRun(dyn, { name: 'bench', runDir: tmp, notes: [] }, { mode: 'paired', usable: {} });
-        ab.keys.push(performance.now() - t);
-      }
+  // In turns (machine load hits all alike), medians, fresh models:
+  //   scan     the scan of a file with no run (baseline), then the keys pass a run shown on it takes (pass: a second parse of every line);
+  //   keyed    the scan that keys the lines too, then matching the run from those keys (attach).
+  // Wall time and the process's CPU time (user + system, all threads: the scan workers, and this
+  // thread, idle while they scan): CPU time is far less disturbed by the other processes of a loaded machine.
+  type Phase = 'scan' | 'pass' | 'keyed' | 'attach';
+  const ab: Record<Phase, number[]> = { scan: [], pass: [], keyed: [], attach: [] };
+  const cpu: Record<Phase, number[]> = { scan: [], pass: [], keyed: [], attach: [] };
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const rounds = Number(values.rounds);
+  const loads: string[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const what of round % 2 ? (['keyed', 'scan'] as const) : (['scan', 'keyed'] as const)) {
+      const x = await LabelingModel.open(file, { workerPath, ...(what === 'keyed' ? { scanKeys: keyOptions } : {}) });
+      const c0 = cpuMs();
+      await x.whenScanned();
+      const c1 = cpuMs();
+      ab[what].push(x.scanMs);
+      cpu[what].push(c1 - c0);
+      const t = performance.now();
+      await x.attachRun(dyn, runId, keyOptions);
+      ab[what === 'scan' ? 'pass' : 'attach'].push(performance.now() - t);
+      cpu[what === 'scan' ? 'pass' : 'attach'].push(cpuMs() - c1);
+      console.log(`    round ${round + 1} ${what === 'scan' ? 'no keys in the scan' : 'keys in the scan'}: scan ${x.scanMs.toFixed(0)} ms (CPU ${(c1 - c0).toFixed(0)} ms), matching ${(performance.now() - t).toFixed(0)} ms (CPU ${(cpuMs() - c1).toFixed(0)} ms); load ${os.loadavg()[0]!.toFixed(1)}`);
+      if (x.counts.run!.matched !== rows || x.runKeyedInScan !== (what === 'keyed')) throw new Error(`${what}: matched ${x.counts.run!.matched}`);
+      x.dispose();
     }
+    loads.push(os.loadavg()[0]!.toFixed(1));
   }
   const medAB = (xs: number[]) => pct(xs).p50;
-  console.log(`  in turns, 2 rounds: scan (baseline) median ${medAB(ab.scan).toFixed(0)} ms, matching by key median ${medAB(ab.keys).toFixed(0)} ms, ratio ${(medAB(ab.keys) / medAB(ab.scan)).toFixed(2)}; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  const [sc, ps, ky, at] = [medAB(ab.scan), medAB(ab.pass), medAB(ab.keyed), medAB(ab.attach)];
+  console.log(`  in turns, ${rounds} rounds, medians: scan of the file with no run (baseline) ${sc.toFixed(0)} ms`);
+  console.log(`    before (keys in a second pass): matching ${ps.toFixed(0)} ms, ratio to the scan ${(ps / sc).toFixed(2)}`);
+  console.log(`    now (keys in the scan): scan with keys ${ky.toFixed(0)} ms (ratio ${(ky / sc).toFixed(2)}: the keys cost ${(ky - sc).toFixed(0)} ms in the scan), matching after it ${at.toFixed(0)} ms (ratio ${(at / sc).toFixed(3)}); scan + matching ${(ky + at).toFixed(0)} vs ${(sc + ps).toFixed(0)} ms before (${((ky + at) / (sc + ps)).toFixed(2)})`);
+  const [csc, cps, cky, cat] = [medAB(cpu.scan), medAB(cpu.pass), medAB(cpu.keyed), medAB(cpu.attach)];
+  console.log(`    CPU time (process, all threads): scan ${csc.toFixed(0)} ms; before: matching ${cps.toFixed(0)} ms (ratio ${(cps / csc).toFixed(2)}); now: scan with keys ${cky.toFixed(0)} ms (ratio ${(cky / csc).toFixed(2)}), matching after it ${cat.toFixed(0)} ms (ratio ${(cat / csc).toFixed(3)}); keys + matching now ${(cky - csc + cat).toFixed(0)} ms vs ${cps.toFixed(0)} ms before (ratio to the scan ${((cky - csc + cat) / csc).toFixed(2)} vs ${(cps / csc).toFixed(2)})`);
+  console.log(`    load (1 min) after each round ${loads.join(', ')} on ${os.availableParallelism()} cores`);
+  // A file without a run: the scan loop with its new per-line hook unset vs the loop as it was
+  // (scanLinesBaseline, a copy), on this thread, same lines, in turns, best of 3.
+  {
+    const n0 = Math.min(m.lineCount, 50_000);
+    const idx = m.doc.lineIndex;
+    const best: Record<'before' | 'now', number> = { before: Infinity, now: Infinity };
+    for (let round = 0; round < 3; round++) {
+      for (const what of round % 2 ? (['now', 'before'] as const) : (['before', 'now'] as const)) {
+        const t = performance.now();
+        if (what === 'now') scanLines(idx, 0, n0);
+        else scanLinesBaseline(idx, 0, n0);
+        best[what] = Math.min(best[what], performance.now() - t);
+      }
+    }
+    if (values['match-only']) {
+      m.dispose();
+    }
+    console.log(`  a file with no run, the scan loop over ${n0.toLocaleString()} lines on this thread (best of 3, in turns): ${best.now.toFixed(0)} ms vs ${best.before.toFixed(0)} ms for the loop without the key hook (ratio ${(best.now / best.before).toFixed(2)}); load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  }
+  if (values['match-only']) return;
   // Windows: first, then 200 at random positions (scrolling), median and p95, per filter.
   const filters: Filter[] = ['disputed', 'suspect'];
   const fig: Record<string, { first: number; win: ReturnType<typeof pct>; pos: ReturnType<typeof pct>; label: ReturnType<typeof pct> }> = {};
@@ -334,6 +382,20 @@ async function votesOpen(n: number) {
     console.log(`  ${label.padEnd(50)} plain ${med(fig.plain[what]).toFixed(0)} ms, votes ${med(fig.votes[what]).toFixed(0)} ms, ratio ${(med(fig.votes[what]) / med(fig.plain[what])).toFixed(2)}`);
   }
   console.log(`  RSS growth after the first open: plain ${mb(fig.plain.rss[0]!)} MB, votes ${mb(fig.votes.rss[0]!)} MB; load ${load0} -> ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
+}
+
+/** scanLines as it was before its per-line hook (the named baseline of the no-run scan). */
+function scanLinesBaseline(source: LineIndex, from: number, to: number) {
+  const codes = new Uint8Array(Math.max(0, to - from));
+  const stats = emptyStats();
+  const invalid: { line: number; record: unknown }[] = [];
+  for (let i = from; i < to; i++) {
+    const rec = parseLine(source.content(i));
+    codes[i - from] = lineCode(rec);
+    addToStats(stats, rec);
+    if (rec.kind === 'invalid' && invalid.length < Infinity) invalid.push({ line: i, record: rec });
+  }
+  return { from, to, codes, stats, invalid };
 }
 
 async function main() {

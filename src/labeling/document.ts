@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
 import { DocumentChangedError, SaveRefusedError, type LineEdit, type SaveOptions } from '../core/dataset/lineDocument';
 import type { Logger } from '../core/log';
 import type { LabelAction } from '../protocol/labeling';
-import { HEAD_BYTES, HEAD_LINES, HEAD_OPEN_BYTES, LabelingModel, type LabelSettings } from './model';
+import type { KeyOptions } from './lineKeys';
+import { HEAD_BYTES, HEAD_LINES, HEAD_OPEN_BYTES, LabelingModel, type LabelSettings, type ModelOptions } from './model';
 import { askAboutSave, saveQuestion } from './saveQuestions';
 import { heldWholeRead } from './testHookState';
 
@@ -83,7 +84,9 @@ export class LabelingDocument implements vscode.CustomDocument {
     this.disposables.push(watcher, watcher.onDidChange(() => void this.onFileChanged()), watcher.onDidCreate(() => void this.onFileChanged()));
   }
 
-  static async open(uri: vscode.Uri, backupId: string | undefined, workerPath: string, log: Logger): Promise<LabelingDocument> {
+  /** `scanKeys`: the key options of the newest run on the file, so its scan keys the lines for that run too (ModelOptions.scanKeys). */
+  static async open(uri: vscode.Uri, backupId: string | undefined, workerPath: string, log: Logger, scanKeys?: KeyOptions): Promise<LabelingDocument> {
+    const options: ModelOptions = { workerPath, ...(scanKeys ? { scanKeys } : {}) };
     if (uri.scheme !== 'file') throw new Error(`RPO Preference Editor opens files on disk only (got ${uri.scheme}:)`);
     const t0 = performance.now();
     const rss0 = process.memoryUsage().rss;
@@ -99,20 +102,20 @@ export class LabelingDocument implements vscode.CustomDocument {
     // A big file's scan (a worker busy for a second or more) waits for the first screen.
     const gate = size > SCAN_GATE_MIN_BYTES ? firstScreenGate() : undefined;
     if (!backup) {
-      const twoSteps = await LabelingDocument.openInTwoSteps(uri, size, workerPath, log, t0, rss0, gate);
+      const twoSteps = await LabelingDocument.openInTwoSteps(uri, size, options, log, t0, rss0, gate);
       if (twoSteps) return twoSteps;
     }
     let model: LabelingModel;
     let restored = !!backup;
     try {
-      model = await LabelingModel.open(uri.fsPath, { workerPath, scanGate: gate?.promise }, backup);
+      model = await LabelingModel.open(uri.fsPath, { ...options, scanGate: gate?.promise }, backup);
     } catch (err) {
       if (!backup) throw err;
       // The file changed under the backup: keep the file, tell the user what was not restored.
       const message = err instanceof Error ? err.message : String(err);
       log.warn(`backup ${backupId} not restored: ${message}`);
       void vscode.window.showWarningMessage(`RPO: ${message}`);
-      model = await LabelingModel.open(uri.fsPath, { workerPath });
+      model = await LabelingModel.open(uri.fsPath, options);
       restored = false;
     }
     log.info(`opened ${uri.fsPath}: ${model.lineCount} lines in ${(performance.now() - t0).toFixed(0)} ms${restored ? ' (restored unsaved edits from backup)' : ''}; extension host RSS ${mb(rss0)} -> ${mb(process.memoryUsage().rss)}`);
@@ -126,12 +129,12 @@ export class LabelingDocument implements vscode.CustomDocument {
    * A huge file: the first screen from its first lines (a read-only head model) while the whole
    * file is read; the whole model then replaces it (views refresh as on a reload).
    */
-  private static async openInTwoSteps(uri: vscode.Uri, size: number, workerPath: string, log: Logger, t0: number, rss0: number, gate: FirstScreenGate | undefined): Promise<LabelingDocument | undefined> {
+  private static async openInTwoSteps(uri: vscode.Uri, size: number, options: ModelOptions, log: Logger, t0: number, rss0: number, gate: FirstScreenGate | undefined): Promise<LabelingDocument | undefined> {
     if (size <= HEAD_OPEN_BYTES) return undefined;
     // The whole read starts at once (the counts wait for it, not for the head); its scan once the
     // first screen is painted.
     const progress: { listener?: (read: number, total: number) => void } = {};
-    const wholeRead = LabelingModel.open(uri.fsPath, { workerPath, scanGate: gate?.promise }, undefined, (read, total) => progress.listener?.(read, total));
+    const wholeRead = LabelingModel.open(uri.fsPath, { ...options, scanGate: gate?.promise }, undefined, (read, total) => progress.listener?.(read, total));
     wholeRead.catch(() => undefined); // handled by whoever awaits it
     const head = await LabelingModel.openHead(uri.fsPath, HEAD_BYTES, HEAD_LINES).catch(() => undefined);
     if (!head) {
@@ -145,7 +148,7 @@ export class LabelingDocument implements vscode.CustomDocument {
     log.info(`opened ${uri.fsPath}: its first ${head.lineCount} lines (${(head.doc.lineIndex.byteLength / 1024 / 1024).toFixed(2)} MB of ${mb(size)}) in ${(performance.now() - t0).toFixed(0)} ms, read-only while the whole file is read`);
     const document = new LabelingDocument(uri, head, log);
     if (gate) document.firstScreenShown = gate.open;
-    document.whole = document.loadWhole(workerPath, t0, rss0, wholeRead, progress);
+    document.whole = document.loadWhole(options, t0, rss0, wholeRead, progress);
     return document;
   }
 
@@ -154,7 +157,7 @@ export class LabelingDocument implements vscode.CustomDocument {
     return this.whole;
   }
 
-  private async loadWhole(workerPath: string, t0: number, rss0: number, firstTry: Promise<LabelingModel>, progress: { listener?: (read: number, total: number) => void }): Promise<boolean> {
+  private async loadWhole(options: ModelOptions, t0: number, rss0: number, firstTry: Promise<LabelingModel>, progress: { listener?: (read: number, total: number) => void }): Promise<boolean> {
     const head = this.model;
     let lastEmit = 0;
     progress.listener = (read, total) => {
@@ -167,7 +170,7 @@ export class LabelingDocument implements vscode.CustomDocument {
     };
     for (let attempt = 0; ; attempt++) {
       try {
-        const whole = await (attempt === 0 ? firstTry : LabelingModel.open(this.uri.fsPath, { workerPath }, undefined, (read, total) => progress.listener?.(read, total)));
+        const whole = await (attempt === 0 ? firstTry : LabelingModel.open(this.uri.fsPath, options, undefined, (read, total) => progress.listener?.(read, total)));
         if (RPO_TEST_HOOKS_BUILT) await heldWholeRead();
         if (this.disposed) {
           whole.dispose();

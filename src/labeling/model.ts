@@ -624,6 +624,11 @@ export class LabelingModel {
     return this.run?.id;
   }
 
+  /** The shown run's notes (RunIdentity.notes) changed: the views refresh their counts. */
+  runNotesChanged(): void {
+    if (this.run) this.emit('scan');
+  }
+
   /** Whether the shown run's keys came from the scan itself (no second pass over the file). */
   get runKeyedInScan(): boolean {
     return !!this.run?.fromScan;

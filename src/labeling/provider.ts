@@ -12,7 +12,7 @@ import { LabelingDocument } from './document';
 import type { LabelingModel, LabelSettings } from './model';
 import { publishLabelingSelection, setLabelingRevealHandler } from './selection';
 import { recordBackup } from './testHookState';
-import { latestRunFor, pickRun, showRunOn } from './runs';
+import { latestRunFor, latestRunKeyOptions, pickRun, showRunOn } from './runs';
 import { runProblem } from './runNotes';
 import { readRunDynamics } from '../node/dynamics';
 
@@ -410,7 +410,9 @@ export class LabelingEditorProvider implements vscode.CustomEditorProvider<Label
 
   async openCustomDocument(uri: vscode.Uri, openContext: vscode.CustomDocumentOpenContext, _token: vscode.CancellationToken): Promise<LabelingDocument> {
     const workerPath = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'workers', 'labelingScan.js').fsPath;
-    const document = await LabelingDocument.open(uri, openContext.untitledDocumentData ? undefined : openContext.backupId, workerPath, this.log);
+    // The newest run on the file (shown after the scan): its scan keys the lines for it too.
+    const scanKeys = uri.scheme === 'file' ? latestRunKeyOptions(uri.fsPath) : undefined;
+    const document = await LabelingDocument.open(uri, openContext.untitledDocumentData ? undefined : openContext.backupId, workerPath, this.log, scanKeys);
     let publishedInvalid = -1;
     let publishedModel = document.model;
     const subs = [

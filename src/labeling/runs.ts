@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DYNAMICS_FILE } from '../core/dynamics';
 import type { Logger } from '../core/log';
-import { readRunDynamics, type RunDynamics } from '../node/dynamics';
+import { readRunDynamics, readRunKeyOptions, type RunDynamics } from '../node/dynamics';
+import type { KeyOptions } from './lineKeys';
 import { runNotes, runProblem, samePath } from './runNotes';
 import { listRuns, type RunSummary } from '../node/run/store';
 import type { RunIdentity } from './runOverlay';
@@ -45,6 +46,16 @@ export function latestRunFor(file: string, dirs = runsDirs()): RunChoice | undef
   return runsFor(file, dirs).find((r) => r.sameFile && r.hasDynamics);
 }
 
+/** Key options (mode, usable rules) of the newest run with dynamics on `file`, for its scan to key the lines (ModelOptions.scanKeys); undefined when none or unreadable. */
+export function latestRunKeyOptions(file: string, dirs = runsDirs()): KeyOptions | undefined {
+  try {
+    const latest = latestRunFor(file, dirs);
+    return latest ? readRunKeyOptions(latest.summary.runDir) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** SHA-256 (hex) of a file's bytes on disk, read in chunks (never blocks the host for long). */
 export function fileSha256(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -69,13 +80,20 @@ export async function showRunOn(document: LabelingDocument, runDir: string, log:
     throw new Error(runProblem(runDir, err));
   }
   const file = document.uri.fsPath;
-  const sha = await fileSha256(file).catch(() => '');
-  const id: RunIdentity = { name: path.basename(runDir), runDir, notes: runNotes(run, file, sha), ...(run.mode === 'unpaired' ? { itemsPerRecord: true } : {}) };
+  // The file's SHA-256 (a read of the whole file) runs while the records are matched; the notes
+  // assume the run's bytes until it is in.
+  const shaNow = fileSha256(file).catch(() => '');
+  const id: RunIdentity = { name: path.basename(runDir), runDir, notes: runNotes(run, file, run.dynamics.meta.datasetSha256), ...(run.mode === 'unpaired' ? { itemsPerRecord: true } : {}) };
   const t0 = performance.now();
   const model = document.model;
-  await model.attachRun(run.dynamics, id, { mode: run.mode, usable: run.usable });
+  const [, sha] = await Promise.all([model.attachRun(run.dynamics, id, { mode: run.mode, usable: run.usable }), shaNow]);
+  const notes = runNotes(run, file, sha);
+  if (notes.join('\n') !== id.notes.join('\n')) {
+    id.notes.splice(0, id.notes.length, ...notes);
+    model.runNotesChanged();
+  }
   const c = model.counts.run;
-  if (c) log.info(`run ${id.name} shown on ${file}: ${c.matched} of ${c.rows} rows matched by key, ${c.suspects} suspects, ${c.changed} labels changed since the run, in ${(performance.now() - t0).toFixed(0)} ms${id.notes.length ? ` (${id.notes.join(' ')})` : ''}`);
+  if (c) log.info(`run ${id.name} shown on ${file}: ${c.matched} of ${c.rows} rows matched by key${model.runKeyedInScan ? ' (keys from the scan)' : ''}, ${c.suspects} suspects, ${c.changed} labels changed since the run, in ${(performance.now() - t0).toFixed(0)} ms${id.notes.length ? ` (${id.notes.join(' ')})` : ''}`);
   return run;
 }
 
