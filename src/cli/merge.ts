@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { mergeFiles, type MergeOptions, type MergeResult } from '../core/merge';
-import { mergeParallel, parallelThreads, type ParallelMergeOptions } from '../node/mergeFile';
+import { indexLines, mergeParallel, parallelThreads, type ParallelMergeOptions } from '../node/mergeFile';
 import { CliError, type CliCommand } from './types';
 
 /**
@@ -16,7 +16,7 @@ import { CliError, type CliCommand } from './types';
 
 async function read(file: string, what: string): Promise<LineIndex> {
   try {
-    return await LineIndex.read(file, { shared: true }); // shared: worker threads merge without a copy
+    return await LineIndex.read(file);
   } catch (err) {
     throw new CliError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
@@ -98,13 +98,36 @@ export function mergeInto(target: string, base: LineIndex | null, ours: LineInde
 }
 
 /**
- * mergeInto, in worker threads when the inputs are line-aligned and large and the built worker
- * is there (src/node/mergeFile.ts; read the inputs with `shared: true` to spare the copies):
- * the same temporary file, bytes and rename.
+ * Merges the files BASE (or null), OURS and THEIRS into `target`: in worker threads when they are
+ * line-aligned and large and the built worker is there (src/node/mergeFile.ts: the files are
+ * scanned for their line offsets and read block by block, not held in memory), else read whole
+ * and merged by mergeInto. The same temporary file, bytes and rename either way.
  */
-export async function mergeIntoFile(target: string, base: LineIndex | null, ours: LineIndex, theirs: LineIndex, options: ParallelMergeOptions): Promise<MergeResult> {
-  const threads = parallelThreads(base, ours, theirs, options);
-  if (!threads) return mergeInto(target, base, ours, theirs, options);
+export async function mergeFilesInto(target: string, files: { base: string | null; ours: string; theirs: string }, names: { base: string; ours: string; theirs: string }, options: ParallelMergeOptions): Promise<MergeResult> {
+  const offsets = (file: string, what: string) => {
+    try {
+      return indexLines(file);
+    } catch (err) {
+      throw new CliError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  if (options.workerPath && existsSync(options.workerPath)) {
+    const [b, o, t] = [files.base ? offsets(files.base, names.base) : null, offsets(files.ours, names.ours), offsets(files.theirs, names.theirs)];
+    const threads = parallelThreads(b, o, t, options);
+    if (threads) {
+      return writeTemp(target, async (writeAll) => {
+        if (o.bom) writeAll(Buffer.from([0xef, 0xbb, 0xbf]));
+        return mergeParallel(b, o, t, options, threads, writeAll);
+      });
+    }
+  }
+  const base = files.base ? await read(files.base, names.base) : null;
+  const [ours, theirs] = [await read(files.ours, names.ours), await read(files.theirs, names.theirs)];
+  return mergeInto(target, base, ours, theirs, options);
+}
+
+/** A temporary file next to `target`, renamed over it when `fill` reports no conflicts, else removed. */
+async function writeTemp(target: string, fill: (writeAll: (bytes: Uint8Array) => void) => Promise<MergeResult>): Promise<MergeResult> {
   const real = (() => { try { return realpathSync(target); } catch { return target; } })();
   const temp = path.join(path.dirname(real), `.${path.basename(real)}.${process.pid}-${randomBytes(4).toString('hex')}.merge.tmp`);
   const fd = openSync(temp, 'wx', existsSync(real) ? statSync(real).mode & 0o777 : 0o644);
@@ -113,8 +136,7 @@ export async function mergeIntoFile(target: string, base: LineIndex | null, ours
   };
   let done = false;
   try {
-    if (ours.bomLength) writeAll(Buffer.from([0xef, 0xbb, 0xbf]));
-    const res = await mergeParallel(base, ours, theirs, options, threads, writeAll);
+    const res = await fill(writeAll);
     if (res.conflicts.length) return res;
     fsyncSync(fd);
     closeSync(fd);
@@ -155,8 +177,7 @@ export const mergeDriverCommand: CliCommand = {
     if (positionals.length !== 3) throw new CliError(`expected BASE OURS THEIRS, got ${positionals.length} arguments\n\n${this.help}`);
     const [baseFile, oursFile, theirsFile] = positionals as [string, string, string];
     const policy = policyOf(values.policy);
-    const [base, ours, theirs] = [await read(baseFile, 'BASE'), await read(oursFile, 'OURS'), await read(theirsFile, 'THEIRS')];
-    const res = await mergeIntoFile(oursFile, base, ours, theirs, { policy, workerPath });
+    const res = await mergeFilesInto(oursFile, { base: baseFile, ours: oursFile, theirs: theirsFile }, { base: 'BASE', ours: 'OURS', theirs: 'THEIRS' }, { policy, workerPath });
     if (res.conflicts.length) {
       process.stderr.write(`rpo merge-driver: cannot merge the labels, git's line merge with conflict markers follows:\n${describe(res, { ours: oursFile, theirs: theirsFile })}\n`);
       // git's own fallback: conflict markers in OURS (git merge-file writes it in place).
@@ -193,9 +214,7 @@ export const mergeCommand: CliCommand = {
     const real = (p: string) => { try { return realpathSync(p); } catch { return p; } };
     if ([a, b].map(real).includes(real(values.output))) throw new CliError(`OUT must be a new file, not one of the inputs (${values.output})`);
     const policy = policyOf(values.policy);
-    const base = values.base ? await read(values.base, 'BASE') : null;
-    const [ours, theirs] = [await read(a, 'A'), await read(b, 'B')];
-    const res = await mergeIntoFile(values.output, base, ours, theirs, { policy, workerPath });
+    const res = await mergeFilesInto(values.output, { base: values.base ?? null, ours: a, theirs: b }, { base: 'BASE', ours: 'A', theirs: 'B' }, { policy, workerPath });
     if (res.conflicts.length) {
       process.stderr.write(`rpo merge: ${res.conflicts.length}${res.conflicts.length >= 20 ? '+' : ''} conflicts, nothing written:\n${describe(res, { ours: a, theirs: b })}\n`);
       return 1;

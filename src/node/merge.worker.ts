@@ -1,18 +1,17 @@
 import { parentPort } from 'node:worker_threads';
-import { LineIndex } from '../core/dataset/lineIndex';
-import { mergeBlock, type MergeInputs, type MergeWorkerReply, type MergeWorkerRequest } from './mergeFile';
+import { BlockReader, type MergeWorkerReply, type MergeWorkerRequest } from './mergeFile';
 
-/** Worker thread of a parallel merge (src/node/mergeFile.ts): merges blocks of lines of the shared inputs. */
+/** Worker thread of a parallel merge (src/node/mergeFile.ts): reads and merges blocks of lines of the three files. */
 const port = parentPort!;
-let inputs: MergeInputs | null = null;
+let reader: BlockReader | null = null;
 port.on('message', (m: MergeWorkerRequest) => {
-  if (m.type === 'init') {
-    inputs = { base: m.base ? LineIndex.fromShared(m.base) : null, ours: LineIndex.fromShared(m.ours), theirs: LineIndex.fromShared(m.theirs), policy: m.policy, fastPath: m.fastPath };
-    return;
-  }
   let reply: MergeWorkerReply;
   try {
-    reply = mergeBlock(inputs!, m.block, m.start, m.end, m.reuse);
+    if (m.type === 'init') {
+      reader = new BlockReader(m);
+      return;
+    }
+    reply = reader!.merge(m.block, m.start, m.end, m.reuse);
   } catch (err) {
     reply = { type: 'failed', message: err instanceof Error ? err.message : String(err) };
   }

@@ -1,22 +1,69 @@
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { LineIndex, SharedLineIndexData } from '../core/dataset/lineIndex';
+import { LineIndex } from '../core/dataset/lineIndex';
 import { mergeFiles, type MergeConflict, type MergeOptions, type MergeResult } from '../core/merge';
 import type { ResolutionPolicy } from '../core/dataset/votes';
 
 /**
- * The merge of line-aligned inputs in worker threads (docs/merge.md, "Speed"): the lines are cut
- * into blocks, each worker merges blocks of the shared inputs (LineIndex read with `shared`, no
- * copy) into bytes with their line endings, and the caller writes the blocks in order. Same
- * output as one `mergeFiles` over all lines.
+ * The merge of line-aligned files in worker threads (docs/merge.md, "Speed"). The files are not
+ * held in memory: each is scanned once for its line offsets; the lines are cut into blocks, each
+ * worker reads its block's bytes of the three files (positioned reads), merges them with
+ * mergeFiles into bytes with their line endings, and the caller writes the blocks in order. Same
+ * output as one mergeFiles over the whole files.
  */
+
+/** A file's line start offsets (as LineIndex counts lines): starts[lineCount] is its size. */
+export interface LineOffsets {
+  path: string;
+  starts: Float64Array;
+  lineCount: number;
+  /** The file starts with a UTF-8 byte order mark. */
+  bom: boolean;
+}
+
+/** Scans a file for its line offsets, 16 MiB at a time (its bytes are not kept). */
+export function indexLines(path: string): LineOffsets {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(16 * 1024 * 1024);
+    let starts = new Float64Array(1 << 16);
+    let n = 1; // starts[0] = 0
+    let pos = 0;
+    let last = -1;
+    let bom = false;
+    for (;;) {
+      const got = readSync(fd, buf, 0, buf.length, pos);
+      if (got === 0) break;
+      if (pos === 0 && got >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) bom = true;
+      for (let i = buf.indexOf(10); i >= 0 && i < got; i = buf.indexOf(10, i + 1)) {
+        if (n === starts.length) {
+          const bigger = new Float64Array(starts.length * 2);
+          bigger.set(starts);
+          starts = bigger;
+        }
+        starts[n++] = pos + i + 1;
+      }
+      last = buf[got - 1]!;
+      pos += got;
+    }
+    // a last line without a line ending is a line; an empty file has none
+    let lineCount = n - 1;
+    if (pos > 0 && last !== 10) lineCount++;
+    const shared = new Float64Array(new SharedArrayBuffer((lineCount + 1) * 8));
+    shared.set(starts.subarray(0, lineCount));
+    shared[lineCount] = pos;
+    return { path, starts: shared, lineCount, bom };
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export interface MergeWorkerInit {
   type: 'init';
-  base: SharedLineIndexData | null;
-  ours: SharedLineIndexData;
-  theirs: SharedLineIndexData;
+  base: LineOffsets | null;
+  ours: LineOffsets;
+  theirs: LineOffsets;
   policy: ResolutionPolicy;
   fastPath: boolean;
 }
@@ -33,45 +80,68 @@ export type MergeWorkerReply =
   | { type: 'merged'; block: number; bytes: Uint8Array; united: number; disputed: number; conflicts: MergeConflict[] }
   | { type: 'failed'; message: string };
 
-export interface MergeInputs {
-  base: LineIndex | null;
-  ours: LineIndex;
-  theirs: LineIndex;
-  policy: ResolutionPolicy;
-  fastPath: boolean;
-}
-
-/**
- * Lines [start, end) merged, each followed by our line ending (per line, as the aligned merge
- * writes them; the file's last line keeps its own, possibly none).
- */
-export function mergeBlock(inp: MergeInputs, block: number, start: number, end: number, reuse?: ArrayBuffer): Extract<MergeWorkerReply, { type: 'merged' }> {
-  const ours = inp.ours;
-  // never from Buffer's pool: the bytes' ArrayBuffer is transferred to the main thread
-  const want = Math.max(1024, Math.min(ours.rawEnd(end - 1) - ours.contentStart(start), 64 * 1024 * 1024) * 2);
-  let out = reuse && reuse.byteLength >= want ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(want);
-  let size = 0;
-  const put = (bytes: Uint8Array | string) => {
-    const len = typeof bytes === 'string' ? bytes.length : bytes.length;
-    if (size + len > out.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(out.length * 2, size + len));
-      out.copy(bigger, 0, 0, size);
-      out = bigger;
+/** One worker's open files and read buffers. */
+export class BlockReader {
+  private readonly fds: (number | null)[];
+  private readonly bufs: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)];
+  constructor(readonly init: MergeWorkerInit) {
+    this.fds = [init.base ? openSync(init.base.path, 'r') : null, openSync(init.ours.path, 'r'), openSync(init.theirs.path, 'r')];
+  }
+  close(): void {
+    for (const fd of this.fds) if (fd !== null) closeSync(fd);
+  }
+  /** Lines [start, end) of file k as a LineIndex (over a buffer reused by the next block). */
+  private lines(k: number, f: LineOffsets, start: number, end: number): LineIndex {
+    const from = f.starts[start]!;
+    const len = f.starts[end]! - from;
+    if (this.bufs[k]!.length < len) this.bufs[k] = Buffer.allocUnsafeSlow(Math.max(len, this.bufs[k]!.length * 2));
+    const buf = this.bufs[k]!;
+    for (let at = 0; at < len; ) {
+      const got = readSync(this.fds[k]!, buf, at, len - at, from + at);
+      if (got === 0) throw new Error(`${f.path} changed while it was merged`);
+      at += got;
     }
-    size += typeof bytes === 'string' ? out.write(bytes, size, 'latin1') : (out.set(bytes, size), len);
-  };
-  let i = start;
-  const res = mergeFiles(inp.base, ours, inp.theirs, {
-    policy: inp.policy,
-    fastPath: inp.fastPath,
-    range: [start, end],
-    onLine: (line) => {
-      put(line);
-      put(i < ours.lineCount - 1 ? ours.eol(i) || '\n' : ours.eol(i));
-      i++;
-    },
-  });
-  return { type: 'merged', block, bytes: out.subarray(0, size), united: res.united, disputed: res.disputed, conflicts: res.conflicts };
+    const index = LineIndex.fromBuffer(buf.subarray(0, len));
+    if (index.lineCount !== end - start) throw new Error(`${f.path} changed while it was merged`);
+    return index;
+  }
+
+  /**
+   * Lines [start, end) merged, each followed by our line ending (as the aligned merge writes
+   * them: the file's last line keeps its own, possibly none).
+   */
+  merge(block: number, start: number, end: number, reuse?: ArrayBuffer): Extract<MergeWorkerReply, { type: 'merged' }> {
+    const init = this.init;
+    const base = init.base ? this.lines(0, init.base, start, end) : null;
+    const ours = this.lines(1, init.ours, start, end);
+    const theirs = this.lines(2, init.theirs, start, end);
+    // never from Buffer's pool: the bytes' ArrayBuffer is transferred to the main thread
+    const want = Math.max(1024, ours.byteLength * 2);
+    let out = reuse && reuse.byteLength >= want ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(want);
+    let size = 0;
+    const put = (bytes: Uint8Array | string) => {
+      const len = bytes.length;
+      if (size + len > out.length) {
+        const bigger = Buffer.allocUnsafeSlow(Math.max(out.length * 2, size + len));
+        out.copy(bigger, 0, 0, size);
+        out = bigger;
+      }
+      size += typeof bytes === 'string' ? out.write(bytes, size, 'latin1') : (out.set(bytes, size), len);
+    };
+    const lastBlock = end === init.ours.lineCount;
+    let i = 0;
+    const res = mergeFiles(base, ours, theirs, {
+      policy: init.policy,
+      fastPath: init.fastPath,
+      onLine: (line) => {
+        put(line);
+        put(i < ours.lineCount - 1 || !lastBlock ? ours.eol(i) || '\n' : ours.eol(i));
+        i++;
+      },
+    });
+    for (const c of res.conflicts) c.line += start;
+    return { type: 'merged', block, bytes: out.subarray(0, size), united: res.united, disputed: res.disputed, conflicts: res.conflicts };
+  }
 }
 
 export interface ParallelMergeOptions extends MergeOptions {
@@ -84,8 +154,8 @@ export interface ParallelMergeOptions extends MergeOptions {
 /** Lines per block. */
 const BLOCK = 8192;
 
-/** Whether a parallel merge applies: aligned inputs, a worker, more than one thread, enough lines. */
-export function parallelThreads(base: LineIndex | null, ours: LineIndex, theirs: LineIndex, options: ParallelMergeOptions): number {
+/** Whether a parallel merge applies: aligned files, a worker, more than one thread, enough lines. 0 if not. */
+export function parallelThreads(base: LineOffsets | null, ours: LineOffsets, theirs: LineOffsets, options: ParallelMergeOptions): number {
   const n = ours.lineCount;
   if (theirs.lineCount !== n || (base && base.lineCount !== n) || n < 4 * BLOCK) return 0;
   if (!options.workerPath || !existsSync(options.workerPath)) return 0;
@@ -94,19 +164,14 @@ export function parallelThreads(base: LineIndex | null, ours: LineIndex, theirs:
 }
 
 /**
- * Merges aligned inputs in `threads` workers; `write` receives the merged bytes (with line
- * endings) in order. Conflicts: the first `maxConflicts` by line, as mergeFiles reports them.
+ * Merges aligned files in `threads` workers; `write` receives the merged bytes (with line
+ * endings, after the BOM) in order. Conflicts: the first `maxConflicts` by line, as mergeFiles
+ * reports them.
  */
-export async function mergeParallel(base: LineIndex | null, ours: LineIndex, theirs: LineIndex, options: ParallelMergeOptions, threads: number, write: (bytes: Uint8Array) => void): Promise<MergeResult> {
+export async function mergeParallel(base: LineOffsets | null, ours: LineOffsets, theirs: LineOffsets, options: ParallelMergeOptions, threads: number, write: (bytes: Uint8Array) => void): Promise<MergeResult> {
   const n = ours.lineCount;
   const blocks = Math.ceil(n / BLOCK);
-  // line offsets in shared memory too: one copy for all workers
-  const share = (d: SharedLineIndexData): SharedLineIndexData => {
-    const starts = new Float64Array(new SharedArrayBuffer(d.starts.byteLength));
-    starts.set(d.starts);
-    return { ...d, starts };
-  };
-  const init: MergeWorkerInit = { type: 'init', base: base ? share(base.toShared()) : null, ours: share(ours.toShared()), theirs: share(theirs.toShared()), policy: options.policy ?? 'majority', fastPath: options.fastPath ?? true };
+  const init: MergeWorkerInit = { type: 'init', base, ours, theirs, policy: options.policy ?? 'majority', fastPath: options.fastPath ?? true };
   const workers = Array.from({ length: threads }, () => new Worker(options.workerPath!));
   const res: MergeResult = { lines: [], conflicts: [], aligned: true, united: 0, disputed: 0 };
   const pending = new Map<number, Uint8Array>();

@@ -60,11 +60,6 @@ export interface MergeOptions {
    * fast path is tested against.
    */
   fastPath?: boolean;
-  /**
-   * Merge only lines [start, end) of inputs with the same line counts (a worker's block of a
-   * parallel merge, src/node/mergeFile.ts); inputs of different line counts throw.
-   */
-  range?: [number, number];
 }
 
 const enc = new TextEncoder();
@@ -99,10 +94,7 @@ export function mergeFiles(base: MergeSource | null, ours: MergeSource, theirs: 
   const n = ours.lineCount;
   if (theirs.lineCount === n && (!base || base.lineCount === n)) {
     res.aligned = true;
-    const [from, to] = options.range ?? [0, n];
-    for (let i = from; i < to; i++) emit(take(base ? base.content(i) : null, ours.content(i), theirs.content(i), i + 1));
-  } else if (options.range) {
-    throw new Error('a range of lines merges only inputs with the same line counts');
+    for (let i = 0; i < n; i++) emit(take(base ? base.content(i) : null, ours.content(i), theirs.content(i), i + 1));
   } else {
     const theirsBy = indexByData(theirs);
     const baseBy = base ? indexByData(base) : new Map<string, number[]>();

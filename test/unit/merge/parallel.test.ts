@@ -1,6 +1,6 @@
-// The merge in worker threads (src/node/mergeFile.ts, the built worker src/node/merge.worker.ts)
-// against the same merge in one thread: the same file, byte for byte (BOM, CRLF, no final
-// newline), the same counts, the same conflicts.
+// The merge in worker threads (src/node/mergeFile.ts, the built worker src/node/merge.worker.ts:
+// files read block by block) against the same merge in one thread (files read whole): the same
+// file, byte for byte (BOM, CRLF, no final newline), the same counts, the same conflicts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import * as esbuild from 'esbuild';
 import { applyLabel } from '../../../src/core/dataset/labeling';
 import { LineIndex } from '../../../src/core/dataset/lineIndex';
-import { mergeInto, mergeIntoFile } from '../../../src/cli/merge';
+import { mergeFilesInto, mergeInto } from '../../../src/cli/merge';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const dir = mkdtempSync(path.join(tmpdir(), 'rpo-merge-parallel-'));
@@ -18,7 +18,7 @@ const workerPath = path.join(dir, 'merge.js');
 const ctx = (annotator: string, s: number) => ({ annotator, time: `2026-12-01T10:00:${String(s).padStart(2, '0')}.000Z`, shown: ['chosen', 'rejected'] as ['chosen', 'rejected'] });
 
 /** 40,000 lines (5 blocks): unlabeled base; ours and theirs label every 3rd / 5th line, some the same line. */
-function files(eol: string, bom: boolean, finalEol: boolean, conflictAt: number[]) {
+function makeFiles(eol: string, bom: boolean, finalEol: boolean, conflictAt: number[]) {
   const base: string[] = [];
   const ours: string[] = [];
   const theirs: string[] = [];
@@ -39,16 +39,18 @@ function files(eol: string, bom: boolean, finalEol: boolean, conflictAt: number[
 test('a parallel merge writes the same bytes as the one-thread merge, and reports the same conflicts', async () => {
   await esbuild.build({ entryPoints: [path.join(repoRoot, 'src/node/merge.worker.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: workerPath, logLevel: 'warning' });
   for (const [eol, bom, finalEol] of [['\n', false, true], ['\r\n', true, false]] as const) {
-    const f = files(eol, bom, finalEol, []);
-    const read = async (name: string, text: string) => {
+    const f = makeFiles(eol, bom, finalEol, []);
+    const write = (name: string, text: string) => {
       const p = path.join(dir, name);
       writeFileSync(p, text);
-      return LineIndex.read(p, { shared: true });
+      return p;
     };
-    const [b, o, t] = [await read('base', f.base), await read('ours', f.ours), await read('theirs', f.theirs)];
+    const files = { base: write('base', f.base), ours: write('ours', f.ours), theirs: write('theirs', f.theirs) };
+    const names = { base: 'BASE', ours: 'OURS', theirs: 'THEIRS' };
+    const [b, o, t] = [await LineIndex.read(files.base), await LineIndex.read(files.ours), await LineIndex.read(files.theirs)];
     const one = mergeInto(path.join(dir, 'one.jsonl'), b, o, t, {});
-    const par = await mergeIntoFile(path.join(dir, 'par.jsonl'), b, o, t, { workerPath, threads: 2 });
-    const none = await mergeIntoFile(path.join(dir, 'none.jsonl'), b, o, t, { workerPath: path.join(dir, 'missing.js'), threads: 2 });
+    const par = await mergeFilesInto(path.join(dir, 'par.jsonl'), files, names, { workerPath, threads: 2 });
+    const none = await mergeFilesInto(path.join(dir, 'none.jsonl'), files, names, { workerPath: path.join(dir, 'missing.js'), threads: 2 });
     assert.deepEqual([par.united, par.disputed, par.conflicts], [one.united, one.disputed, []]);
     assert.ok(one.united > 2000, `${one.united} lines merged into votes`);
     const want = readFileSync(path.join(dir, 'one.jsonl'));
@@ -57,13 +59,13 @@ test('a parallel merge writes the same bytes as the one-thread merge, and report
     assert.equal(none.united, one.united);
   }
   // conflicts in several blocks: the same first 20 by line, nothing written
-  const c = files('\n', false, true, [39000, 5, 20000, ...Array.from({ length: 25 }, (_, k) => 8000 + k * 7)]);
+  const c = makeFiles('\n', false, true, [39000, 5, 20000, ...Array.from({ length: 25 }, (_, k) => 8000 + k * 7)]);
   writeFileSync(path.join(dir, 'cb'), c.base);
   writeFileSync(path.join(dir, 'co'), c.ours);
   writeFileSync(path.join(dir, 'ct'), c.theirs);
-  const [b, o, t] = [await LineIndex.read(path.join(dir, 'cb'), { shared: true }), await LineIndex.read(path.join(dir, 'co'), { shared: true }), await LineIndex.read(path.join(dir, 'ct'), { shared: true })];
+  const [b, o, t] = [await LineIndex.read(path.join(dir, 'cb')), await LineIndex.read(path.join(dir, 'co')), await LineIndex.read(path.join(dir, 'ct'))];
   const one = mergeInto(path.join(dir, 'c-one.jsonl'), b, o, t, {});
-  const par = await mergeIntoFile(path.join(dir, 'c-par.jsonl'), b, o, t, { workerPath, threads: 3 });
+  const par = await mergeFilesInto(path.join(dir, 'c-par.jsonl'), { base: path.join(dir, 'cb'), ours: path.join(dir, 'co'), theirs: path.join(dir, 'ct') }, { base: 'BASE', ours: 'OURS', theirs: 'THEIRS' }, { workerPath, threads: 3 });
   assert.equal(one.conflicts.length, 20);
   assert.deepEqual(par.conflicts, one.conflicts);
   assert.equal(existsSync(path.join(dir, 'c-par.jsonl')), false, 'nothing written on conflicts');
