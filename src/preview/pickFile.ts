@@ -33,7 +33,20 @@ export function openPreferenceFiles(): vscode.Uri[] {
 
 type Item = vscode.QuickPickItem & { uri?: vscode.Uri; browse?: true };
 
-export async function pickPreferenceFile(): Promise<vscode.Uri | undefined> {
+export interface PickWords {
+  title: string;
+  placeHolder: string;
+  openLabel: string;
+}
+
+const PREVIEW_WORDS: PickWords = {
+  title: 'RPO Contrast Preview',
+  placeHolder: 'Which preference file? The preview follows the record selected in its RPO Preference Editor.',
+  openLabel: 'Preview This File',
+};
+
+/** Asks for a preference file (open ones first); `words` name the command asking (default: the contrast preview). */
+export async function pickPreferenceFile(words: PickWords = PREVIEW_WORDS): Promise<vscode.Uri | undefined> {
   const open = openPreferenceFiles();
   const openKeys = new Set(open.map((u) => u.toString()));
   const inWorkspace = (await vscode.workspace.findFiles('**/*.pref.jsonl', '{**/node_modules/**,**/.rpo/**}', 200))
@@ -45,13 +58,13 @@ export async function pickPreferenceFile(): Promise<vscode.Uri | undefined> {
   if (inWorkspace.length) items.push({ label: 'In the workspace', kind: vscode.QuickPickItemKind.Separator }, ...inWorkspace.map((u) => fileItem(u, '')));
   items.push({ label: '', kind: vscode.QuickPickItemKind.Separator }, { label: '$(folder-opened) Choose a preference file…', browse: true });
   const pick = await vscode.window.showQuickPick(items, {
-    title: 'RPO Contrast Preview',
-    placeHolder: 'Which preference file? The preview follows the record selected in its RPO Preference Editor.',
+    title: words.title,
+    placeHolder: words.placeHolder,
     matchOnDetail: true,
   });
   if (!pick) return undefined;
   if (pick.uri) return pick.uri;
-  const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFolders: false, filters: { 'Preference data': ['jsonl'] }, openLabel: 'Preview This File', title: 'RPO Contrast Preview: a preference file' });
+  const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFolders: false, filters: { 'Preference data': ['jsonl'] }, openLabel: words.openLabel, title: `${words.title}: a preference file` });
   return chosen?.[0];
 }
 
