@@ -11,10 +11,12 @@
  *
  * Runs, each in a fresh process with its wall time, CPU time and peak memory (maxRSS):
  * - `cli`: the built CLI, `node dist/cli.js merge-driver BASE OURS THEIRS` (what git runs; build
- *   it first with `npm run build`), on a copy of OURS;
- * - `fast` and `baseline`: this file bundled with esbuild (as dist is built) calling mergeInto,
- *   with the byte-level fast path (src/core/merge/fast.ts) on, and off: the general path that
- *   parses every record changed on both sides into objects (the previous implementation);
+ *   it first with `npm run build`), on a copy of OURS: worker threads reading the files block by
+ *   block (src/node/mergeFile.ts);
+ * - `fast` and `baseline`: this file bundled with esbuild (as dist is built) calling mergeInto in
+ *   one thread on the files read whole, with the byte-level fast path (src/core/merge/fast.ts) on,
+ *   and off: the general path that parses every record changed on both sides into objects (the
+ *   previous implementation);
  * and the SHA-256 of each merged file, which must be equal. Prints figures and ratios; asserts
  * nothing but the equal output.
  */

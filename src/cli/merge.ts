@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { mergeFiles, type MergeOptions, type MergeResult } from '../core/merge';
-import { indexLines, mergeParallel, parallelThreads, type ParallelMergeOptions } from '../node/mergeFile';
+import { blockThreads, indexLines, mergeParallel, type ParallelMergeOptions } from '../node/mergeFile';
 import { CliError, type CliCommand } from './types';
 
 /**
@@ -98,10 +98,10 @@ export function mergeInto(target: string, base: LineIndex | null, ours: LineInde
 }
 
 /**
- * Merges the files BASE (or null), OURS and THEIRS into `target`: in worker threads when they are
- * line-aligned and large and the built worker is there (src/node/mergeFile.ts: the files are
- * scanned for their line offsets and read block by block, not held in memory), else read whole
- * and merged by mergeInto. The same temporary file, bytes and rename either way.
+ * Merges the files BASE (or null), OURS and THEIRS into `target`: block by block when they are
+ * line-aligned and large and the CLI runs from its bundle (src/node/mergeFile.ts: the files are
+ * scanned for their line offsets and read block by block, not held in memory; worker threads on
+ * 3 or more cores), else read whole and merged by mergeInto. The same temporary file, bytes and rename either way.
  */
 export async function mergeFilesInto(target: string, files: { base: string | null; ours: string; theirs: string }, names: { base: string; ours: string; theirs: string }, options: ParallelMergeOptions): Promise<MergeResult> {
   const offsets = (file: string, what: string) => {
@@ -113,8 +113,8 @@ export async function mergeFilesInto(target: string, files: { base: string | nul
   };
   if (options.workerPath && existsSync(options.workerPath)) {
     const [b, o, t] = [files.base ? offsets(files.base, names.base) : null, offsets(files.ours, names.ours), offsets(files.theirs, names.theirs)];
-    const threads = parallelThreads(b, o, t, options);
-    if (threads) {
+    const threads = blockThreads(b, o, t, options);
+    if (threads !== null) {
       return writeTemp(target, async (writeAll) => {
         if (o.bom) writeAll(Buffer.from([0xef, 0xbb, 0xbf]));
         return mergeParallel(b, o, t, options, threads, writeAll);

@@ -6,11 +6,11 @@ import { mergeFiles, type MergeConflict, type MergeOptions, type MergeResult } f
 import type { ResolutionPolicy } from '../core/dataset/votes';
 
 /**
- * The merge of line-aligned files in worker threads (docs/merge.md, "Speed"). The files are not
+ * The merge of line-aligned files block by block (docs/merge.md, "Speed"). The files are not
  * held in memory: each is scanned once for its line offsets; the lines are cut into blocks, each
- * worker reads its block's bytes of the three files (positioned reads), merges them with
- * mergeFiles into bytes with their line endings, and the caller writes the blocks in order. Same
- * output as one mergeFiles over the whole files.
+ * read from the three files (positioned reads), merged with mergeFiles into bytes with their line
+ * endings, and written in order; in worker threads on 3 or more cores. Same output as one
+ * mergeFiles over the whole files.
  */
 
 /** A file's line start offsets (as LineIndex counts lines): starts[lineCount] is its size. */
@@ -154,17 +154,22 @@ export interface ParallelMergeOptions extends MergeOptions {
 /** Lines per block. */
 const BLOCK = 8192;
 
-/** Whether a parallel merge applies: aligned files, a worker, more than one thread, enough lines. 0 if not. */
-export function parallelThreads(base: LineOffsets | null, ours: LineOffsets, theirs: LineOffsets, options: ParallelMergeOptions): number {
+/**
+ * How a merge of these files runs block by block: the worker threads (0: the blocks are merged in
+ * this thread), or null when it does not (line counts differ, or fewer than 4 blocks: the files
+ * are read whole). Workers need the built worker and 3 or more cores: on 2 shared cores they
+ * measured slower than one thread (docs/merge.md).
+ */
+export function blockThreads(base: LineOffsets | null, ours: LineOffsets, theirs: LineOffsets, options: ParallelMergeOptions): number | null {
   const n = ours.lineCount;
-  if (theirs.lineCount !== n || (base && base.lineCount !== n) || n < 4 * BLOCK) return 0;
+  if (theirs.lineCount !== n || (base && base.lineCount !== n) || n < 4 * BLOCK) return null;
   if (!options.workerPath || !existsSync(options.workerPath)) return 0;
-  const t = options.threads ?? Math.min(availableParallelism(), 4);
+  const t = options.threads ?? (availableParallelism() >= 3 ? Math.min(availableParallelism(), 4) : 0);
   return t > 1 ? t : 0;
 }
 
 /**
- * Merges aligned files in `threads` workers; `write` receives the merged bytes (with line
+ * Merges aligned files block by block, in `threads` workers (0: in this thread); `write` receives the merged bytes (with line
  * endings, after the BOM) in order. Conflicts: the first `maxConflicts` by line, as mergeFiles
  * reports them.
  */
@@ -172,8 +177,26 @@ export async function mergeParallel(base: LineOffsets | null, ours: LineOffsets,
   const n = ours.lineCount;
   const blocks = Math.ceil(n / BLOCK);
   const init: MergeWorkerInit = { type: 'init', base, ours, theirs, policy: options.policy ?? 'majority', fastPath: options.fastPath ?? true };
-  const workers = Array.from({ length: threads }, () => new Worker(options.workerPath!));
   const res: MergeResult = { lines: [], conflicts: [], aligned: true, united: 0, disputed: 0 };
+  if (threads === 0) {
+    const reader = new BlockReader(init);
+    try {
+      let reuse: ArrayBuffer | undefined;
+      for (let b = 0; b < blocks; b++) {
+        const m = reader.merge(b, b * BLOCK, Math.min(n, (b + 1) * BLOCK), reuse);
+        res.united += m.united;
+        res.disputed += m.disputed;
+        res.conflicts.push(...m.conflicts);
+        if (!res.conflicts.length) write(m.bytes);
+        reuse = m.bytes.buffer as ArrayBuffer;
+      }
+    } finally {
+      reader.close();
+    }
+    res.conflicts = res.conflicts.slice(0, options.maxConflicts ?? 20);
+    return res;
+  }
+  const workers = Array.from({ length: threads }, () => new Worker(options.workerPath!));
   const pending = new Map<number, Uint8Array>();
   const free: ArrayBuffer[] = []; // written blocks' buffers, handed back to the workers
   let next = 0;

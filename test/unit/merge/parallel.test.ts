@@ -1,5 +1,5 @@
-// The merge in worker threads (src/node/mergeFile.ts, the built worker src/node/merge.worker.ts:
-// files read block by block) against the same merge in one thread (files read whole): the same
+// The merge block by block (src/node/mergeFile.ts: files read block by block, in worker threads,
+// the built src/node/merge.worker.ts, or in this thread) against mergeInto (files read whole): the same
 // file, byte for byte (BOM, CRLF, no final newline), the same counts, the same conflicts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
@@ -51,11 +51,14 @@ test('a parallel merge writes the same bytes as the one-thread merge, and report
     const one = mergeInto(path.join(dir, 'one.jsonl'), b, o, t, {});
     const par = await mergeFilesInto(path.join(dir, 'par.jsonl'), files, names, { workerPath, threads: 2 });
     const none = await mergeFilesInto(path.join(dir, 'none.jsonl'), files, names, { workerPath: path.join(dir, 'missing.js'), threads: 2 });
+    const blocks = await mergeFilesInto(path.join(dir, 'blocks.jsonl'), files, names, { workerPath, threads: 0 });
+    assert.deepEqual([blocks.united, blocks.disputed, blocks.conflicts], [one.united, one.disputed, []]);
     assert.deepEqual([par.united, par.disputed, par.conflicts], [one.united, one.disputed, []]);
     assert.ok(one.united > 2000, `${one.united} lines merged into votes`);
     const want = readFileSync(path.join(dir, 'one.jsonl'));
     assert.ok(readFileSync(path.join(dir, 'par.jsonl')).equals(want), `same bytes (eol ${JSON.stringify(eol)}, bom ${bom}, final newline ${finalEol})`);
     assert.ok(readFileSync(path.join(dir, 'none.jsonl')).equals(want), 'without the worker: one thread, the same bytes');
+    assert.ok(readFileSync(path.join(dir, 'blocks.jsonl')).equals(want), 'blocks merged in this thread: the same bytes');
     assert.equal(none.united, one.united);
   }
   // conflicts in several blocks: the same first 20 by line, nothing written
@@ -66,8 +69,10 @@ test('a parallel merge writes the same bytes as the one-thread merge, and report
   const [b, o, t] = [await LineIndex.read(path.join(dir, 'cb')), await LineIndex.read(path.join(dir, 'co')), await LineIndex.read(path.join(dir, 'ct'))];
   const one = mergeInto(path.join(dir, 'c-one.jsonl'), b, o, t, {});
   const par = await mergeFilesInto(path.join(dir, 'c-par.jsonl'), { base: path.join(dir, 'cb'), ours: path.join(dir, 'co'), theirs: path.join(dir, 'ct') }, { base: 'BASE', ours: 'OURS', theirs: 'THEIRS' }, { workerPath, threads: 3 });
+  const inThread = await mergeFilesInto(path.join(dir, 'c-blocks.jsonl'), { base: path.join(dir, 'cb'), ours: path.join(dir, 'co'), theirs: path.join(dir, 'ct') }, { base: 'BASE', ours: 'OURS', theirs: 'THEIRS' }, { workerPath, threads: 0 });
   assert.equal(one.conflicts.length, 20);
   assert.deepEqual(par.conflicts, one.conflicts);
+  assert.deepEqual(inThread.conflicts, one.conflicts);
   assert.equal(existsSync(path.join(dir, 'c-par.jsonl')), false, 'nothing written on conflicts');
   assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.merge.tmp')), [], 'no temporary file left');
 });
