@@ -2,7 +2,8 @@
 // its dashboard; the dashboard's Sample… button starts the command; its quick picks are answered
 // by KEYBOARD (reference baseline, the eval split, greedy, 2 prompts, 4 new tokens); the progress
 // notification ends with "Open in Preference Editor", which opens the blind candidates file in the
-// preference editor. The files on disk: 2 records, no model name, a sidecar with the header.
+// preference editor. The files on disk: 2 records, no model name, a sidecar with the header. The
+// runs view's context menu of the run offers Sample from Run….
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -69,4 +70,13 @@ export default async function (h) {
   await toast.locator('a.monaco-button, .monaco-button', { hasText: 'Open in Preference Editor' }).first().click();
   await page.locator('.tabs-container .tab.active', { hasText: 'final-vs-reference.eval.pref.jsonl' }).waitFor({ timeout: 30_000 });
   await h.screenshot('sample-opened');
+
+  // The runs view offers it in a finished run's context menu.
+  await page.locator('.activitybar [aria-label^="RPO Studio"]').first().click();
+  const row = page.locator('.pane-body .monaco-list-row', { hasText: 'ui-sample' }).first();
+  await row.waitFor({ timeout: 20_000 });
+  await row.click({ button: 'right' });
+  await page.locator('.context-view .action-label', { hasText: 'Sample from Run…' }).first().waitFor({ timeout: 10_000 });
+  await h.screenshot('runs-view-menu');
+  await page.keyboard.press('Escape');
 }
