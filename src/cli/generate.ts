@@ -74,7 +74,8 @@ export const generateCommand: CliCommand = {
     const baseline = values.baseline && !['reference', 'dataset'].includes(values.baseline) ? path.resolve(values.baseline) : values.baseline;
     const options: GenerateOptions = {
       runDir: path.resolve(positionals[0]),
-      checkpoint: values.checkpoint,
+      // A folder given as a path is resolved here (the trainer runs from its own folder); a name or step number is not.
+      checkpoint: values.checkpoint && /[\\/]/.test(values.checkpoint) ? path.resolve(values.checkpoint) : values.checkpoint,
       baseline,
       prompts: values.prompts ? path.resolve(values.prompts) : undefined,
       numPrompts: num(values['num-prompts'], 'num-prompts'),
