@@ -5,8 +5,8 @@ Generated vote tables (several annotators, missing votes, flipped records, candi
 are written as preference records with `rpo_votes`; the figures come from scikit-learn
 (`cohen_kappa_score`), statsmodels (`fleiss_kappa`, `aggregate_raters`), the `krippendorff`
 package and scipy (`binomtest`); the bootstrap intervals replay the same resampling as
-src/core/agreement (mulberry32 of docs/contracts.md section 5, item j = floor(next() * n / 2^32),
-every measure on each resample, numpy's linear percentiles 2.5 and 97.5). Needs the trainer venv
+src/core/agreement for tables with more than n / 16 distinct vote patterns, as these (mulberry32
+of docs/contracts.md section 5, item j = floor(next() * n / 2^32), every measure on each resample, numpy's linear percentiles 2.5 and 97.5). Needs the trainer venv
 with requirements-test.txt:
 
     $(cat .rpo-test/python) scripts/golden/make_agreement.py          # writes test/golden/agreement.json
@@ -210,6 +210,10 @@ def expected_for(lines, ratings, annotators, seed, resamples):
     samples = [[] for _ in point]
     rng = mulberry32(seed)
     n = len(items)
+    # The spec draws items one by one while 16 * (distinct patterns) > n (docs/agreement.md,
+    # "Bootstrap"); larger tables draw multinomial pattern counts, which this replay does not do.
+    distinct = {tuple(sorted(it.items())) for it in items}
+    assert 16 * len(distinct) > n, f"{n} items in {len(distinct)} patterns: the spec draws pattern counts"
     for _ in range(resamples if n else 0):
         res = [items[(rng() * n) // 2**32] for _ in range(n)]
         for j, v in enumerate(measures(res, order, pairs, m)):

@@ -1,14 +1,16 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { agreementReport, mergePartials, resampleCounts, VoteCollector, type AgreementOptions, type AgreementReport, type VotePartial } from '../core/agreement';
+import { agreementReport, drawsPatterns, mergePartials, resampleCounts, VoteCollector, type AgreementOptions, type AgreementReport, type VotePartial } from '../core/agreement';
 import { parseLine } from '../core/dataset/formats';
 
 /**
  * `rpo agreement` over a file (docs/agreement.md, "Performance"): the file is cut at line starts
  * into one byte range per worker thread; each worker reads its range straight from the file,
- * parses its lines (parseLine) and collects their votes; the partials are merged in file order. The bootstrap's resamples are then split into ranges across the same
- * workers (resampleCounts: each resample starts from its own generator state). Every split gives
+ * parses its lines (parseLine) and collects their votes; the partials are merged in file order. The bootstrap's resamples, when drawn item by item (many
+ * patterns for the items), are then split into ranges across the same workers (resampleCounts:
+ * each resample starts from its own generator state); drawn as multinomial pattern counts
+ * (drawsPatterns), they run in this thread. Every split gives
  * the numbers one thread gives (test/unit/agreement/file.test.ts).
  *
  * Lines follow LineIndex's model (a BOM at the start of the file is not part of line 0; `\r\n`
@@ -185,8 +187,10 @@ export async function fileAgreement(path: string, options: FileAgreementOptions 
     const K = table.patterns.length;
     const n = table.itemPattern.length;
     let counts: Int32Array | undefined;
-    // Counts of every resample at once unless they would be large (many distinct patterns): then in this thread, block by block.
-    if (B > 0 && n > 0 && B * K <= 50_000_000) {
+    // Item draws (few items a pattern): counts of every resample at once in the workers unless they
+    // would be large (many distinct patterns): then in this thread, block by block. Multinomial
+    // draws of the pattern counts (drawsPatterns) are K binomials a resample: in this thread.
+    if (B > 0 && n > 0 && !drawsPatterns(n, K) && B * K <= 50_000_000) {
       const per = Math.ceil(B / threads);
       const jobs = workers.map((w, i) => ({ w, from: Math.min(B, i * per), to: Math.min(B, (i + 1) * per) })).filter((j) => j.to > j.from);
       const got = await Promise.all(jobs.map((j) => ask(j.w, { type: 'resample', itemPattern: table.itemPattern, patterns: K, seed, from: j.from, to: j.to })));

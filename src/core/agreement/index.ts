@@ -1,6 +1,7 @@
 import type { ParsedLine, PreferenceRecord } from '../dataset/formats';
 import { judgementOf, VOTES_FIELD, type Vote } from '../dataset/votes';
 import { mulberry32 } from '../contrast/prng';
+import { multinomialDraw, uniformOf } from './multinomial';
 
 /**
  * Inter-annotator agreement over the votes of a preference file (docs/agreement.md). Pure.
@@ -522,9 +523,10 @@ export interface AgreementOptions {
 }
 
 /**
- * Every measure with its bootstrap 95% interval (items resampled with replacement, seeded).
- * `counts`, when given, holds the pattern counts of every resample (resample r at [r * K, (r + 1) * K),
- * as `resampleCounts(t.itemPattern, K, seed, 0, B)` gives them: computed elsewhere, e.g. in worker threads).
+ * Every measure with its bootstrap 95% interval (items resampled with replacement, seeded): when
+ * `drawsPatterns(n, K)` each resample's pattern counts are one multinomial draw
+ * (`multinomialResampleCounts`), else n item draws (`resampleCounts`). `counts`, when given, holds the pattern counts of every resample (resample r at [r * K, (r + 1) * K),
+ * as `resampleCounts(t.itemPattern, K, seed, 0, B)` or `multinomialResampleCounts` gives them: computed elsewhere, e.g. in worker threads).
  */
 export function agreementReport(t: VoteTable, options: AgreementOptions = {}, counts?: Int32Array): AgreementReport {
   const B = options.resamples ?? 1000;
@@ -549,16 +551,27 @@ export function agreementReport(t: VoteTable, options: AgreementOptions = {}, co
     mulberry32(seed); // validates the seed
     if (counts && counts.length !== B * K) throw new Error(`resample counts: expected ${B * K} numbers, got ${counts.length}`);
     const w = new Float64Array(K);
-    // Without precomputed counts: blocks of resamples, a few MB of counts at a time.
-    const block = Math.max(1, Math.floor(4_000_000 / Math.max(K, 1)));
-    for (let r0 = 0; r0 < B; r0 += block) {
-      const r1 = Math.min(B, r0 + block);
-      const c = counts ? counts.subarray(r0 * K, r1 * K) : resampleCounts(t.itemPattern, K, seed, r0, r1);
-      for (let r = 0; r < r1 - r0; r++) {
-        for (let k = 0; k < K; k++) w[k] = c[r * K + k]!;
-        measures(w).forEach((v, j) => {
-          if (v !== null && Number.isFinite(v)) samples[j]!.push(v);
-        });
+    const add = () =>
+      measures(w).forEach((v, j) => {
+        if (v !== null && Number.isFinite(v)) samples[j]!.push(v);
+      });
+    if (!counts && drawsPatterns(n, K)) {
+      // Pattern counts drawn as Multinomial(n, full / n): one generator for every resample, in order.
+      const uniform = uniformOf(mulberry32(seed));
+      for (let r = 0; r < B; r++) {
+        multinomialDraw(n, full, n, uniform, w);
+        add();
+      }
+    } else {
+      // Without precomputed counts: blocks of resamples, a few MB of counts at a time.
+      const block = Math.max(1, Math.floor(4_000_000 / Math.max(K, 1)));
+      for (let r0 = 0; r0 < B; r0 += block) {
+        const r1 = Math.min(B, r0 + block);
+        const c = counts ? counts.subarray(r0 * K, r1 * K) : resampleCounts(t.itemPattern, K, seed, r0, r1);
+        for (let r = 0; r < r1 - r0; r++) {
+          for (let k = 0; k < K; k++) w[k] = c[r * K + k]!;
+          add();
+        }
       }
     }
   }
@@ -575,6 +588,31 @@ export function agreementReport(t: VoteTable, options: AgreementOptions = {}, co
     bootstrap: { resamples: B, seed },
     perAnnotator: t.perAnnotator,
   };
+}
+
+/**
+ * Whether the bootstrap of n items in K distinct patterns draws each resample's pattern counts
+ * from Multinomial(n, observed pattern shares) (K binomial draws a resample) rather than n items
+ * (`resampleCounts`): when 16 * K <= n. The two are the same distribution of pattern counts.
+ */
+export function drawsPatterns(n: number, K: number): boolean {
+  return n > 0 && K > 0 && 16 * K <= n;
+}
+
+/**
+ * The pattern counts of B multinomial resamples (resample r at [r * K, (r + 1) * K)), as
+ * agreementReport draws them when `drawsPatterns(n, K)`: one mulberry32(seed) generator, uniforms
+ * (u + 1/2) / 2^32, conditional binomials over the patterns in index order (src/core/agreement/multinomial.ts).
+ */
+export function multinomialResampleCounts(patternCounts: ArrayLike<number>, seed: number, B: number): Int32Array {
+  const K = patternCounts.length;
+  let n = 0;
+  for (let k = 0; k < K; k++) n += patternCounts[k]!;
+  const out = new Int32Array(Math.max(0, B) * K);
+  if (n === 0) return out;
+  const uniform = uniformOf(mulberry32(seed));
+  for (let r = 0; r < B; r++) multinomialDraw(n, patternCounts, n, uniform, out.subarray(r * K, (r + 1) * K));
+  return out;
 }
 
 /**
