@@ -78,7 +78,7 @@ export const options = {
 const cliReport = (file) => JSON.parse(execFileSync(process.execPath, [cliJs, 'agreement', file, '--json'], { encoding: 'utf8' }));
 
 export default async function (h) {
-  const { page, assert } = h;
+  const { assert } = h;
   const file = path.join(h.workspace, FILE);
   const cli = cliReport(file);
   h.log('cli:', JSON.stringify({ items: cli.items, fleiss: cli.fleiss, alphaNominal: cli.alphaNominal, alphaOrdinal: cli.alphaOrdinal, invalidLines: cli.invalidLines }));
@@ -88,6 +88,8 @@ export default async function (h) {
 
   await h.openFile(FILE);
   await h.webview().locator('#progress-text').filter({ hasText: /labeled/ }).waitFor({ timeout: 30_000 });
+  // The preference editor's title bar offers the command (run here from the palette).
+  await h.page.locator('.editor-actions [aria-label*="Show Annotator Agreement"]').first().waitFor({ timeout: 15_000 });
   await h.runCommand('RPO: Show Annotator Agreement');
   const wv = await h.frameWith('#heatmap');
   const value = async (sel) => Number(await wv.locator(`${sel} .value`).getAttribute('data-value'));
@@ -112,7 +114,7 @@ export default async function (h) {
     const pair = cli.cohen.find((c) => (c.a === a && c.b === b) || (c.a === b && c.b === a));
     assert.ok(pair, `pair ${a} / ${b} is one of the CLI's`);
     assert.equal(Number(await cells.nth(i).getAttribute('data-value')), pair.kappa.value, `kappa of ${a} / ${b}`);
-    assert.ok(await cells.nth(i).evaluate((e) => getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)'), 'the cell is coloured');
+    assert.ok(await cells.nth(i).evaluate((e) => e.ownerDocument.defaultView.getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)'), 'the cell is coloured');
   }
 
   // The odd name is text, in the heatmap and the per-annotator table.
@@ -137,5 +139,4 @@ export default async function (h) {
   await wv.locator('#status.status-ready').waitFor({ timeout: 30_000 });
   assert.equal(await value('#fleiss'), fixed.fleiss.kappa.value, "Fleiss' kappa of the changed file");
   await h.screenshot('agreement-after-change');
-  void page;
 }
