@@ -5,7 +5,7 @@ import { selectBox } from '../core/dataMap';
 import { type MapRows, hoverText, mapPayload, mapRows, recordsOf } from '../core/dataMap/host';
 import { DYNAMICS_FILE, DynamicsError } from '../core/dynamics';
 import type { Logger } from '../core/log';
-import { NoDynamicsError, type RunDynamics, readRunDynamics } from '../node/dynamics';
+import { NoDynamicsError, type RunDynamics, readRunDynamicsAsync } from '../node/dynamics';
 import { LineOffsets } from '../node/lineOffsets';
 import type { DataBox, HostMessage } from '../protocol/dashboard';
 
@@ -92,7 +92,7 @@ export class DataMapHost {
     this.busy = true;
     try {
       const t0 = performance.now();
-      const run = readRunDynamics(dir);
+      const run = await readRunDynamicsAsync(dir);
       const d = run.dynamics;
       this.run = run;
       this.rows = mapRows(d);
