@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../harness/lib.mjs';
+import { repoRoot, waitUntil } from '../harness/lib.mjs';
 import { workspaceSettings } from '../harness/workspace.mjs';
 
 const FILE = 'ui-agreement.pref.jsonl';
@@ -139,4 +139,13 @@ export default async function (h) {
   await wv.locator('#status.status-ready').waitFor({ timeout: 30_000 });
   assert.equal(await value('#fleiss'), fixed.fleiss.kappa.value, "Fleiss' kappa of the changed file");
   await h.screenshot('agreement-after-change');
+
+  // Refresh (by keyboard) computes again: one more computation in the log.
+  const computed = () => (h.extensionLog().match(/\[agreement\] agreement of .*ui-agreement\.pref\.jsonl: \d+ items/g) ?? []).length;
+  await waitUntil(() => computed() >= 2, { timeoutMs: 30_000, what: 'the first two computations in the log' });
+  const before = computed();
+  await wv.locator('#refresh').focus();
+  await h.page.keyboard.press('Enter');
+  await waitUntil(() => computed() > before, { timeoutMs: 30_000, what: 'a computation after Refresh' });
+  await wv.locator('#status.status-ready').waitFor({ timeout: 30_000 });
 }
