@@ -18,6 +18,8 @@ import { readRunDynamics } from '../node/dynamics';
 
 export const VIEW_TYPE = 'rpo.labelingEditor';
 const FOCUS_CONTEXT = 'rpo.labeling.focused';
+/** Filters whose records carry a label already: a label goes on to the filter's next record, not the next unlabeled one. */
+const REVIEW_FILTERS: ReadonlySet<Filter> = new Set<Filter>(['blind', 'disputed', 'suspect', 'picked']);
 
 /** One open editor (webview) on a document: its filter, search and selection. */
 export class LabelingView {
@@ -270,8 +272,9 @@ export class LabelingView {
     if (index >= model.lineCount) return;
     const ok = this.apply(() => this.document.label(index, action, this.labelSettings()));
     if (ok && action !== 'clear' && this.host.advanceAfterLabel()) {
-      // Blind re-annotation goes through the marked records (all of them carry a label already).
-      const next = this.filter === 'blind' ? await model.navigate('next', 'blind', this.query, index) : model.nextUnlabeled(index);
+      // Filters of records that carry a label already (blind re-annotation, adjudication, a run's
+      // suspects, records another view picked) go on to the next record of the filter.
+      const next = REVIEW_FILTERS.has(this.filter) ? await model.navigate('next', this.filter, this.query, index) : model.nextUnlabeled(index);
       this.selected = next;
     } else {
       this.selected = index;

@@ -37,7 +37,7 @@ export const options = {
     const old = path.join(ws, '.rpo', 'runs', 'old-run-20200101-000000');
     fs.mkdirSync(old);
     for (const f of ['events.jsonl', 'config.json']) fs.copyFileSync(path.join(run, f), path.join(old, f));
-    workspaceSettings(ws, { 'files.autoSave': 'off', 'rpo.labeling.annotator': 'checker', 'rpo.labeling.advanceAfterLabel': false });
+    workspaceSettings(ws, { 'files.autoSave': 'off', 'rpo.labeling.annotator': 'checker', 'rpo.labeling.advanceAfterLabel': true });
   },
 };
 
@@ -80,12 +80,16 @@ export default async function (h) {
   assert.equal(await dyn.locator('.dyn-changed').count(), 0, 'not changed yet');
   await h.screenshot('02-suspect-detail');
 
-  // Relabel: F flips it. The detail and the row say "label changed since run"; the count follows.
+  // Relabel: F flips it and goes on to the next suspect (a review filter keeps to its records);
+  // the row says "label changed since run"; the count follows. K goes back: the detail says so too.
   await page.keyboard.press('f');
-  await dyn.locator('.dyn-changed', { hasText: 'label changed since run' }).waitFor({ timeout: 15_000 });
   await runText.filter({ hasText: /labels changed since run ui-suspects-\d{8}-\d{6}: 1 \(1 flipped, 0 no longer labeled\)$/ }).waitFor({ timeout: 15_000 });
   await wv.locator(`#list .row.changed[data-index="${listed[0]}"] .changed-mark`).waitFor({ timeout: 15_000 });
+  await dyn.filter({ hasText: 'suspect #2' }).waitFor({ timeout: 15_000 });
   assert.equal(await rows.count(), suspects, 'a relabeled suspect stays listed (the run\'s view)');
+  await page.keyboard.press('k');
+  await dyn.filter({ hasText: 'suspect #1' }).waitFor({ timeout: 15_000 });
+  await dyn.locator('.dyn-changed', { hasText: 'label changed since run' }).waitFor({ timeout: 15_000 });
   await h.screenshot('03-label-changed');
   // Undo: back to the run's label.
   await page.keyboard.press('Control+Z');
