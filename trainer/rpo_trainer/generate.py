@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from . import gen_files
+from . import gen_files, gen_lock
 from .checkpointing import checkpoint_folders, is_complete
 from .config import RunConfig, config_from_dict
 from .errors import ConfigError, DataError, TrainerError
@@ -318,7 +318,6 @@ def resolve(req: Request) -> tuple[Source, RunConfig, Source, RunConfig | None, 
 def run_generation(req: Request, events: EventWriter, stop) -> dict:
     """Generates every missing record; returns the fields of the `generate_end` event."""
     from accelerate import PartialState
-    from accelerate.utils import gather_object
 
     started = time.perf_counter()
     req.settings.check()
@@ -331,6 +330,15 @@ def run_generation(req: Request, events: EventWriter, stop) -> dict:
     out_path = Path(req.out).resolve() if req.out else default_out(a, b, prompt_set).resolve()
     if not out_path.name.endswith(".pref.jsonl"):
         raise ConfigError(f"--out must end in .pref.jsonl (the preference editor opens those), found {out_path.name}")
+    # One generator per output (a reloaded window leaves its generation running): the main process holds <out>.lock.
+    with gen_lock.held(out_path) if state.is_main_process else contextlib.nullcontext():
+        return _generate(req, events, stop, state, started, (a, a_cfg, b, b_cfg, prompt_set, prompts), head, out_path)
+
+
+def _generate(req: Request, events: EventWriter, stop, state, started: float, resolved, head: dict, out_path: Path) -> dict:
+    from accelerate.utils import gather_object
+
+    a, a_cfg, b, b_cfg, prompt_set, prompts = resolved
     output = None
     if state.is_main_process:
         output = gen_files.open_output(out_path, head, overwrite=req.overwrite)

@@ -332,3 +332,65 @@ def test_candidates_pair_key_is_the_golden_pair_key_in_either_order():
         assert gen_files.candidates_pair_key(r["prompt"], r["chosen"], r["rejected"]).hex() == c["key"]
         assert gen_files.candidates_pair_key(r["prompt"], r["rejected"], r["chosen"]).hex() == c["key"]
         assert spec_key(r["prompt"], r["chosen"], r["rejected"]) == c["key"]  # the test's own reading of §8
+
+
+# ---------------------------------------------------------------- one generator per output (<out>.lock)
+
+def test_a_second_generator_on_the_same_output_refuses_naming_the_running_pid(full_run, tmp_path):
+    """A generation left running (a reloaded VS Code window) holds <out>.lock; a second process on
+    the same output refuses and writes nothing; once the first ends the lock is gone."""
+    import os
+    import signal
+    import time
+
+    from rpo_trainer import gen_lock
+
+    out = tmp_path / "locked.pref.jsonl"
+    argv = ["generate", str(full_run), "--out", str(out), "--max-new-tokens", "4", "--greedy", "--num-prompts", "2"]
+    first = subprocess.Popen([sys.executable, "-m", "rpo_trainer", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=subprocess_env())
+    lock = gen_lock.lock_path(out)
+    try:
+        deadline = time.monotonic() + 120
+        while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert lock.exists(), f"no {lock.name} while the first generator ran"
+        # The lock is taken before the models load: the first generator is still running here. Hold it there.
+        os.kill(first.pid, signal.SIGSTOP)
+        record = json.loads(lock.read_text())
+        assert record["pid"] == first.pid and record["argv"][1:] == ["-m", "rpo_trainer", *argv]
+        before = out.read_bytes() if out.exists() else None
+        code, events, stderr = run_trainer(argv)
+        assert code == 1, stderr
+        assert events[0]["type"] == "error" and events[0]["error_type"] == "config"
+        assert f"pid {first.pid}" in events[0]["message"] and "another generation" in events[0]["message"]
+        assert (out.read_bytes() if out.exists() else None) == before
+        assert json.loads(lock.read_text()) == record
+    finally:
+        if first.poll() is None:
+            os.kill(first.pid, signal.SIGCONT)
+    stdout, stderr = first.communicate(timeout=240)
+    assert first.returncode == 0, stderr
+    assert parse_events(stdout)[-1]["status"] == "completed"
+    assert len(out.read_text().splitlines()) == 2 and not lock.exists()
+
+
+def test_a_stale_lock_is_taken_over(full_run, tmp_path):
+    """A lock whose pid has ended, or whose pid now runs another program, does not block."""
+    from rpo_trainer import gen_lock
+
+    out = tmp_path / "stale.pref.jsonl"
+    argv = ["generate", str(full_run), "--out", str(out), "--max-new-tokens", "4", "--greedy", "--num-prompts", "2"]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock = gen_lock.lock_path(out)
+    lock.write_text(json.dumps({"pid": dead.pid, "argv": [sys.executable, "-m", "rpo_trainer", *argv], "startedAt": "2026-01-01T00:00:00+00:00"}))
+    code, events, stderr = run_trainer(argv)
+    assert code == 0, stderr
+    assert events[-1]["status"] == "completed" and not lock.exists()
+    # A live pid with another command line (a pid reused since): stale too.
+    me = gen_lock.own_record()
+    assert gen_lock.holder_alive(me)
+    assert not gen_lock.holder_alive({**me, "argv": [me["argv"][0], "-m", "rpo_trainer", *argv]})
+    assert not gen_lock.holder_alive({**me, "startedAt": "2026-01-01T00:00:00+00:00"})
+    assert not gen_lock.holder_alive({"pid": dead.pid, "argv": me["argv"], "startedAt": me["startedAt"]})
