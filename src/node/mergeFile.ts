@@ -1,7 +1,6 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { LineIndex } from '../core/dataset/lineIndex';
 import { mergeFiles, type MergeConflict, type MergeOptions, type MergeResult } from '../core/merge';
 import type { ResolutionPolicy } from '../core/dataset/votes';
 
@@ -80,6 +79,42 @@ export type MergeWorkerReply =
   | { type: 'merged'; block: number; bytes: Uint8Array; united: number; disputed: number; conflicts: MergeConflict[] }
   | { type: 'failed'; message: string };
 
+/**
+ * Lines [start, end) of a file, in a buffer holding their bytes, cut at the file's line offsets
+ * (as LineIndex cuts them: content without its `\n` or `\r\n`, the BOM not part of line 0).
+ */
+export class BlockLines {
+  readonly lineCount: number;
+  constructor(readonly buf: Buffer, readonly f: LineOffsets, readonly start: number, readonly end: number, readonly from: number) {
+    this.lineCount = end - start;
+    // each line but the file's last ends at a \n: the file changed since the scan otherwise
+    const n = this.lineCount;
+    for (let i = 0; i < n; i++) {
+      const e = f.starts[start + i + 1]! - from;
+      if (buf[e - 1] !== 0x0a && start + i + 1 < f.lineCount) throw new Error(`${f.path} changed while it was merged`);
+    }
+  }
+  private contentStart(i: number): number {
+    return i === 0 && this.start === 0 && this.f.bom ? 3 : this.f.starts[this.start + i]! - this.from;
+  }
+  eolLength(i: number): 0 | 1 | 2 {
+    const end = this.f.starts[this.start + i + 1]! - this.from;
+    const s = this.contentStart(i);
+    if (end <= s || this.buf[end - 1] !== 0x0a) return 0;
+    return end - 1 > s && this.buf[end - 2] === 0x0d ? 2 : 1;
+  }
+  content(i: number): Buffer {
+    return this.buf.subarray(this.contentStart(i), this.f.starts[this.start + i + 1]! - this.from - this.eolLength(i));
+  }
+  eol(i: number): '' | '\n' | '\r\n' {
+    return EOLS[this.eolLength(i)];
+  }
+  get byteLength(): number {
+    return this.f.starts[this.end]! - this.from;
+  }
+}
+const EOLS = ['', '\n', '\r\n'] as const;
+
 /** One worker's open files and read buffers. */
 export class BlockReader {
   private readonly fds: (number | null)[];
@@ -90,8 +125,11 @@ export class BlockReader {
   close(): void {
     for (const fd of this.fds) if (fd !== null) closeSync(fd);
   }
-  /** Lines [start, end) of file k as a LineIndex (over a buffer reused by the next block). */
-  private lines(k: number, f: LineOffsets, start: number, end: number): LineIndex {
+  /**
+   * Lines [start, end) of file k (over a buffer reused by the next block), cut at the offsets the
+   * scan found: the block's bytes are not scanned again.
+   */
+  private lines(k: number, f: LineOffsets, start: number, end: number): BlockLines {
     const from = f.starts[start]!;
     const len = f.starts[end]! - from;
     if (this.bufs[k]!.length < len) this.bufs[k] = Buffer.allocUnsafeSlow(Math.max(len, this.bufs[k]!.length * 2));
@@ -101,9 +139,7 @@ export class BlockReader {
       if (got === 0) throw new Error(`${f.path} changed while it was merged`);
       at += got;
     }
-    const index = LineIndex.fromBuffer(buf.subarray(0, len));
-    if (index.lineCount !== end - start) throw new Error(`${f.path} changed while it was merged`);
-    return index;
+    return new BlockLines(buf, f, start, end, from);
   }
 
   /**
@@ -119,23 +155,25 @@ export class BlockReader {
     const want = Math.max(1024, ours.byteLength * 2);
     let out = reuse && reuse.byteLength >= want ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(want);
     let size = 0;
-    const put = (bytes: Uint8Array | string) => {
-      const len = bytes.length;
-      if (size + len > out.length) {
-        const bigger = Buffer.allocUnsafeSlow(Math.max(out.length * 2, size + len));
-        out.copy(bigger, 0, 0, size);
-        out = bigger;
-      }
-      size += typeof bytes === 'string' ? out.write(bytes, size, 'latin1') : (out.set(bytes, size), len);
-    };
     const lastBlock = end === init.ours.lineCount;
     let i = 0;
     const res = mergeFiles(base, ours, theirs, {
       policy: init.policy,
       fastPath: init.fastPath,
       onLine: (line) => {
-        put(line);
-        put(i < ours.lineCount - 1 || !lastBlock ? ours.eol(i) || '\n' : ours.eol(i));
+        // the line and our line ending (a \n where the line has none, but for the file's last)
+        let eol = ours.eolLength(i);
+        if (eol === 0 && (i < ours.lineCount - 1 || !lastBlock)) eol = 1;
+        const len = line.length;
+        if (size + len + eol > out.length) {
+          const bigger = Buffer.allocUnsafeSlow(Math.max(out.length * 2, size + len + eol));
+          out.copy(bigger, 0, 0, size);
+          out = bigger;
+        }
+        out.set(line, size);
+        size += len;
+        if (eol === 2) out[size++] = 0x0d;
+        if (eol > 0) out[size++] = 0x0a;
         i++;
       },
     });
