@@ -101,7 +101,7 @@ export function mergeInto(target: string, base: LineIndex | null, ours: LineInde
  * Merges the files BASE (or null), OURS and THEIRS into `target`: block by block when they are
  * line-aligned and large and the CLI runs from its bundle (src/node/mergeFile.ts: the files are
  * scanned for their line offsets and read block by block, not held in memory; worker threads on
- * 3 or more cores), else read whole and merged by mergeInto. The same temporary file, bytes and rename either way.
+ * 2 or more cores unless options.threads says otherwise), else read whole and merged by mergeInto. The same temporary file, bytes and rename either way.
  */
 export async function mergeFilesInto(target: string, files: { base: string | null; ours: string; theirs: string }, names: { base: string; ours: string; theirs: string }, options: ParallelMergeOptions): Promise<MergeResult> {
   const offsets = (file: string, what: string) => {
@@ -159,7 +159,7 @@ export const mergeDriverCommand: CliCommand = {
   name: 'merge-driver',
   summary: 'git merge driver for *.pref.jsonl: labels from both branches become votes',
   help: [
-    'Usage: rpo merge-driver BASE OURS THEIRS [--policy majority|unanimous|adjudicated]',
+    'Usage: rpo merge-driver BASE OURS THEIRS [--policy majority|unanimous|adjudicated] [--threads N]',
     '',
     'A git merge driver (git passes %O %A %B). Records labeled on both branches are merged into',
     'votes (rpo_votes); records where the votes disagree become disputed. The result is written into',
@@ -171,13 +171,21 @@ export const mergeDriverCommand: CliCommand = {
     'Exit status: 0 merged; 1 a conflict (data changed on both sides, a line deleted on one side',
     'and changed on the other): the lines are named on stderr and OURS gets git\'s own merge with',
     'conflict markers (git merge-file); 2 on a usage error or an unreadable file (OURS untouched).',
+    '',
+    '--threads N: worker threads for a large line-aligned merge (default: one per core, at most 4;',
+    '1 merges in the main thread, e.g. on a machine busy with other work).',
   ].join('\n'),
   async run(args) {
-    const { values, positionals } = parseArgs({ args, options: { policy: { type: 'string' } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args, options: { policy: { type: 'string' }, threads: { type: 'string' } }, allowPositionals: true, strict: true });
     if (positionals.length !== 3) throw new CliError(`expected BASE OURS THEIRS, got ${positionals.length} arguments\n\n${this.help}`);
     const [baseFile, oursFile, theirsFile] = positionals as [string, string, string];
     const policy = policyOf(values.policy);
-    const res = await mergeFilesInto(oursFile, { base: baseFile, ours: oursFile, theirs: theirsFile }, { base: 'BASE', ours: 'OURS', theirs: 'THEIRS' }, { policy, workerPath });
+    let threads: number | undefined;
+    if (values.threads !== undefined) {
+      threads = Number(values.threads);
+      if (!/^[0-9]+$/.test(values.threads) || threads < 1 || threads > 64) throw new CliError(`--threads: expected a whole number from 1 to 64, got "${values.threads}"`);
+    }
+    const res = await mergeFilesInto(oursFile, { base: baseFile, ours: oursFile, theirs: theirsFile }, { base: 'BASE', ours: 'OURS', theirs: 'THEIRS' }, { policy, workerPath, threads });
     if (res.conflicts.length) {
       process.stderr.write(`rpo merge-driver: cannot merge the labels, git's line merge with conflict markers follows:\n${describe(res, { ours: oursFile, theirs: theirsFile })}\n`);
       // git's own fallback: conflict markers in OURS (git merge-file writes it in place).

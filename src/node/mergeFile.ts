@@ -8,7 +8,7 @@ import type { ResolutionPolicy } from '../core/dataset/votes';
  * The merge of line-aligned files block by block (docs/merge.md, "Speed"). The files are not
  * held in memory: each is scanned once for its line offsets; the lines are cut into blocks, each
  * read from the three files (positioned reads), merged with mergeFiles into bytes with their line
- * endings, and written in order; in worker threads on 3 or more cores. Same output as one
+ * endings, and written in order; in worker threads on 2 or more cores. Same output as one
  * mergeFiles over the whole files.
  */
 
@@ -195,14 +195,14 @@ const BLOCK = 8192;
 /**
  * How a merge of these files runs block by block: the worker threads (0: the blocks are merged in
  * this thread), or null when it does not (line counts differ, or fewer than 4 blocks: the files
- * are read whole). Workers need the built worker and 3 or more cores: on 2 shared cores they
- * measured slower than one thread (docs/merge.md).
+ * are read whole). Workers need the built worker and 2 or more cores (one per core, at most 4:
+ * on 2 shared cores two workers measured less wall and no more CPU than one thread, docs/merge.md).
  */
 export function blockThreads(base: LineOffsets | null, ours: LineOffsets, theirs: LineOffsets, options: ParallelMergeOptions): number | null {
   const n = ours.lineCount;
   if (theirs.lineCount !== n || (base && base.lineCount !== n) || n < 4 * BLOCK) return null;
   if (!options.workerPath || !existsSync(options.workerPath)) return 0;
-  const t = options.threads ?? (availableParallelism() >= 3 ? Math.min(availableParallelism(), 4) : 0);
+  const t = options.threads ?? Math.min(availableParallelism(), 4);
   return t > 1 ? t : 0;
 }
 
