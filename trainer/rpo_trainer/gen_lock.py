@@ -81,6 +81,7 @@ def _refuse(out: Path, path: Path, record: dict) -> ConfigError:
 def acquire(out: Path) -> Path:
     """Takes `<out>.lock` for this process, or raises ConfigError naming the running holder's pid."""
     path = lock_path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)  # before the output's own folder exists (samples/)
     mine = own_record()
     data = json.dumps(mine) + "\n"
     for _ in range(5):

@@ -345,7 +345,7 @@ def test_a_second_generator_on_the_same_output_refuses_naming_the_running_pid(fu
 
     from rpo_trainer import gen_lock
 
-    out = tmp_path / "locked.pref.jsonl"
+    out = tmp_path / "not-yet" / "locked.pref.jsonl"  # the folder is made by the generator
     argv = ["generate", str(full_run), "--out", str(out), "--max-new-tokens", "4", "--greedy", "--num-prompts", "2"]
     first = subprocess.Popen([sys.executable, "-m", "rpo_trainer", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, env=subprocess_env())
