@@ -11,8 +11,9 @@
  *
  * Runs, each in a fresh process with its wall time, CPU time and peak memory (maxRSS):
  * - `cli`: the built CLI, `node dist/cli.js merge-driver BASE OURS THEIRS` (what git runs; build
- *   it first with `npm run build`), on a copy of OURS: worker threads reading the files block by
- *   block (src/node/mergeFile.ts);
+ *   it first with `npm run build`), on a copy of OURS: worker threads (one per core, at most 4)
+ *   reading the files block by block (src/node/mergeFile.ts); `cli-1` the same with `--threads 1`
+ *   (the blocks merged in the main thread), and the ratio of the two;
  * - `fast` and `baseline`: this file bundled with esbuild (as dist is built) calling mergeInto in
  *   one thread on the files read whole, with the byte-level fast path (src/core/merge/fast.ts) on,
  *   and off: the general path that parses every record changed on both sides into objects (the
@@ -135,6 +136,11 @@ async function main(): Promise<void> {
     const merged = statSync(work).size;
     report('cli', runCli, merged);
     console.log(`    ${runCli.stderr}`);
+    // the same CLI merging the blocks in its main thread: what the default workers buy on this machine
+    const cli1 = await measure(dir, [cli, 'merge-driver', base, work, theirs, '--threads', '1'], ours, work);
+    report('cli-1', cli1, merged);
+    console.log(`  ratio cli (workers) / cli-1 (one thread): wall ${(runCli.wallS / cli1.wallS).toFixed(2)}, CPU ${(runCli.cpuS / cli1.cpuS).toFixed(2)}`);
+    if (cli1.hash !== runCli.hash) throw new Error(`--threads 1 writes other bytes (${cli1.hash} vs ${runCli.hash})`);
     const fast = await measure(dir, [join(dir, 'bench.js'), '--child', 'fast', base, work, theirs], ours, work);
     report('fast', fast, merged);
     if (!process.argv.includes('--no-baseline')) {
