@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../core/log';
+import type { GenerateOptions } from '../core/run/generate';
 import { trainerProcessOptions } from '../core/run/launch';
 import { WinrateError } from '../core/winrate';
 import { winrateText } from '../core/winrate/text';
@@ -85,7 +86,8 @@ export function registerWinrateCommands(deps: WinrateDeps): vscode.Disposable[] 
     }
   };
 
-  const compare = async (arg?: unknown, argB?: unknown) => {
+  // `preset` (a dashboard, a test): generation options for rpo.run.sample without asking (max new tokens, prompts, ...).
+  const compare = async (arg?: unknown, argB?: unknown, preset?: Partial<GenerateOptions>) => {
     const runs = deps.runsDirs().flatMap((d) => listRuns(d)).filter((r) => r.status === 'completed');
     if (runs.length < 2) {
       void vscode.window.showInformationMessage('RPO: comparing by win rate needs two completed runs in this workspace.');
@@ -102,13 +104,14 @@ export function registerWinrateCommands(deps: WinrateDeps): vscode.Disposable[] 
     if (!b) return undefined;
     // Sampling is rpo.run.sample's (src/training/sampleRun.ts): B's model as the baseline, A's eval prompts,
     // its progress, cancel and the offer to open the file; it asks for trust itself.
-    return vscode.commands.executeCommand<string | undefined>('rpo.run.sample', a.runDir, { baseline: b.runDir });
+    return vscode.commands.executeCommand<string | undefined>('rpo.run.sample', a.runDir, { ...preset, baseline: b.runDir });
   };
 
-  const judge = async (arg?: unknown) => {
+  // `modelArg` (a test, another command): the reward model without asking.
+  const judge = async (arg?: unknown, modelArg?: unknown) => {
     const file = await pickCandidatesFile(arg, 'Pre-fill Votes with a Reward Model');
     if (!file) return undefined;
-    const model = await vscode.window.showInputBox({
+    const model = typeof modelArg === 'string' ? modelArg : await vscode.window.showInputBox({
       title: 'Pre-fill Votes with a Reward Model',
       prompt: 'A sequence-classification reward model: a folder or a Hugging Face id. Its votes are marked model:<name>, never as a person\'s.',
       placeHolder: 'OpenAssistant/reward-model-deberta-v3-large-v2',
