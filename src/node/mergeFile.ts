@@ -191,18 +191,21 @@ export interface ParallelMergeOptions extends MergeOptions {
 
 /** Lines per block. */
 const BLOCK = 8192;
+/** Fewest lines merged in workers by default (32 blocks). */
+const WORKER_LINES = 32 * BLOCK;
 
 /**
  * How a merge of these files runs block by block: the worker threads (0: the blocks are merged in
  * this thread), or null when it does not (line counts differ, or fewer than 4 blocks: the files
- * are read whole). Workers need the built worker and 2 or more cores (one per core, at most 4:
- * on 2 shared cores two workers measured less wall and no more CPU than one thread, docs/merge.md).
+ * are read whole). Workers need the built worker, 2 or more cores and 262,144 lines or more unless `threads` says (one per core, at most 4:
+ * at 1M lines on 2 shared cores two workers took 1.06x the CPU of one thread and no more wall, docs/merge.md).
  */
 export function blockThreads(base: LineOffsets | null, ours: LineOffsets, theirs: LineOffsets, options: ParallelMergeOptions): number | null {
   const n = ours.lineCount;
   if (theirs.lineCount !== n || (base && base.lineCount !== n) || n < 4 * BLOCK) return null;
   if (!options.workerPath || !existsSync(options.workerPath)) return 0;
-  const t = options.threads ?? Math.min(availableParallelism(), 4);
+  // a worker costs about 0.3 s of CPU to start: below this many lines one thread is as quick (docs/merge.md)
+  const t = options.threads ?? (n < WORKER_LINES ? 0 : Math.min(availableParallelism(), 4));
   return t > 1 ? t : 0;
 }
 
