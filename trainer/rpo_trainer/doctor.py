@@ -7,7 +7,7 @@ import sys
 from importlib import metadata
 
 REQUIRED = {"torch": "2.1", "transformers": "4.45", "peft": "0.12", "accelerate": "0.34", "safetensors": "0.4",
-            "jsonschema": "4.18", "numpy": "1.24"}
+            "jsonschema": "4.18", "numpy": "1.24", "psutil": "5.9"}
 OPTIONAL = {"sentence-transformers": "computes prompt embeddings missing from the cache",
             "trl": "only for the benchmark against TRL's DPOTrainer"}
 
