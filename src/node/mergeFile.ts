@@ -198,7 +198,7 @@ const WORKER_LINES = 32 * BLOCK;
  * How a merge of these files runs block by block: the worker threads (0: the blocks are merged in
  * this thread), or null when it does not (line counts differ, or fewer than 4 blocks: the files
  * are read whole). Workers need the built worker, 2 or more cores and 262,144 lines or more unless `threads` says (one per core, at most 4:
- * at 1M lines on 2 shared cores two workers took 1.06x the CPU of one thread and no more wall, docs/merge.md).
+ * at 1M lines on 2 shared cores two workers took 1.06-1.11x the CPU of one thread and no more wall, docs/merge.md).
  */
 export function blockThreads(base: LineOffsets | null, ours: LineOffsets, theirs: LineOffsets, options: ParallelMergeOptions): number | null {
   const n = ours.lineCount;
