@@ -17,11 +17,21 @@ import { parseLine } from '../core/dataset/formats';
  * endings; a last line without an ending; blank lines are lines).
  */
 
+/** An invalid line (parseLine's answer), with its field and reason. */
+export interface InvalidLine {
+  /** 1-based line number in the file (in a RangeResult: 0-based within the range). */
+  line: number;
+  field: string | null;
+  reason: string;
+}
+
 export interface RangeResult {
   partial: VotePartial;
   /** Lines in the range, and how many of them are invalid (parseLine's answer). */
   lines: number;
   invalid: number;
+  /** The range's first invalid line, or null. */
+  firstInvalid: InvalidLine | null;
 }
 
 const PIECE = 16 * 1024 * 1024;
@@ -36,6 +46,14 @@ export function collectRange(path: string, from: number, to: number): RangeResul
     let pos = from;
     let line = 0;
     let invalid = 0;
+    let firstInvalid: InvalidLine | null = null;
+    const add = (rec: ReturnType<typeof parseLine>) => {
+      if (rec.kind === 'invalid') {
+        invalid++;
+        firstInvalid ??= { line, field: rec.field, reason: rec.reason };
+      }
+      collector.add(line++, rec);
+    };
     let first = from === 0;
     const handle = (start: number, end: number) => {
       if (first) {
@@ -44,9 +62,7 @@ export function collectRange(path: string, from: number, to: number): RangeResul
       }
       let e = end;
       if (e > start && buf[e - 1] === 0x0d) e--;
-      const rec = parseLine(buf.subarray(start, e));
-      if (rec.kind === 'invalid') invalid++;
-      collector.add(line++, rec);
+      add(parseLine(buf.subarray(start, e)));
     };
     for (;;) {
       if (have === buf.length) {
@@ -75,17 +91,13 @@ export function collectRange(path: string, from: number, to: number): RangeResul
         let start = complete;
         if (first && have - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
         first = false;
-        if (start < have) {
-          const rec = parseLine(buf.subarray(start, have));
-          if (rec.kind === 'invalid') invalid++;
-          collector.add(line++, rec);
-        }
+        if (start < have) add(parseLine(buf.subarray(start, have)));
         break;
       }
       buf.copy(buf, 0, complete, have);
       have -= complete;
     }
-    return { partial: collector.partial(), lines: line, invalid };
+    return { partial: collector.partial(), lines: line, invalid, firstInvalid };
   } finally {
     closeSync(fd);
   }
@@ -134,6 +146,8 @@ export interface FileAgreement {
   report: AgreementReport;
   lines: number;
   invalidLines: number;
+  /** The file's first invalid line (1-based), or null. */
+  firstInvalid: InvalidLine | null;
   /** Worker threads used (0: in this thread). */
   workers: number;
 }
@@ -153,7 +167,7 @@ export async function fileAgreement(path: string, options: FileAgreementOptions 
   if (threads === 0) {
     const r = collectRange(path, 0, fstatSize(path));
     const table = mergePartials([{ partial: r.partial, lineOffset: 0 }]);
-    return { report: agreementReport(table, { resamples: B, seed }), lines: r.lines, invalidLines: r.invalid, workers: 0 };
+    return { report: agreementReport(table, { resamples: B, seed }), lines: r.lines, invalidLines: r.invalid, firstInvalid: inFile(r.firstInvalid, 0), workers: 0 };
   }
   const workers = Array.from({ length: threads }, () => new Worker(options.workerPath!));
   const ask = (w: Worker, m: AgreementWorkerRequest) =>
@@ -177,8 +191,10 @@ export async function fileAgreement(path: string, options: FileAgreementOptions 
     const results = (await Promise.all(ranges.map((r, i) => ask(workers[i]!, { type: 'collect', path, from: r.from, to: r.to })))).map((r) => (r as { result: RangeResult }).result);
     let offset = 0;
     let invalid = 0;
+    let firstInvalid: InvalidLine | null = null;
     const parts = results.map((r) => {
       const part = { partial: r.partial, lineOffset: offset };
+      firstInvalid ??= inFile(r.firstInvalid, offset);
       offset += r.lines;
       invalid += r.invalid;
       return part;
@@ -197,10 +213,15 @@ export async function fileAgreement(path: string, options: FileAgreementOptions 
       counts = new Int32Array(B * K);
       got.forEach((g, i) => counts!.set((g as { counts: Int32Array }).counts, jobs[i]!.from * K));
     }
-    return { report: agreementReport(table, { resamples: B, seed }, counts), lines: offset, invalidLines: invalid, workers: threads };
+    return { report: agreementReport(table, { resamples: B, seed }, counts), lines: offset, invalidLines: invalid, firstInvalid, workers: threads };
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
+}
+
+/** A range's first invalid line as a 1-based line of the file, the range starting after `offset` lines. */
+function inFile(bad: InvalidLine | null, offset: number): InvalidLine | null {
+  return bad && { ...bad, line: offset + bad.line + 1 };
 }
 
 function fstatSize(path: string): number {

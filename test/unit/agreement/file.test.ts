@@ -20,14 +20,18 @@ const golden = JSON.parse(readFileSync(path.resolve(__dirname, '../../golden/agr
 function reference(file: string, resamples: number, seed: number) {
   return LineIndex.read(file).then((index) => {
     let invalid = 0;
+    let firstInvalid: { line: number; field: string | null; reason: string } | null = null;
     const lines: [number, ParsedLine][] = [];
     for (let i = 0; i < index.lineCount; i++) {
       const r = parseLine(index.content(i));
-      if (r.kind === 'invalid') invalid++;
+      if (r.kind === 'invalid') {
+        invalid++;
+        firstInvalid ??= { line: i + 1, field: r.field, reason: r.reason };
+      }
       lines.push([i, r]);
     }
     const table = collectVotes(lines);
-    return { table, report: agreementReport(table, { resamples, seed }), lines: index.lineCount, invalid };
+    return { table, report: agreementReport(table, { resamples, seed }), lines: index.lineCount, invalid, firstInvalid };
   });
 }
 
@@ -85,13 +89,20 @@ test('fileAgreement equals the reference in this thread and in worker threads', 
     const ref = await reference(file, 200, t.seed);
     const one = await fileAgreement(file, { resamples: 200, seed: t.seed, threads: 0 });
     assert.equal(one.workers, 0);
-    assert.deepEqual([one.lines, one.invalidLines], [ref.lines, ref.invalid]);
+    assert.deepEqual([one.lines, one.invalidLines, one.firstInvalid], [ref.lines, ref.invalid, ref.firstInvalid]);
     assert.deepEqual(one.report, ref.report);
     const three = await fileAgreement(file, { resamples: 200, seed: t.seed, threads: 3, workerPath });
     assert.equal(three.workers, 3);
-    assert.deepEqual([three.lines, three.invalidLines], [ref.lines, ref.invalid]);
+    assert.deepEqual([three.lines, three.invalidLines, three.firstInvalid], [ref.lines, ref.invalid, ref.firstInvalid]);
     assert.deepEqual(three.report, ref.report);
   }
+  // the first invalid line in a later range: numbered in the whole file
+  const late = path.join(path.dirname(files[0]!), 'late.pref.jsonl');
+  writeFileSync(late, [...golden.tables[0]!.lines, ...golden.tables[1]!.lines, '{"broken": ', '[]'].join('\n') + '\n');
+  const ref = await reference(late, 0, 0);
+  const three = await fileAgreement(late, { resamples: 0, threads: 3, workerPath });
+  assert.ok(ref.firstInvalid && ref.firstInvalid.line > ref.lines / 2, 'the invalid line is in the last range');
+  assert.deepEqual([three.invalidLines, three.firstInvalid], [ref.invalid, ref.firstInvalid]);
 });
 
 test('resampleCounts: the draws of mulberry32 from the seed, in any split of the resamples', () => {

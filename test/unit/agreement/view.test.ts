@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileAgreement } from '../../../src/node/agreementFile';
-import { agreementJob, agreementJobInWorker, firstInvalidLine } from '../../../src/node/agreementJob';
+import { agreementJob, agreementJobInWorker } from '../../../src/node/agreementJob';
 import { parseViewMessage, type AgreementReportPayload } from '../../../src/protocol/agreement';
 import { contrastRatio, fmt, fmtEstimate, fmtP, interpretation, kappaColour, landisKoch, pairMatrix, textOn, type HeatPalette } from '../../../webview/agreement/model';
 
@@ -95,19 +95,20 @@ test('view messages: ready and refresh only, nothing else', () => {
 const vote = (annotator: string, choice: string | null, status: string | null = null) => ({ annotator, time: '2026-12-01T09:00:00.000Z', choice, strength: null, status, note: null, shown: ['chosen', 'rejected'], adjudicator: false });
 const line = (i: number, votes: object[]) => JSON.stringify({ prompt: `Q${i}?`, chosen: `a${i}`, rejected: `b${i}`, rpo_label: { annotator: 'ada', time: '2026-12-01T09:00:00.000Z', status: null, strength: null, note: null, shown: ['chosen', 'rejected'], flipped: false }, rpo_votes: votes });
 
-test('first invalid line: 1-based, with its field, after a BOM and CRLF endings; none when all lines are valid', () => {
+test('first invalid line: 1-based, with its field, after a BOM and CRLF endings; none when all lines are valid', async () => {
+  const firstInvalidLine = async (file: string) => (await fileAgreement(file, { threads: 0 })).firstInvalid;
   const dir = mkdtempSync(path.join(tmpdir(), 'rpo-agreement-view-'));
   const good = [0, 1, 2].map((i) => line(i, [vote('ada', 'chosen'), vote('bo', 'rejected')]));
   const bad = line(9, [vote('ada', 'chosen'), vote('bo', 'left')]);
   const f1 = path.join(dir, 'a.pref.jsonl');
   writeFileSync(f1, '\ufeff' + [good[0], good[1], '', bad, good[2]].join('\r\n'));
-  assert.deepEqual(firstInvalidLine(f1), { line: 4, field: 'rpo_votes[1].choice', reason: 'field "rpo_votes[1].choice" must be one of chosen, rejected or null, found "left"' });
+  assert.deepEqual(await firstInvalidLine(f1), { line: 4, field: 'rpo_votes[1].choice', reason: 'field "rpo_votes[1].choice" must be one of chosen, rejected or null, found "left"' });
   const f2 = path.join(dir, 'b.pref.jsonl');
   writeFileSync(f2, [...good, '{"prompt": '].join('\n')); // the last line, without an ending
-  assert.equal(firstInvalidLine(f2)?.line, 4);
+  assert.equal((await firstInvalidLine(f2))?.line, 4);
   const f3 = path.join(dir, 'c.pref.jsonl');
   writeFileSync(f3, good.join('\n') + '\n');
-  assert.equal(firstInvalidLine(f3), null);
+  assert.equal(await firstInvalidLine(f3), null);
 });
 
 test('the panel\'s job in a worker gives fileAgreement\'s report; cancelling rejects with AbortError', async () => {
