@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AgreementReport, Estimate } from '../core/agreement';
 import { fileAgreement } from '../node/agreementFile';
-import { CliError, type CliCommand, requireFile } from './types';
+import { CliError, type CliCommand, requireFile, wholeNumberOption } from './types';
 
 /** `rpo agreement FILE [--json]`: inter-annotator agreement over the votes in a preference file. */
 export const agreementCommand: CliCommand = {
@@ -35,14 +35,9 @@ export const agreementCommand: CliCommand = {
       strict: true,
     });
     if (positionals.length !== 1) throw new CliError(`expected one FILE, got ${positionals.length}\n\n${this.help}`);
-    const int = (name: string, v: string | undefined, dflt: number) => {
-      if (v === undefined) return dflt;
-      if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new CliError(`--${name} must be a whole number >= 0, got '${v}'`);
-      return Number(v);
-    };
-    const resamples = int('resamples', values.resamples, 1000);
-    const seed = int('seed', values.seed, 0);
-    const threads = values.threads === undefined ? undefined : int('threads', values.threads, 0);
+    const resamples = wholeNumberOption('resamples', values.resamples, 1000);
+    const seed = wholeNumberOption('seed', values.seed, 0);
+    const threads = values.threads === undefined ? undefined : wholeNumberOption('threads', values.threads, 0);
     const file = positionals[0]!;
     await requireFile(file);
     // The built CLI (dist/cli.js) finds its worker next to it (dist/workers/agreement.js); run from

@@ -38,10 +38,8 @@ function policyOf(v: string | undefined): ResolutionPolicy {
  * on conflicts or an error it is removed and `target` is untouched.
  */
 export function mergeInto(target: string, base: LineIndex | null, ours: LineIndex, theirs: LineIndex, options: MergeOptions): MergeResult {
-  const real = (() => { try { return realpathSync(target); } catch { return target; } })();
-  const temp = path.join(path.dirname(real), `.${path.basename(real)}.${process.pid}-${randomBytes(4).toString('hex')}.merge.tmp`);
-  const fd = openSync(temp, 'wx', existsSync(real) ? statSync(real).mode & 0o777 : 0o644);
-  let done = false;
+  const out = tempNextTo(target);
+  let committed = false;
   try {
     const dominant = ours.lineCount ? ours.eol(0) || '\n' : '\n';
     const finalEol = ours.lineCount ? ours.eol(ours.lineCount - 1) : '\n';
@@ -51,14 +49,14 @@ export function mergeInto(target: string, base: LineIndex | null, ours: LineInde
     let i = 0;
     let pendingEol: Uint8Array | null = null; // the previous line's ending, known once we know it was not the last
     const flush = () => {
-      for (let at = 0; at < size; ) at += writeSync(fd, buffer, at, size - at);
+      out.writeAll(buffer.subarray(0, size));
       size = 0;
     };
     const push = (bytes: Uint8Array) => {
       if (size + bytes.length > buffer.length) {
         flush();
         if (bytes.length > buffer.length) {
-          for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+          out.writeAll(bytes);
           return;
         }
       }
@@ -84,16 +82,11 @@ export function mergeInto(target: string, base: LineIndex | null, ours: LineInde
     if (res.conflicts.length) return res;
     if (pendingEol !== null && finalEol) push(eolBytes(finalEol));
     flush();
-    fsyncSync(fd);
-    closeSync(fd);
-    done = true;
-    renameSync(temp, real);
+    out.commit();
+    committed = true;
     return res;
   } finally {
-    if (!done) {
-      try { closeSync(fd); } catch { /* already closed */ }
-      rmSync(temp, { force: true });
-    }
+    if (!committed) out.discard();
   }
 }
 
@@ -128,27 +121,47 @@ export async function mergeFilesInto(target: string, files: { base: string | nul
 
 /** A temporary file next to `target`, renamed over it when `fill` reports no conflicts, else removed. */
 async function writeTemp(target: string, fill: (writeAll: (bytes: Uint8Array) => void) => Promise<MergeResult>): Promise<MergeResult> {
+  const out = tempNextTo(target);
+  let committed = false;
+  try {
+    const res = await fill(out.writeAll);
+    if (res.conflicts.length) return res;
+    out.commit();
+    committed = true;
+    return res;
+  } finally {
+    if (!committed) out.discard();
+  }
+}
+
+/**
+ * The merge's output file: a temporary file next to `target` (next to the file a link points to;
+ * exclusive create, with the target's permissions). `commit` syncs it and renames it over the
+ * target; `discard` closes and removes it, leaving the target untouched.
+ */
+function tempNextTo(target: string): { writeAll(bytes: Uint8Array): void; commit(): void; discard(): void } {
   const real = (() => { try { return realpathSync(target); } catch { return target; } })();
   const temp = path.join(path.dirname(real), `.${path.basename(real)}.${process.pid}-${randomBytes(4).toString('hex')}.merge.tmp`);
   const fd = openSync(temp, 'wx', existsSync(real) ? statSync(real).mode & 0o777 : 0o644);
-  const writeAll = (bytes: Uint8Array) => {
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
-  };
-  let done = false;
-  try {
-    const res = await fill(writeAll);
-    if (res.conflicts.length) return res;
-    fsyncSync(fd);
-    closeSync(fd);
-    done = true;
-    renameSync(temp, real);
-    return res;
-  } finally {
-    if (!done) {
-      try { closeSync(fd); } catch { /* already closed */ }
+  let open = true;
+  return {
+    writeAll(bytes) {
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+    },
+    commit() {
+      fsyncSync(fd);
+      closeSync(fd);
+      open = false;
+      renameSync(temp, real);
+    },
+    discard() {
+      if (open) {
+        open = false;
+        try { closeSync(fd); } catch { /* already closed */ }
+      }
       rmSync(temp, { force: true });
-    }
-  }
+    },
+  };
 }
 
 function describe(res: MergeResult, names: { ours: string; theirs: string }): string {

@@ -25,3 +25,10 @@ export async function requireFile(file: string): Promise<void> {
     throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
+
+/** The value of `--name N`: a whole number >= 0 (digits only), or `dflt` when the option is absent. */
+export function wholeNumberOption(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new CliError(`--${name} must be a whole number >= 0, got '${v}'`);
+  return Number(v);
+}

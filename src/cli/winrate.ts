@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { WinrateError } from '../core/winrate';
 import { winrateText } from '../core/winrate/text';
 import { winrateOfFile } from '../node/winrate';
-import { CliError, type CliCommand, requireFile } from './types';
+import { CliError, type CliCommand, requireFile, wholeNumberOption } from './types';
 
 /** `rpo winrate FILE [--json]`: the win rate of a judged candidates file (docs/evaluate.md). */
 export const winrateCommand: CliCommand = {
@@ -35,13 +35,8 @@ export const winrateCommand: CliCommand = {
       strict: true,
     });
     if (positionals.length !== 1) throw new CliError(`expected one FILE, got ${positionals.length}\n\n${this.help}`);
-    const int = (name: string, v: string | undefined, dflt: number) => {
-      if (v === undefined) return dflt;
-      if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new CliError(`--${name} must be a whole number >= 0, got '${v}'`);
-      return Number(v);
-    };
-    const resamples = int('resamples', values.resamples, 1000);
-    const seed = int('seed', values.seed, 0);
+    const resamples = wholeNumberOption('resamples', values.resamples, 1000);
+    const seed = wholeNumberOption('seed', values.seed, 0);
     const file = positionals[0]!;
     await requireFile(file);
     let result;
