@@ -61,18 +61,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except BaseException as e:  # noqa: BLE001 - every failure becomes an error event
         if isinstance(e, SystemExit):
             raise
-        kind, hint, tb = "internal", None, traceback.format_exc()
-        message = f"{type(e).__name__}: {e}"
-        if isinstance(e, TrainerError):
-            kind, hint, message = e.kind, e.hint, e.message
-            tb = traceback.format_exc() if kind == "internal" else None
-        elif _is_oom(e):
-            kind, hint = "out_of_memory", OOM_HINT
-        elif isinstance(e, KeyboardInterrupt):
-            kind, message = "internal", "interrupted before training started"
-        human(f"error: {message}" + (f"\nhint: {hint}" if hint else ""))
-        if tb:
-            print(tb, file=sys.stderr, flush=True)
+        kind, hint, message, tb = _failure(e, OOM_HINT, "interrupted before training started")
         step = run.step if run is not None else None
         events.emit("error", message=message, error_type=kind, traceback=tb, hint=hint, step=step)
         events.emit("end", status="failed", step=step or 0, total_steps=run.total_steps if run else 0,
@@ -82,6 +71,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         stop.uninstall()
         events.close()
+
+
+def _failure(e: BaseException, oom_hint: str, interrupted: str) -> tuple[str, str | None, str, str | None]:
+    """A failed command's error event fields (kind, hint, message, traceback), also told to the human on stderr."""
+    kind, hint, tb = "internal", None, traceback.format_exc()
+    message = f"{type(e).__name__}: {e}"
+    if isinstance(e, TrainerError):
+        kind, hint, message = e.kind, e.hint, e.message
+        tb = traceback.format_exc() if kind == "internal" else None
+    elif _is_oom(e):
+        kind, hint = "out_of_memory", oom_hint
+    elif isinstance(e, KeyboardInterrupt):
+        message = interrupted
+    human(f"error: {message}" + (f"\nhint: {hint}" if hint else ""))
+    if tb:
+        print(tb, file=sys.stderr, flush=True)
+    return kind, hint, message, tb
 
 
 def _is_oom(e: BaseException) -> bool:
@@ -115,18 +121,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except BaseException as e:  # noqa: BLE001 - every failure becomes an error event
         if isinstance(e, SystemExit):
             raise
-        kind, hint, tb = "internal", None, traceback.format_exc()
-        message = f"{type(e).__name__}: {e}"
-        if isinstance(e, TrainerError):
-            kind, hint, message = e.kind, e.hint, e.message
-            tb = traceback.format_exc() if kind == "internal" else None
-        elif _is_oom(e):
-            kind, hint = "out_of_memory", "Lower --batch-size (or --max-new-tokens) and run the same command again: it continues after the records written."
-        elif isinstance(e, KeyboardInterrupt):
-            message = "interrupted"
-        human(f"error: {message}" + (f"\nhint: {hint}" if hint else ""))
-        if tb:
-            print(tb, file=sys.stderr, flush=True)
+        kind, hint, message, tb = _failure(
+            e, "Lower --batch-size (or --max-new-tokens) and run the same command again: it continues after the records written.",
+            "interrupted")
         events.emit("error", message=message, error_type=kind, traceback=tb, hint=hint)
         events.emit("generate_end", status="failed", out=None, sidecar=None, done=0, total=0,
                     elapsed_seconds=round(time.perf_counter() - started, 3), message=message)

@@ -14,7 +14,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
 import torch
 
@@ -269,6 +269,17 @@ def _check_votes(votes: Any, kind: str, where: str) -> None:
             raise DataError(f'{where}: field "{f}.adjudicator" must be true or false, found {_type_name(v["adjudicator"])}')
 
 
+def jsonl_lines(raw: bytes) -> Iterator[tuple[int, bytes]]:
+    """The lines of a JSONL file that are not blank: (1-based line number, its bytes without the
+    ending, `\n` or `\r\n`, and without a BOM at the start of the file)."""
+    for i, line in enumerate(raw.split(b"\n"), start=1):
+        line = line.rstrip(b"\r")
+        if i == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        if line.strip(b" \t"):
+            yield i, line
+
+
 def load_dataset(path: str | Path, paired: bool, min_agreement: float = 0.0, label_smoothing: float = 0.0,
                  votes: str = "resolved") -> LoadedDataset:
     """Read a JSONL file; raise DataError naming file and line for malformed lines.
@@ -284,12 +295,7 @@ def load_dataset(path: str | Path, paired: bool, min_agreement: float = 0.0, lab
     records: list[Record] = []
     left_out: Counter = Counter()
     lines = 0
-    for i, line_bytes in enumerate(raw.split(b"\n"), start=1):
-        line_bytes = line_bytes.rstrip(b"\r")
-        if i == 1 and line_bytes.startswith(b"\xef\xbb\xbf"):
-            line_bytes = line_bytes[3:]
-        if not line_bytes.strip(b" \t"):
-            continue
+    for i, line_bytes in jsonl_lines(raw):
         lines += 1
         where = f"{p}:{i}"
         try:

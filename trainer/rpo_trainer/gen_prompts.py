@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
-from .data import load_dataset, prompt_key, split_eval, split_implicit_prompt, unpaired_items
+from .data import jsonl_lines, load_dataset, prompt_key, split_eval, split_implicit_prompt, unpaired_items
 from .errors import DataError
 
 
@@ -72,12 +72,7 @@ def prompts_from_file(path: str | Path) -> PromptSet:
         raise DataError(f"{p}: cannot read the prompt file: {e.strerror}") from None
     prompts: list[Prompt] = []
     skipped: Counter = Counter()
-    for i, line in enumerate(raw.split(b"\n"), start=1):
-        line = line.rstrip(b"\r")
-        if i == 1 and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
-        if not line.strip(b" \t"):
-            continue
+    for i, line in jsonl_lines(raw):
         try:
             obj = json.loads(line.decode("utf-8"))
             prompt, chosen = prompt_of(obj)

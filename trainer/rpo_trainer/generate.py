@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,15 +35,7 @@ def stop_flag():
     """SIGINT / SIGTERM: the batch in progress stops at its next token and is not written."""
     from .train import StopFlag
 
-    class GenerationStop(StopFlag):
-        def _handle(self, signum, frame) -> None:  # noqa: ARG002
-            if self.requested:
-                return
-            self.requested = True
-            self.signal_name = signal.Signals(signum).name
-            human(f"{self.signal_name}: stopping; the records written are kept (run the same command again to continue)")
-
-    return GenerationStop()
+    return StopFlag("stopping; the records written are kept (run the same command again to continue)")
 
 
 @dataclass

@@ -59,11 +59,13 @@ def make_scheduler(cfg: RunConfig, optimizer, total_steps: int):
 
 
 class StopFlag:
-    """SIGINT / SIGTERM ask the loop to finish the current step, checkpoint and stop."""
+    """SIGINT / SIGTERM ask the loop to finish the current step, checkpoint and stop; `message`
+    says so on stderr (after the signal's name)."""
 
-    def __init__(self) -> None:
+    def __init__(self, message: str = "finishing the current step, then saving a checkpoint") -> None:
         self.requested = False
         self.signal_name: str | None = None
+        self.message = message
 
     def install(self) -> None:
         self._previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -77,7 +79,7 @@ class StopFlag:
             return
         self.requested = True
         self.signal_name = signal.Signals(signum).name
-        human(f"{self.signal_name}: finishing the current step, then saving a checkpoint")
+        human(f"{self.signal_name}: {self.message}")
 
 
 @dataclass

@@ -210,3 +210,22 @@ def test_collate_carries_eps(tmp_path):
     batch = collate([enc.encode(r) for r in ds.records], tok.pad_token_id)
     assert batch["eps"].tolist() == pytest.approx([r.eps for r in ds.records])
     assert batch["eps"].shape[0] * 2 == batch["input_ids"].shape[0]
+
+
+def test_lines_are_numbered_as_the_editor_numbers_them_bom_crlf_and_blank_lines(tmp_path):
+    # a BOM before line 1, CRLF endings, blank and whitespace-only lines, no ending on the last line
+    from rpo_trainer.data import jsonl_lines
+    from rpo_trainer.gen_prompts import prompts_from_file
+
+    rec = lambda p: json.dumps({"prompt": p, "chosen": "a", "rejected": "b"}).encode()  # noqa: E731
+    raw = b"\xef\xbb\xbf" + rec("one") + b"\r\n\r\n \t\r\n" + rec("four") + b"\n\n" + rec("six")
+    assert [(i, line) for i, line in jsonl_lines(raw)] == [(1, rec("one")), (4, rec("four")), (6, rec("six"))]
+    p = tmp_path / "d.pref.jsonl"
+    p.write_bytes(raw)
+    assert [(r.line, r.prompt) for r in load_dataset(p, paired=True).records] == [(1, "one"), (4, "four"), (6, "six")]
+    assert [(q.line, q.prompt) for q in prompts_from_file(p).prompts] == [(1, "one"), (4, "four"), (6, "six")]
+    p.write_bytes(raw + b"\r\n{oops\r\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(p, paired=True)
+    assert f"{p}:7:" in err.value.message
+    assert prompts_from_file(p).skipped == {"json": 1}

@@ -394,3 +394,23 @@ def test_a_stale_lock_is_taken_over(full_run, tmp_path):
     assert not gen_lock.holder_alive({**me, "argv": [me["argv"][0], "-m", "rpo_trainer", *argv]})
     assert not gen_lock.holder_alive({**me, "startedAt": "2026-01-01T00:00:00+00:00"})
     assert not gen_lock.holder_alive({"pid": dead.pid, "argv": me["argv"], "startedAt": me["startedAt"]})
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_asks_generation_to_stop_and_says_the_records_written_are_kept(sig, capfd):
+    import os
+    import signal
+
+    from rpo_trainer.generate import stop_flag
+
+    flag = stop_flag()
+    flag.install()
+    try:
+        os.kill(os.getpid(), getattr(signal, sig))
+        os.kill(os.getpid(), getattr(signal, sig))  # a second one is not told twice
+    finally:
+        flag.uninstall()
+    assert flag.requested and flag.signal_name == sig
+    err = capfd.readouterr().err
+    assert err.count(f"{sig}: stopping; the records written are kept (run the same command again to continue)") == 1, err
+    assert "checkpoint" not in err

@@ -113,6 +113,7 @@ test('Ctrl+C (SIGINT) stops with exit 3, keeps whole records, and the same comma
   const code = await exited;
   assert.equal(code, 3, stderr);
   assert.match(stderr, /stopped: (\d+) of 16 records/);
+  assert.match(stderr, /stopping: the batch in progress is dropped, the records written are kept/);
   const done = jsonl(out).length;
   assert.ok(done >= 1 && done < 16, `${done} records after the stop`);
   assert.equal(jsonl(`${out}.sources.jsonl`).length, done + 1);
