@@ -198,11 +198,21 @@ def classify(obj: dict, where: str, votes_policy: str = "resolved") -> tuple[str
     return "usable", rec
 
 
+MACHINE_PREFIX = "model:"
+
+
+def deciding_votes(votes: list[dict]) -> list[dict]:
+    """The people's votes where any person voted, else all: an automatic judge (annotator
+    `model:<name>`) never outvotes a person. src/core/dataset/votes.ts decidingVotes."""
+    people = [v for v in votes if not v["annotator"].startswith(MACHINE_PREFIX)]
+    return people or votes
+
+
 def resolve_votes(votes: list[dict], policy: str) -> str:
     """The judgement (a choice or a status), or "disputed": src/core/dataset/votes.ts resolveVotes."""
     def judgement(v: dict) -> str:
         return v["status"] or v["choice"]
-    counting = [v for v in votes if v["status"] != "skip"]
+    counting = [v for v in deciding_votes(votes) if v["status"] != "skip"]
     if not counting:
         return "skip"
     if policy == "adjudicated":
@@ -225,12 +235,12 @@ def resolve_votes(votes: list[dict], policy: str) -> str:
 
 
 def vote_shares(votes: list[dict], paired: bool, label: bool | None) -> tuple[float, float]:
-    """(agreement, dissent): the shares of the counting votes (a skip abstains) whose choice is the
+    """(agreement, dissent): the shares of the counting votes (of deciding_votes; a skip abstains) whose choice is the
     record's label (paired: "chosen"; unpaired: "up" for label true, "down" for false) and the
     opposite choice. Status votes (tie, both_bad, excluded) count in neither share. No counting
     vote: (1, 0). Mirrors src/core/dataset/votes.ts voteShares."""
     agree, other = ("chosen", "rejected") if paired else (("up", "down") if label else ("down", "up"))
-    counting = [v for v in votes if v.get("status") != "skip"]
+    counting = [v for v in deciding_votes(votes) if v.get("status") != "skip"]
     if not counting:
         return 1.0, 0.0
     n = len(counting)

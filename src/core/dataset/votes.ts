@@ -108,9 +108,29 @@ export interface Resolution {
   vote: Vote | null;
 }
 
-/** Resolves votes (in list order: later is newer) under a policy. Pure. */
-export function resolveVotes(votes: readonly Vote[], policy: ResolutionPolicy): Resolution {
-  if (votes.length === 0) return { judgement: null, vote: null };
+/** An annotator named `model:<name>` is an automatic judge (a reward model), never a person (docs/formats.md). */
+export const MACHINE_PREFIX = 'model:';
+export const isMachine = (annotator: string): boolean => annotator.startsWith(MACHINE_PREFIX);
+
+/**
+ * The votes that decide a record: the people's votes where any person voted, else all of them.
+ * An automatic judge's vote is a suggestion that never outvotes (or disputes) a person's.
+ */
+export function decidingVotes(votes: readonly Vote[]): readonly Vote[] {
+  let machines = 0;
+  for (const v of votes) if (isMachine(v.annotator)) machines++;
+  return machines === 0 || machines === votes.length ? votes : votes.filter((v) => !isMachine(v.annotator));
+}
+
+/**
+ * Resolves votes (in list order: later is newer) under a policy: of the deciding votes
+ * (`decidingVotes`), skips abstain; `majority` takes the judgement with the most votes (a tie in
+ * the count is disputed), `unanimous` needs every vote to agree, `adjudicated` takes the latest
+ * adjudicator's vote and is `unanimous` without one. Pure.
+ */
+export function resolveVotes(all: readonly Vote[], policy: ResolutionPolicy): Resolution {
+  if (all.length === 0) return { judgement: null, vote: null };
+  const votes = decidingVotes(all);
   const counting = votes.filter((v) => judgementOf(v) !== null);
   if (counting.length === 0) return { judgement: 'skip', vote: votes[votes.length - 1]! };
   const latestWith = (j: string) => {
@@ -150,7 +170,7 @@ export function isPolicy(value: unknown): value is ResolutionPolicy {
 }
 
 /**
- * The shares of a record's counting votes (a skip abstains) whose choice is `agree` (the record's
+ * The shares of a record's counting votes (of its deciding votes, `decidingVotes`; a skip abstains) whose choice is `agree` (the record's
  * label: `chosen`, or `up`/`down` for thumbs) and its opposite `other`; status votes (tie,
  * both_bad, excluded) count in neither. No counting vote: agreement 1, dissent 0. Training uses
  * them (docs/contracts.md §4: `min_agreement`, `label_smoothing`); mirrored by
@@ -160,7 +180,7 @@ export function voteShares(votes: readonly Vote[], agree: Choice, other: Choice)
   let n = 0;
   let a = 0;
   let o = 0;
-  for (const v of votes) {
+  for (const v of decidingVotes(votes)) {
     if (v.status === 'skip') continue;
     n++;
     if (v.choice === agree) a++;

@@ -1,5 +1,5 @@
 import type { ParsedLine, PreferenceRecord, Turns } from '../dataset/formats';
-import { resolveVotes, VOTES_FIELD, type Vote } from '../dataset/votes';
+import { isMachine, resolveVotes, VOTES_FIELD, type Vote } from '../dataset/votes';
 import { promptText } from '../contrast/promptText';
 import { binomTestHalf } from '../agreement';
 import { bootstrapInterval, lengthControlled, wilson, type LengthControlled } from './stats';
@@ -146,11 +146,11 @@ function resolvedOutcome(rec: PreferenceRecord, modelOf: (k: number) => 'A' | 'B
 
 /**
  * A record an automatic judge voted on: the people's votes decide (majority; the judge's vote
- * never outvotes a person); with no person's vote yet, the judge's votes (majority).
+ * never outvotes a person); with no person's vote yet, the judge's votes (majority). The file's
+ * own label says the same under its `majority` policy; this holds whatever policy labeled it.
  */
 function peopleFirst(rec: PreferenceRecord, all: Vote[], modelOf: (k: number) => 'A' | 'B'): { outcome: Outcome; left: boolean | null } {
-  const people = all.filter((v) => !isMachine(v.annotator));
-  const r = resolveVotes(people.length ? people : all, 'majority');
+  const r = resolveVotes(all, 'majority');
   if (r.judgement === null) return { outcome: 'pending', left: null };
   if (r.judgement === 'disputed' || r.judgement === 'tie' || r.judgement === 'both_bad' || r.judgement === 'skip' || r.judgement === 'excluded') return { outcome: r.judgement, left: null };
   const v = r.vote!;
@@ -187,10 +187,6 @@ function codePoints(s: string): number {
 }
 
 // ------------------------------------------------------------------ the report
-
-/** Annotators named `model:<id>` are automatic judges (rpo_trainer.judge), never people. */
-export const MACHINE_PREFIX = 'model:';
-export const isMachine = (annotator: string) => annotator.startsWith(MACHINE_PREFIX);
 
 export interface Counts {
   wins: number;

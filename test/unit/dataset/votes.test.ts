@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { applyLabel, LabelError, type LabelContext } from '../../../src/core/dataset/labeling';
 import { labelState, parseText } from '../../../src/core/dataset/formats';
 import { usableItems } from '../../../src/core/contrast/usable';
-import { resolveVotes, makeVote, type Vote } from '../../../src/core/dataset/votes';
+import { resolveVotes, makeVote, voteShares, type Vote } from '../../../src/core/dataset/votes';
 
 /** Several annotators on one record: votes in `rpo_votes`, `rpo_label` the resolution (docs/formats.md, "Votes"). */
 
@@ -170,8 +170,37 @@ test('resolveVotes: policies, ties in the count, skips', () => {
   assert.equal(resolveVotes([v('a', 'chosen'), v('b', 'rejected', null, true)], 'majority').judgement, 'disputed');
 });
 
+test('an automatic judge (annotator model:...) never outvotes or disputes a person; alone, its votes decide', () => {
+  const v = (annotator: string, choice: 'chosen' | 'rejected' | null, status: 'tie' | 'skip' | null = null, adjudicator = false) => makeVote({ annotator, time: T(0), choice, status, adjudicator });
+  for (const policy of ['majority', 'unanimous', 'adjudicated'] as const) {
+    assert.equal(resolveVotes([v('model:rm', 'rejected'), v('ada', 'chosen')], policy).judgement, 'chosen', policy);
+    assert.equal(resolveVotes([v('model:rm', 'rejected'), v('model:rm2', 'rejected'), v('ada', 'chosen')], policy).judgement, 'chosen', policy);
+    assert.equal(resolveVotes([v('model:rm', 'rejected')], policy).judgement, 'rejected', policy);
+    assert.equal(resolveVotes([v('ada', null, 'skip'), v('model:rm', 'chosen')], policy).judgement, 'skip', `${policy}: a person's skip is the people's say`);
+  }
+  assert.equal(resolveVotes([v('model:rm', 'chosen'), v('ada', 'chosen'), v('bo', 'rejected')], 'majority').judgement, 'disputed', 'people tied: the judge does not break it');
+  assert.equal(resolveVotes([v('ada', 'chosen'), v('model:rm', 'rejected')], 'majority').vote!.annotator, 'ada');
+  assert.equal(resolveVotes([v('ada', 'chosen'), v('modelista', 'rejected')], 'majority').judgement, 'disputed', 'only the model: prefix marks a judge');
+  assert.deepEqual(voteShares([v('model:rm', 'rejected'), v('ada', 'chosen')], 'chosen', 'rejected'), { agreement: 1, dissent: 0 });
+  assert.deepEqual(voteShares([v('model:rm', 'rejected')], 'chosen', 'rejected'), { agreement: 0, dissent: 1 });
+});
+
+test('a person labeling a record the judge pre-filled decides it, whichever side the judge took', () => {
+  const judged = JSON.stringify({
+    prompt: 'P', responses: ['r0', 'r1'],
+    rpo_votes: [{ annotator: 'model:tiny-rm', time: T(0), choice: 'responses.1', strength: null, status: null, note: 'scores -0.4 / 1.2', shown: null, adjudicator: false }],
+  });
+  const labeled = applyLabel(judged, { type: 'choose', side: 'left' }, who('ada', 1, { shown: ['responses.0', 'responses.1'] }));
+  const o = obj(labeled);
+  assert.equal(o.chosen, 'r0');
+  assert.equal(label(labeled).status, null, 'not disputed');
+  assert.equal(label(labeled).annotator, 'ada');
+  assert.deepEqual(votesOf(labeled), ['model:tiny-rm:rejected', 'ada:chosen'], 'the judge\'s vote is kept, renamed with the fields');
+  assert.equal(labelState(parseText(labeled)), 'labeled');
+});
+
 test('any sequence of judgements by several annotators keeps the line valid, one vote each, the label their resolution; clearing every vote restores the line', () => {
-  const names = ['ada', 'bo', 'cy'];
+  const names = ['ada', 'bo', 'model:rm'];
   const intent = fc.oneof(
     fc.record({ type: fc.constant('choose' as const), side: fc.constantFrom('left' as const, 'right' as const), strength: fc.constantFrom(undefined, 'slightly' as const, 'clearly' as const) }),
     fc.record({ type: fc.constant('status' as const), status: fc.constantFrom('tie' as const, 'skip' as const, 'both_bad' as const) }),
