@@ -12,7 +12,7 @@ import { LineSet } from './lineSet';
 import { bytesMatch, SCAN_BATCH, scanAll, searchLines, variants, type InvalidLine, type LineKeys, type ScanReply, type ScanRequest } from './scanWork';
 import { keyLines, lineKey, sameKeyOptions } from './lineKeys';
 import { RunOverlay, SIDE_NONE, type RunIdentity } from './runOverlay';
-import type { Dynamics } from '../core/dynamics';
+import { keyedRecords, type Dynamics } from '../core/dynamics';
 import type { KeyOptions } from './lineKeys';
 
 /**
@@ -668,14 +668,29 @@ export class LabelingModel {
     return valid.length;
   }
 
-  /** Lines holding these rows of the shown run (0-based row indices), in order; rows not found are left out. */
+  /**
+   * Lines holding these rows of the shown run (0-based row indices), in order; rows not found are
+   * left out. rpo-unpaired: a row of a paired record's other item (its line is matched by its
+   * first item) is found on a candidate line whose record has that item, by content.
+   */
   linesOfRows(rows: readonly number[]): number[] {
-    const run = this.run?.overlay;
+    const run = this.run;
     if (!run) return [];
     return rows.flatMap((r) => {
-      const line = run.lineOfRowIndex(r);
+      let line = run.overlay.lineOfRowIndex(r);
+      if (line < 0 && run.id.itemsPerRecord) line = run.overlay.itemLineCandidates(r).find((l) => this.holdsRow(l, r)) ?? -1;
       return line >= 0 ? [line] : [];
     });
+  }
+
+  /** Whether `line`'s record, keyed under the shown run's options, has row r's pair key. */
+  private holdsRow(line: number, r: number): boolean {
+    const run = this.run!;
+    const key = run.rows.key.subarray(r * 32, r * 32 + 32);
+    for (const k of keyedRecords([[line, this.parse(line)]], run.options.mode, run.options.usable)) {
+      if (Buffer.compare(k.key, key) === 0) return true;
+    }
+    return false;
   }
 
   /** Lines of the file whose records have these pair keys (32 bytes each), by content; once the shown run's keys are in. */

@@ -25,7 +25,7 @@ export function runNotes(run: RunDynamics, file: string, sha256: string): string
   const m = run.dynamics.meta;
   if (!m.complete) notes.push(`Run ${name} has not finished (figures from step ${m.step}, its last checkpoint).`);
   if (run.configProblem) notes.push(`Run ${name}'s config could not be read (${run.configProblem}): the file is keyed with the default usable rules.`);
-  if (run.mode === 'unpaired') notes.push(`Run ${name} is rpo-unpaired: a paired record is matched by its chosen item.`);
+  if (run.mode === 'unpaired') notes.push(`Run ${name} is rpo-unpaired: a paired record is shown by its chosen item (the detail and the Suspect filter use that item's figures; the data map opens a record by either item, and rpo suspects ranks both).`);
   return notes;
 }
 

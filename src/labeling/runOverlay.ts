@@ -52,6 +52,8 @@ export class RunOverlay {
   private matchedLines = 0;
   /** Matched lines whose label changed since the run: [0] the other side now, [1] no longer training. */
   private readonly changed = [0, 0];
+  /** Row numbers ordered by the line the run read (itemLineCandidates), made on first use. */
+  private rowsByRunLine: Int32Array | undefined;
 
   constructor(readonly rows: Dynamics, readonly id: RunIdentity, readonly lineCount: number, index?: DynamicsIndex, suspects?: Int32Array) {
     this.index = index ?? new DynamicsIndex(rows);
@@ -205,6 +207,33 @@ export class RunOverlay {
     return this.lineOfRank[rank]!;
   }
 
+  /**
+   * rpo-unpaired: the lines that may hold row r's item although the row is not matched (each line
+   * is matched by its first item; a paired record's other item is a row of its own): the current
+   * lines of the other rows the run read on r's line (the same record's other item), then the line
+   * the run read. Candidates only: the caller checks the line's content against r's key.
+   */
+  itemLineCandidates(r: number): number[] {
+    if (!Number.isSafeInteger(r) || r < 0 || r >= this.rows.rows) return [];
+    const runLines = this.rows.line;
+    const byLine = (this.rowsByRunLine ??= rowsSortedByLine(runLines));
+    const runLine = runLines[r]!;
+    let lo = 0;
+    let hi = byLine.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (runLines[byLine[mid]!]! < runLine) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: number[] = [];
+    for (let i = lo; i < byLine.length && runLines[byLine[i]!] === runLine; i++) {
+      const line = this.lineOfRow[byLine[i]!]!;
+      if (byLine[i] !== r && line >= 0 && !out.includes(line)) out.push(line);
+    }
+    if (runLine >= 1 && runLine <= this.lineCount && !out.includes(runLine - 1)) out.push(runLine - 1);
+    return out;
+  }
+
   /** The line at Suspect position p. */
   suspectLine(p: number): number {
     return this.lineOfRank[this.suspectSet.at(p)]!;
@@ -272,4 +301,16 @@ export class RunOverlay {
   get bytes(): number {
     return this.rowOfLine.byteLength + this.sideNow.byteLength + this.rankOfRow.byteLength + this.lineOfRank.byteLength;
   }
+}
+
+/** Row numbers ordered by their run line (a counting sort: lines are 1-based and bounded by the file the run read). */
+function rowsSortedByLine(line: Int32Array): Int32Array {
+  let max = 0;
+  for (let i = 0; i < line.length; i++) if (line[i]! > max) max = line[i]!;
+  const start = new Int32Array(max + 2);
+  for (let i = 0; i < line.length; i++) start[Math.max(0, line[i]!) + 1]!++;
+  for (let l = 1; l < start.length; l++) start[l]! += start[l - 1]!;
+  const out = new Int32Array(line.length);
+  for (let i = 0; i < line.length; i++) out[start[Math.max(0, line[i]!)]!++] = i;
+  return out;
 }

@@ -313,6 +313,52 @@ test('an rpo-unpaired run: a paired record is two rows, its line matched by the 
   }
 });
 
+test('an rpo-unpaired run: the data map opens a paired record by either of its items, found by content after a flip and in an edited file', async () => {
+  const lines = Array.from({ length: 30 }, (_, i) => paired(i));
+  lines.push(JSON.stringify({ prompt: 'thumbs?', completion: 'fine', label: true }));
+  const items = [...keyedRecords(lines.map((l, i) => [i, parseText(l)] as const), 'unpaired')];
+  // rows in a shuffled order, as a run writes its training items (the two items of a record apart)
+  const order = items.map((_, i) => i).sort((a, b) => ((a * 7919) % 61) - ((b * 7919) % 61));
+  const rowsOf = order.map((i) => items[i]!);
+  const key = new Uint8Array(rowsOf.length * 32);
+  rowsOf.forEach((x, i) => key.set(x.key, i * 32));
+  const d = parseDynamics(encodeDynamics({
+    key, line: rowsOf.map((x) => x.line + 1), side: rowsOf.map((x) => x.side), split: rowsOf.map(() => 0), visits: rowsOf.map(() => 2),
+    aum: rowsOf.map((x) => (x.side === 1 ? 0.5 : -0.2)),
+    metadata: { run: 'u', method: 'rpo-unpaired', beta: '0.1', step: '4', epoch: '1', dataset: 'x', dataset_sha256: '', labels_sha256: '', complete: 'true' },
+  }));
+  const every = rowsOf.map((_, r) => r);
+  const check = async (fileLines: string[], name: string, edit?: (m: LabelingModel) => void) => {
+    const file = join(dir, name);
+    writeFileSync(file, fileLines.join('\n') + '\n');
+    const model = await LabelingModel.open(file);
+    try {
+      await model.whenScanned();
+      await model.attachRun(d, { name: 'u', runDir: '/runs/u', notes: [], itemsPerRecord: true }, { mode: 'unpaired', usable: {} });
+      await model.whenRunMatched();
+      edit?.(model);
+      const now = Array.from({ length: model.lineCount }, (_, i) => [i, model.parse(i)] as const);
+      const ref = matchDynamics(d, keyedRecords(now, 'unpaired')).rowLine; // the core's whole-file match: every item by content
+      const got = every.map((r) => model.linesOfRows([r])[0] ?? -1);
+      assert.deepEqual(got, [...ref], name);
+      return got;
+    } finally {
+      model.dispose();
+    }
+  };
+  const same = await check(lines, 'unpaired-same.pref.jsonl');
+  assert.ok(same.every((l) => l >= 0), 'every item of every record found');
+  await check(lines, 'unpaired-flip.pref.jsonl', (m) => { m.label(0, 'flip', { annotator: 'a', seed: 's' }, T); m.label(7, 'flip', { annotator: 'a', seed: 's' }, T); });
+  // edited as text since the run: two lines added on top, record 3 moved to the end, record 4's rejected response rewritten
+  const edited = [paired(100), paired(101), ...lines.filter((_, i) => i !== 3 && i !== 4), JSON.stringify({ prompt: 'question 4', chosen: 'answer 4 good', rejected: 'answer 4 worse' }), lines[3]!];
+  const got = await check(edited, 'unpaired-edited.pref.jsonl');
+  const rowOf = (line: number, side: number) => rowsOf.findIndex((x) => x.line === line && x.side === side);
+  assert.equal(got[rowOf(3, 0)], edited.length - 1, 'record 3 moved: its rejected item found on its new line');
+  assert.equal(got[rowOf(4, 1)], edited.length - 2, 'record 4: its chosen item is still there');
+  assert.equal(got[rowOf(4, 0)], -1, 'record 4: its rejected item is gone (its text changed)');
+  assert.equal(got[rowOf(1, 0)], 3, 'a rejected item found although the line the run read holds another record');
+});
+
 test('rpo.label.showRecords arguments are checked (a command argument is untrusted)', () => {
   assert.deepEqual(parseShowRecordsArgs({ runDir: '/r', rows: [0, 5] }), { runDir: '/r', rows: [0, 5] });
   assert.deepEqual(parseShowRecordsArgs({ runDir: '/r', keys: ['ab'.repeat(32)], file: '/f.pref.jsonl' }), { runDir: '/r', keys: ['ab'.repeat(32)], file: '/f.pref.jsonl' });
