@@ -69,7 +69,7 @@ export function hoverText(
   usable: UsableOptions = {},
 ): { text: string | null; note: string | null } {
   const line = d.line[row]!;
-  if (lineText === undefined) return { text: null, note: `line ${line} is gone: the file is shorter than when the run read it` };
+  if (lineText === undefined) return { text: null, note: `line ${line} is gone: the file is shorter than when the run read it (click to find the pair by its content)` };
   const rec = parseText(lineText);
   for (const k of keyedRecords([[line - 1, rec]], mode, usable)) {
     if (!sameKey(k.key, d.key, row * KEY_BYTES)) continue;
@@ -77,7 +77,7 @@ export function hoverText(
     const prompt = item?.prompt ?? (rec.kind === 'blank' || rec.kind === 'invalid' ? '' : rec.prompt);
     return { text: firstLine(promptText(prompt)) || '(empty prompt)', note: null };
   }
-  return { text: null, note: `line ${line} holds another record now: the file changed since the run` };
+  return { text: null, note: `line ${line} holds another record now: the file changed since the run (click to find the pair by its content)` };
 }
 
 /** The dynamics rows (0-based, what the editor's rpo.label.showRecords takes) and 1-based run lines of the given points. */

@@ -75,8 +75,8 @@ test('hover reads only the point’s line and shows the first line of its prompt
   assert.equal(await offsets.current(), false, 'the file changed since the scan');
   const again = await LineOffsets.scan(file);
   assert.deepEqual(hoverText(d, 0, await again.line(2), 'paired'), { text: 'What is 2+2?', note: null });
-  assert.deepEqual(hoverText(d, 1, await again.line(3), 'paired'), { text: null, note: 'line 3 holds another record now: the file changed since the run' });
-  assert.deepEqual(hoverText(d, 1, await again.line(99), 'paired'), { text: null, note: 'line 3 is gone: the file is shorter than when the run read it' });
+  assert.deepEqual(hoverText(d, 1, await again.line(3), 'paired'), { text: null, note: 'line 3 holds another record now: the file changed since the run (click to find the pair by its content)' });
+  assert.deepEqual(hoverText(d, 1, await again.line(99), 'paired'), { text: null, note: 'line 3 is gone: the file is shorter than when the run read it (click to find the pair by its content)' });
 });
 
 test('a box selects points through the row map; their dynamics rows go to the editor', () => {
