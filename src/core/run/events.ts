@@ -162,8 +162,8 @@ export type GenerateEvent = GenerateStartEvent | GenerateProgressEvent | Generat
 
 const GENERATE_TYPES: ReadonlySet<string> = new Set<GenerateEvent['type']>(['generate_start', 'generate_progress', 'generate_end', 'log', 'error']);
 
-/** One line of `generate`'s stdout, validated against the same schema (parseEventLine's rules). */
-export function parseGenerateEventLine(line: string): { kind: 'event'; event: GenerateEvent } | { kind: 'ignored'; reason: string } | { kind: 'malformed'; error: string } {
+/** A line of event output as a JSON object; a blank line is ignored, anything else not an object is malformed. */
+function jsonObjectLine(line: string): { record: Record<string, unknown> } | { kind: 'ignored'; reason: string } | { kind: 'malformed'; error: string } {
   const text = line.trim();
   if (!text) return { kind: 'ignored', reason: 'blank line' };
   let value: unknown;
@@ -173,7 +173,14 @@ export function parseGenerateEventLine(line: string): { kind: 'event'; event: Ge
     return { kind: 'malformed', error: `not JSON (${err instanceof Error ? err.message : String(err)})` };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'malformed', error: 'not a JSON object' };
-  const record = value as Record<string, unknown>;
+  return { record: value as Record<string, unknown> };
+}
+
+/** One line of `generate`'s stdout, validated against the same schema (parseEventLine's rules). */
+export function parseGenerateEventLine(line: string): { kind: 'event'; event: GenerateEvent } | { kind: 'ignored'; reason: string } | { kind: 'malformed'; error: string } {
+  const parsed = jsonObjectLine(line);
+  if ('kind' in parsed) return parsed;
+  const record = parsed.record;
   if (typeof record.type !== 'string' || !GENERATE_TYPES.has(record.type)) return { kind: 'ignored', reason: `event type '${String(record.type)}'` };
   const error = check(typeof record.schema === 'number' && record.schema > EVENT_SCHEMA_VERSION ? { ...record, schema: EVENT_SCHEMA_VERSION } : record);
   if (error) return { kind: 'malformed', error };
@@ -246,18 +253,9 @@ function check(record: Record<string, unknown>): string | undefined {
  * `malformed` with a reason for the log; the caller skips it and goes on.
  */
 export function parseEventLine(line: string): ParsedLine {
-  const text = line.trim();
-  if (!text) return { kind: 'ignored', reason: 'blank line' };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    return { kind: 'malformed', error: `not JSON (${err instanceof Error ? err.message : String(err)})` };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { kind: 'malformed', error: 'not a JSON object' };
-  }
-  const record = value as Record<string, unknown>;
+  const parsed = jsonObjectLine(line);
+  if ('kind' in parsed) return parsed;
+  const record = parsed.record;
   if (typeof record.type === 'string' && record.type.startsWith('generate_')) return { kind: 'ignored', reason: `'${record.type}' is a generate event` };
   if (typeof record.schema === 'number' && record.schema > EVENT_SCHEMA_VERSION) {
     // A newer trainer: unknown types are skipped, known types are read with the keys we know.
