@@ -41,24 +41,12 @@ from scipy.stats import binomtest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
+from make_golden import mulberry32  # the contract's generator (docs/contracts.md section 5), written from the spec there
+
 OUT = Path(__file__).resolve().parents[2] / "test" / "golden" / "agreement.json"
 NOM_OF = [0, 0, 2, 1, 1, 0, 1]  # code -> first 0 / second 1 / tie 2 (see src/core/agreement)
 ORD_OF = [0, 1, 2, 3, 4, None, None]
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def mulberry32(seed: int):
-    state = seed % 2**32
-
-    def nxt() -> int:
-        nonlocal state
-        state = (state + 0x6D2B79F5) % 2**32
-        t = state
-        t = ((t ^ (t >> 15)) * (t | 1)) % 2**32
-        t ^= (t + ((t ^ (t >> 7)) * (t | 61)) % 2**32) % 2**32
-        return (t ^ (t >> 14)) % 2**32
-
-    return nxt
 
 
 def vote(annotator, time, choice=None, strength=None, status=None, shown=None):

@@ -50,24 +50,12 @@ from scipy.stats import binomtest
 from sklearn.linear_model import LogisticRegression
 from statsmodels.stats.proportion import proportion_confint
 
+from make_golden import mulberry32  # the contract's generator (docs/contracts.md section 5), written from the spec there
+
 OUT = Path(__file__).resolve().parents[2] / "test" / "golden" / "winrate.json"
 Z = 1.959963984540054
 TIME = "2026-12-01T10:00:00.000Z"
 WORDS = "the a model answer long short cat dog tree river seven blue é ü 😀 日本".split()
-
-
-def mulberry32(seed: int):
-    state = seed % 2**32
-
-    def nxt() -> int:
-        nonlocal state
-        state = (state + 0x6D2B79F5) % 2**32
-        t = state
-        t = ((t ^ (t >> 15)) * (t | 1)) % 2**32
-        t ^= (t + ((t ^ (t >> 7)) * (t | 61)) % 2**32) % 2**32
-        return (t ^ (t >> 14)) % 2**32
-
-    return nxt
 
 
 def text(turns) -> str:
