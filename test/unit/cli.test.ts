@@ -1,12 +1,10 @@
 // The `rpo` command-line front end, run as a real process (node + tsx over src/cli/main.ts).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { test } from 'node:test';
 import { version } from '../../package.json';
+import { rpoCli } from '../support/cli';
 
-const main = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.ts');
-const rpo = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8' });
+const rpo = rpoCli();
 
 test('rpo --help prints usage and exits 0', () => {
   const r = rpo('--help');

@@ -1,13 +1,12 @@
 // `rpo agreement` as a real process over a file written from the golden vote table.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { rpoCli } from '../../support/cli';
 
-const main = path.resolve(__dirname, '..', '..', '..', 'src', 'cli', 'main.ts');
-const rpo = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8' });
+const rpo = rpoCli();
 const golden = JSON.parse(readFileSync(path.resolve(__dirname, '../../golden/agreement.json'), 'utf8')) as { tables: { lines: string[]; seed: number; resamples: number; expected: { items: number; fleiss: { kappa: { value: number; ci: number[] } }; cohen: { a: string; kappa: { value: number } }[] } }[] };
 
 test('rpo agreement --json prints the measures of the file; text names every annotator pair', () => {

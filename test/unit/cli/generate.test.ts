@@ -4,7 +4,7 @@
 // checked against docs/formats.md with node:crypto (not the project's key code). Skipped without
 // the trainer's Python.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,14 +12,14 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildGenerateArgv, checkGenerateOptions, generateProgressText } from '../../../src/core/run/generate';
 import { testPython } from '../../support/python.cjs';
+import { cliMain, rpoCli, tsxLoader } from '../../support/cli';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const trainerRoot = path.join(repo, 'trainer');
-const main = path.join(repo, 'src', 'cli', 'main.ts');
 const python = testPython(repo);
 const skip = python ? false : 'no Python with the trainer requirements (set RPO_TEST_PYTHON)';
 const env = { ...process.env, RPO_PYTHON: python ?? '', OMP_NUM_THREADS: '1', HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false' };
-const rpo = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8', env });
+const rpo = rpoCli(env);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rpo-generate-'));
 let runDir = '';
@@ -98,7 +98,7 @@ test('Ctrl+C (SIGINT) stops with exit 3, keeps whole records, and the same comma
   const prompts = path.join(tmp, 'many.jsonl');
   fs.writeFileSync(prompts, Array.from({ length: 16 }, (_, i) => JSON.stringify({ prompt: `Tell me about thing ${i}.` })).join('\n') + '\n');
   const out = path.join(tmp, 'stopped.pref.jsonl');
-  const args = ['--import', 'tsx', main, 'generate', runDir, '--prompts', prompts, '--out', out, '--max-new-tokens', '32', '--batch-size', '1'];
+  const args = ['--import', tsxLoader, cliMain, 'generate', runDir, '--prompts', prompts, '--out', out, '--max-new-tokens', '32', '--batch-size', '1'];
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve));

@@ -2,7 +2,6 @@
 // unfinished rpo-unpaired run without config.json (method and dataset from the file's metadata),
 // pairs never visited, a newer format version.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,9 +9,9 @@ import { test } from 'node:test';
 import { usableItems } from '../../../src/core/contrast/usable';
 import { type ParsedLine, parseText } from '../../../src/core/dataset/formats';
 import { KEY_BYTES, encodeDynamics, labelsSha256, pairKeyAndSide } from '../../../src/core/dynamics';
+import { rpoCli } from '../../support/cli';
 
-const main = path.resolve(__dirname, '..', '..', '..', 'src', 'cli', 'main.ts');
-const rpo = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8' });
+const rpo = rpoCli();
 
 function runFolder(lines: string[], aum: number[], visits: number[], metadata: Record<string, string> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpo-suspects-files-'));

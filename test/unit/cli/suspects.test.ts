@@ -2,7 +2,7 @@
 // (tiny model, CPU, DPO) writes dynamics.safetensors; then the file is edited (lines added,
 // removed, moved, relabeled), removed, replaced. Skipped without the trainer's Python.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,11 +12,11 @@ import { type ParsedLine, parseText } from '../../../src/core/dataset/formats';
 import { KEY_BYTES, keyHex, labelsSha256, pairKeyAndSide, parseDynamics } from '../../../src/core/dynamics';
 import { readRunDynamics } from '../../../src/node/dynamics';
 import { testPython } from '../../support/python.cjs';
+import { rpoCli } from '../../support/cli';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const trainerRoot = path.join(repo, 'trainer');
-const main = path.join(repo, 'src', 'cli', 'main.ts');
-const rpo = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8' });
+const rpo = rpoCli();
 const python = testPython(repo);
 const skip = python ? false : 'no Python with the trainer requirements (set RPO_TEST_PYTHON)';
 

@@ -4,7 +4,7 @@
 // who wrote what), and `rpo winrate` and both runs' dashboard rows (runWinrates) equal the hand
 // count. Skipped without the trainer's Python.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,14 +13,14 @@ import { applyLabel, displayOrder } from '../../../src/core/dataset/labeling';
 import { parseText } from '../../../src/core/dataset/formats';
 import { runWinrates } from '../../../src/node/winrate';
 import { testPython } from '../../support/python.cjs';
+import { rpoCli } from '../../support/cli';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const trainerRoot = path.join(repo, 'trainer');
-const main = path.join(repo, 'src', 'cli', 'main.ts');
 const python = testPython(repo);
 const skip = python ? false : 'no Python with the trainer requirements (set RPO_TEST_PYTHON)';
 const env = { ...process.env, RPO_PYTHON: python ?? '', OMP_NUM_THREADS: '1', HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false' };
-const rpo = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8', env });
+const rpo = rpoCli(env);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rpo-winrate-gen-'));
 const runs: string[] = [];

@@ -1,7 +1,6 @@
 // `rpo winrate` as a real process over a candidates file + sidecar (written from the spec by
 // test/builders/candidates.mjs) labeled with the editor's own applyLabel, against a hand count.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,9 +9,9 @@ import { applyLabel, displayOrder } from '../../../src/core/dataset/labeling';
 import { parseText } from '../../../src/core/dataset/formats';
 // @ts-expect-error plain ESM builder shared with the UI tests
 import { writeCandidates } from '../../builders/candidates.mjs';
+import { rpoCli } from '../../support/cli';
 
-const main = path.resolve(__dirname, '..', '..', '..', 'src', 'cli', 'main.ts');
-const rpo = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8' });
+const rpo = rpoCli();
 
 // Model A answers at length; B tersely. The hand judgement per prompt, in model terms:
 const PLAN: ('A' | 'B' | 'tie' | 'both_bad' | 'skip' | null)[] = ['A', 'A', 'B', 'A', 'tie', 'A', 'both_bad', 'B', 'skip', 'A', null, 'A'];

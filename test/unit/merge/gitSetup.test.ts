@@ -5,14 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { applyLabel } from '../../../src/core/dataset/labeling';
 import { ATTRIBUTES_LINE, driverCommand, GitSetupError, setUpGitMerge, shellQuote } from '../../../src/node/gitMerge';
+import { cliMain, tsxLoader } from '../../support/cli';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
-const main = path.join(repoRoot, 'src', 'cli', 'main.ts');
-const tsx = pathToFileURL(path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' };
 const git = (cwd: string, ...args: string[]) => {
   const r = spawnSync('git', args, { cwd, encoding: 'utf8', env });
@@ -31,7 +28,7 @@ test('set up: appends to .gitattributes once, keeps what was there, configures g
   git(dir, 'init', '-q', '-b', 'main');
   writeFileSync(path.join(dir, '.gitattributes'), '*.png binary'); // no final newline
   mkdirSync(path.join(dir, 'sub'));
-  const driver = driverCommand(process.execPath, main, { nodeArgs: ['--import', tsx] });
+  const driver = driverCommand(process.execPath, cliMain, { nodeArgs: ['--import', tsxLoader] });
   const r = await setUpGitMerge(path.join(dir, 'sub'), driver);
   assert.equal(r.attributes, 'added');
   assert.equal(readFileSync(path.join(dir, '.gitattributes'), 'utf8'), `*.png binary\n${ATTRIBUTES_LINE}\n`);

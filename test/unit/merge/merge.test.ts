@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { applyLabel, type LabelContext } from '../../../src/core/dataset/labeling';
 import { parseText } from '../../../src/core/dataset/formats';
@@ -14,11 +13,9 @@ import { LineIndex } from '../../../src/core/dataset/lineIndex';
 import { mergeFiles } from '../../../src/core/merge';
 import { mergeInto } from '../../../src/cli/merge';
 import type { Vote } from '../../../src/core/dataset/votes';
+import { cliMain, rpoCli, tsxLoader } from '../../support/cli';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
-const main = path.join(repoRoot, 'src', 'cli', 'main.ts');
-const tsx = pathToFileURL(path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-const rpo = (...args: string[]) => spawnSync(process.execPath, ['--import', tsx, main, ...args], { encoding: 'utf8' });
+const rpo = rpoCli();
 
 const rec = (i: number) => JSON.stringify({ id: i, prompt: `Q${i}`, chosen: `good ${i}`, rejected: `bad ${i}` });
 const base = Array.from({ length: 6 }, (_, i) => rec(i));
@@ -174,7 +171,7 @@ test('git merge with rpo merge-driver: two branches label the same file, no conf
   };
   ok('init', '-q', '-b', 'main');
   writeFileSync(path.join(dir, '.gitattributes'), '*.pref.jsonl merge=rpo-labels\n');
-  ok('config', 'merge.rpo-labels.driver', `"${process.execPath}" --import ${tsx} "${main}" merge-driver %O %A %B`);
+  ok('config', 'merge.rpo-labels.driver', `"${process.execPath}" --import ${tsxLoader} "${cliMain}" merge-driver %O %A %B`);
   const file = path.join(dir, 'data.pref.jsonl');
   writeFileSync(file, base.join('\n') + '\n');
   ok('add', '.'); ok('commit', '-q', '-m', 'data');
