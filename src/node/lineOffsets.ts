@@ -1,4 +1,5 @@
 import { type FileHandle, open } from 'node:fs/promises';
+import { readUpTo } from '../core/dataset/diskFile';
 
 /**
  * Reads single lines of a large file on demand: one streaming scan records where each line
@@ -72,13 +73,7 @@ export class LineOffsets {
     const handle = await open(this.path, 'r');
     try {
       const buf = Buffer.allocUnsafe(end - start);
-      let filled = 0;
-      while (filled < buf.length) {
-        const { bytesRead } = await handle.read(buf, filled, buf.length - filled, start + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      let text = buf.subarray(0, filled).toString('utf8');
+      let text = buf.subarray(0, await readUpTo(handle, buf, start)).toString('utf8');
       if (n === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       return text.replace(/\r?\n$/, '');
     } finally {

@@ -42,6 +42,17 @@ export function msOf(ns: bigint): number {
   return Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
 }
 
+/** Fills `buf` from `position` of the file, short only at its end; returns the bytes read. */
+export async function readUpTo(handle: FileHandle, buf: Uint8Array, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < buf.length) {
+    const { bytesRead } = await handle.read(buf, filled, buf.length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
 /** The state of an open file (fstat + sample read through the handle). */
 export async function handleState(handle: FileHandle): Promise<DiskState> {
   const s = await handle.stat({ bigint: true });
@@ -49,13 +60,7 @@ export async function handleState(handle: FileHandle): Promise<DiskState> {
   const ranges = new Map<number, Buffer>();
   for (const [start, end] of sampleRanges(size)) {
     const buf = Buffer.alloc(end - start);
-    let filled = 0;
-    while (filled < buf.length) {
-      const { bytesRead } = await handle.read(buf, filled, buf.length - filled, start + filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    ranges.set(start, buf.subarray(0, filled));
+    ranges.set(start, buf.subarray(0, await readUpTo(handle, buf, start)));
   }
   return {
     size,
