@@ -34,7 +34,7 @@
  * both must give the same counts.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineIndex } from '../src/core/dataset/lineIndex';
 import { parseLine, type ParsedLine } from '../src/core/dataset/formats';
@@ -42,58 +42,12 @@ import { agreementReport, interval, krippendorffAlpha, type VoteTable } from '..
 import { mergeInto } from '../src/cli/merge';
 import { agreementReport as agreementReportBefore, collectVotes as collectVotesBefore } from './baselines/agreement-before';
 import { loadavg } from 'node:os';
+import { ensureVoteFile } from './vote-files';
 
 const MB = 1024 * 1024;
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
-
-const T0 = Date.UTC(2026, 11, 1, 9);
-const iso = (ms: number) => new Date(ms).toISOString();
-const vote = (annotator: string, t: number, choice: string | null, strength: string | null, status: string | null, shown: string[]) =>
-  ({ annotator, time: iso(t), choice, strength, status, note: null, shown, adjudicator: false });
-
-function records(n: number, kind: 'votes' | 'base' | 'ours' | 'theirs', emit: (line: string) => void): void {
-  let x = 12345;
-  const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 4294967296);
-  const filler = 'An ordinary sentence of preference data, repeated to a realistic length. ';
-  for (let i = 0; i < n; i++) {
-    const rec: Record<string, unknown> = { prompt: `Question ${i}: ${filler}`, chosen: `Answer A ${i}. ${filler}${filler}`, rejected: `Answer B ${i}. ${filler}${filler}` };
-    const t = T0 + i * 20000;
-    const shown = rnd() < 0.5 ? ['chosen', 'rejected'] : ['rejected', 'chosen'];
-    if (kind === 'votes') {
-      const d = rnd() < 0.25;
-      const vs = [vote('ada', t, 'chosen', 'clearly', null, shown), vote('bo', t + 5000, 'chosen', null, null, shown), d ? vote('cy', t + 9000, 'rejected', 'slightly', null, shown) : vote('cy', t + 9000, null, null, 'tie', shown)];
-      rec.rpo_label = { annotator: 'bo', time: iso(t + 5000), status: null, strength: null, note: null, shown, flipped: false };
-      rec.rpo_votes = vs;
-    } else if (kind === 'ours') {
-      rec.rpo_label = { annotator: 'ada', time: iso(t), status: null, strength: null, note: null, shown, flipped: false };
-    } else if (kind === 'theirs') {
-      rec.rpo_label = { annotator: 'cy', time: iso(t + 9000), status: null, strength: null, note: null, shown, flipped: false };
-      rec.rpo_votes = [vote('bo', t + 5000, 'chosen', null, null, shown), vote('cy', t + 9000, 'chosen', 'slightly', null, shown)];
-    }
-    emit(JSON.stringify(rec));
-  }
-}
-
-async function ensure(cache: string, n: number, kind: 'votes' | 'base' | 'ours' | 'theirs'): Promise<string> {
-  const path = join(cache, `${kind}-${n}.pref.jsonl`);
-  if (existsSync(path)) return path;
-  mkdirSync(cache, { recursive: true });
-  const fd = openSync(path + '.part', 'w');
-  let batch: string[] = [];
-  records(n, kind, (l) => {
-    batch.push(l);
-    if (batch.length === 10000) {
-      writeSync(fd, batch.join('\n') + '\n');
-      batch = [];
-    }
-  });
-  if (batch.length) writeSync(fd, batch.join('\n') + '\n');
-  closeSync(fd);
-  renameSync(path + '.part', path);
-  return path;
 }
 
 function* lines(index: LineIndex): Generator<[number, ParsedLine]> {
@@ -258,7 +212,7 @@ async function main(): Promise<void> {
   const n = Number(arg('--records', '1000000'));
   const cache = arg('--cache', '/tmp/rpo-bench-agreement');
   const t0 = performance.now();
-  const [votes, base, ours, theirs] = [await ensure(cache, n, 'votes'), await ensure(cache, n, 'base'), await ensure(cache, n, 'ours'), await ensure(cache, n, 'theirs')];
+  const [votes, base, ours, theirs] = [ensureVoteFile(cache, n, 'votes'), ensureVoteFile(cache, n, 'base'), ensureVoteFile(cache, n, 'ours'), ensureVoteFile(cache, n, 'theirs')];
   const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   console.log(`files ready in ${f(performance.now() - t0)}: ${n.toLocaleString('en-US')} records; votes ${(statSync(votes).size / MB).toFixed(0)} MB, ours ${(statSync(ours).size / MB).toFixed(0)} MB, theirs ${(statSync(theirs).size / MB).toFixed(0)} MB`);
 

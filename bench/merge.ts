@@ -23,60 +23,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LineIndex } from '../src/core/dataset/lineIndex';
 import { mergeInto } from '../src/cli/merge';
+import { ensureVoteFile } from './vote-files';
 
 const MB = 1024 * 1024;
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 };
-
-// ------------------------------------------------------------------ the files (as bench/agreement.ts writes them)
-const T0 = Date.UTC(2026, 11, 1, 9);
-const iso = (ms: number) => new Date(ms).toISOString();
-const vote = (annotator: string, t: number, choice: string | null, strength: string | null, status: string | null, shown: string[]) =>
-  ({ annotator, time: iso(t), choice, strength, status, note: null, shown, adjudicator: false });
-
-function records(n: number, kind: 'base' | 'ours' | 'theirs', emit: (line: string) => void): void {
-  let x = 12345;
-  const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 4294967296);
-  const filler = 'An ordinary sentence of preference data, repeated to a realistic length. ';
-  for (let i = 0; i < n; i++) {
-    const rec: Record<string, unknown> = { prompt: `Question ${i}: ${filler}`, chosen: `Answer A ${i}. ${filler}${filler}`, rejected: `Answer B ${i}. ${filler}${filler}` };
-    const t = T0 + i * 20000;
-    const shown = rnd() < 0.5 ? ['chosen', 'rejected'] : ['rejected', 'chosen'];
-    if (kind === 'ours') {
-      rec.rpo_label = { annotator: 'ada', time: iso(t), status: null, strength: null, note: null, shown, flipped: false };
-    } else if (kind === 'theirs') {
-      rec.rpo_label = { annotator: 'cy', time: iso(t + 9000), status: null, strength: null, note: null, shown, flipped: false };
-      rec.rpo_votes = [vote('bo', t + 5000, 'chosen', null, null, shown), vote('cy', t + 9000, 'chosen', 'slightly', null, shown)];
-    }
-    emit(JSON.stringify(rec));
-  }
-}
-
-function ensure(cache: string, n: number, kind: 'base' | 'ours' | 'theirs'): string {
-  const path = join(cache, `${kind}-${n}.pref.jsonl`);
-  if (existsSync(path)) return path;
-  mkdirSync(cache, { recursive: true });
-  const fd = openSync(path + '.part', 'w');
-  let batch: string[] = [];
-  records(n, kind, (l) => {
-    batch.push(l);
-    if (batch.length === 10000) {
-      writeSync(fd, batch.join('\n') + '\n');
-      batch = [];
-    }
-  });
-  if (batch.length) writeSync(fd, batch.join('\n') + '\n');
-  closeSync(fd);
-  renameSync(path + '.part', path);
-  return path;
-}
 
 async function sha256(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -119,7 +77,7 @@ async function main(): Promise<void> {
   const cache = arg('--cache', '/tmp/rpo-bench-agreement');
   const cli = resolve(arg('--cli', join(__dirname, '..', 'dist', 'cli.js')));
   if (!existsSync(cli)) throw new Error(`${cli} is missing: npm run build first`);
-  const [base, ours, theirs] = [ensure(cache, n, 'base'), ensure(cache, n, 'ours'), ensure(cache, n, 'theirs')];
+  const [base, ours, theirs] = [ensureVoteFile(cache, n, 'base'), ensureVoteFile(cache, n, 'ours'), ensureVoteFile(cache, n, 'theirs')];
   const dir = mkdtempSync(join(tmpdir(), 'rpo-bench-merge-'));
   try {
     writeFileSync(join(dir, 'preload.cjs'), PRELOAD);
