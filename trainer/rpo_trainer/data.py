@@ -19,6 +19,7 @@ from typing import Any, Iterator, Union
 import torch
 
 from .errors import DataError
+from .judge import MACHINE_PREFIX
 
 # `disputed`: the record's votes (rpo_votes) do not resolve (docs/formats.md, "Votes").
 LEFT_OUT_STATUSES = ("tie", "skip", "both_bad", "excluded", "disputed")
@@ -196,9 +197,6 @@ def classify(obj: dict, where: str, votes_policy: str = "resolved") -> tuple[str
         if swapped:  # the votes name the fields as the line has them: "rejected" now agrees
             rec.agreement, rec.dissent = rec.dissent, rec.agreement
     return "usable", rec
-
-
-MACHINE_PREFIX = "model:"
 
 
 def deciding_votes(votes: list[dict]) -> list[dict]:

@@ -38,8 +38,7 @@ from pathlib import Path
 
 from .errors import ConfigError, DataError
 
-MACHINE_PREFIX = "model:"
-VOTE_KEYS = ("annotator", "time", "choice", "strength", "status", "note", "shown", "adjudicator")
+MACHINE_PREFIX = "model:"  # an automatic judge's annotator name starts with it (never a person's)
 
 
 @dataclass
