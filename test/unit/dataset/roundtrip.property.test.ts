@@ -82,7 +82,7 @@ test('save without edits, and with labels on some lines, changes exactly the lab
     { type: 'status', status: 'skip' }, { type: 'thumbs', up: true }, { type: 'flip' }, { type: 'confirm' }, { type: 'note', note: 'n' },
   ];
   await fc.assert(
-    fc.asyncProperty(fileBytes, fc.array(fc.nat(), { maxLength: 6 }), fc.nat(), async (bytes, picks, intentSeed) => {
+    fc.asyncProperty(fileBytes, fc.array(fc.nat(), { minLength: 1, maxLength: 6 }), fc.nat(), async (bytes, picks, intentSeed) => {
       const p = join(dir, `p${fileNo++}.jsonl`);
       writeFileSync(p, bytes);
       const doc = await LineDocument.open(p);
@@ -119,8 +119,9 @@ test('save without edits, and with labels on some lines, changes exactly the lab
       totalEdited += changed.length;
       for (const i of changed) assert.notEqual(parseLine(after.content(i)).kind, 'invalid', 'a labeled line stays a valid record');
     }),
-    { numRuns: 40 },
+    { numRuns: 100 },
   );
+  // Unseeded, so the count varies: 93 to 110 over 100 runs in 8 measured runs; 20 leaves room for the tail.
   assert.ok(totalEdited >= 20, `the property exercised labeling (${totalEdited} lines labeled over all runs)`);
 });
 
