@@ -103,11 +103,13 @@ def _is_oom(e: BaseException) -> bool:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Exit codes as train: 0 completed or stopped cleanly (the end event says which), 1 failed."""
+    from . import gen_launcher
     from .generate import Request, Settings, run_generation, stop_flag
 
     events = EventWriter(enabled=_is_main_process())
     stop = stop_flag()
     stop.install()
+    gen_launcher.watch(stop)
     started = time.perf_counter()
     try:
         settings = Settings(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,

@@ -83,5 +83,8 @@ def _log_prefix() -> str:
 
 
 def human(message: str) -> None:
-    """A human log line on stderr."""
-    print(f"{_log_prefix()} {message}", file=sys.stderr, flush=True)
+    """A human log line on stderr (dropped when the reader has gone away, as events are)."""
+    try:
+        print(f"{_log_prefix()} {message}", file=sys.stderr, flush=True)
+    except (BrokenPipeError, ValueError):
+        pass

@@ -1,7 +1,7 @@
 """One generator per candidates file: `<out>.lock` next to the output (docs/formats.md).
 
-A generation whose VS Code window reloaded keeps running; a second `generate` on the same output
-would append the same records twice. The generator (main process) takes the lock before it opens
+Two generations on the same output (two terminals, a VS Code window and a terminal) would append
+the same records twice. The generator (main process) takes the lock before it opens
 the output and removes it when it ends. The lock records the holder as src/core/run/trainerIdentity.ts
 records a trainer: pid, argv and start time. A lock whose holder is still that process (same pid,
 same arguments, started when recorded) refuses a second generator with the pid; one whose pid is

@@ -32,7 +32,8 @@ class OutOfMemory(TrainerError):
 
 
 def stop_flag():
-    """SIGINT / SIGTERM: the batch in progress stops at its next token and is not written."""
+    """SIGINT / SIGTERM, or the launcher gone (gen_launcher): the batch in progress stops at its
+    next token and is not written."""
     from .train import StopFlag
 
     return StopFlag("stopping; the records written are kept (run the same command again to continue)")
@@ -323,7 +324,13 @@ def run_generation(req: Request, events: EventWriter, stop) -> dict:
         raise ConfigError(f"--out must end in .pref.jsonl (the preference editor opens those), found {out_path.name}")
     # One generator per output (a reloaded window leaves its generation running): the main process holds <out>.lock.
     with gen_lock.held(out_path) if state.is_main_process else contextlib.nullcontext():
-        return _generate(req, events, stop, state, started, (a, a_cfg, b, b_cfg, prompt_set, prompts), head, out_path)
+        end = _generate(req, events, stop, state, started, (a, a_cfg, b, b_cfg, prompt_set, prompts), head, out_path)
+    if state.num_processes > 1:
+        # Every rank past its last gather before any leaves: a rank exiting while gloo still
+        # talks to it aborted its peer at exit ("terminate called without an active exception").
+        state.wait_for_everyone()
+        torch.distributed.destroy_process_group()
+    return end
 
 
 def _generate(req: Request, events: EventWriter, stop, state, started: float, resolved, head: dict, out_path: Path) -> dict:
@@ -367,7 +374,10 @@ def _generate(req: Request, events: EventWriter, stop, state, started: float, re
                                        "command again: it continues after the records written.") from None
             answers = list(zip(texts_a, texts_b))
             batch_tokens = ta + tb
-        gathered = gather_object([(cut, answers, batch_tokens)]) if state.num_processes > 1 else [(cut, answers, batch_tokens)]
+        # Every rank decides from the same gathered flags: a stop seen by one rank only (a signal,
+        # or the launcher watch, which polls) would otherwise leave the others in the next gather.
+        mine_now = (cut, answers, batch_tokens, stop.requested)
+        gathered = gather_object([mine_now]) if state.num_processes > 1 else [mine_now]
         if any(g[0] for g in gathered):
             break  # a stop reached generate: the batch is incomplete and not written
         if output is not None:
@@ -382,7 +392,7 @@ def _generate(req: Request, events: EventWriter, stop, state, started: float, re
                     tokens_per_second=round(tokens / elapsed, 3) if elapsed > 0 else 0.0,
                     elapsed_seconds=round(time.perf_counter() - started, 3),
                     eta_seconds=round((total - done) / rate, 3) if rate > 0 else None)
-        if stop.requested:
+        if any(g[3] for g in gathered):
             break
     status = "completed" if done >= total else "stopped"
     message = None if status == "completed" else f"stopped after {done} of {total} records; run the same command again to continue"

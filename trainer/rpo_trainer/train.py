@@ -75,11 +75,15 @@ class StopFlag:
             signal.signal(sig, handler)
 
     def _handle(self, signum, frame) -> None:  # noqa: ARG002
+        self.request(signal.Signals(signum).name)
+
+    def request(self, reason: str) -> None:
+        """A stop asked for by `reason` (a signal's name, or why the process stops on its own)."""
         if self.requested:
             return
         self.requested = True
-        self.signal_name = signal.Signals(signum).name
-        human(f"{self.signal_name}: {self.message}")
+        self.signal_name = reason
+        human(f"{reason}: {self.message}")
 
 
 @dataclass

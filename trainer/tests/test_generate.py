@@ -5,7 +5,9 @@ noise, the pipeline is real); the blind candidates file and its sidecar (docs/fo
 import hashlib
 import json
 import math
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -337,10 +339,8 @@ def test_candidates_pair_key_is_the_golden_pair_key_in_either_order():
 # ---------------------------------------------------------------- one generator per output (<out>.lock)
 
 def test_a_second_generator_on_the_same_output_refuses_naming_the_running_pid(full_run, tmp_path):
-    """A generation left running (a reloaded VS Code window) holds <out>.lock; a second process on
+    """A generation still running (another terminal) holds <out>.lock; a second process on
     the same output refuses and writes nothing; once the first ends the lock is gone."""
-    import os
-    import signal
     import time
 
     from rpo_trainer import gen_lock
@@ -398,9 +398,6 @@ def test_a_stale_lock_is_taken_over(full_run, tmp_path):
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 def test_a_signal_asks_generation_to_stop_and_says_the_records_written_are_kept(sig, capfd):
-    import os
-    import signal
-
     from rpo_trainer.generate import stop_flag
 
     flag = stop_flag()
@@ -414,3 +411,148 @@ def test_a_signal_asks_generation_to_stop_and_says_the_records_written_are_kept(
     err = capfd.readouterr().err
     assert err.count(f"{sig}: stopping; the records written are kept (run the same command again to continue)") == 1, err
     assert "checkpoint" not in err
+
+
+# ---------------------------------------------------------------- the launcher gone
+
+def _sleeper() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+
+
+def _wait_for(flag, seconds: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not flag.requested and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return flag.requested
+
+
+@pytest.mark.parametrize("reaped", [True, False], ids=["reaped", "zombie"])
+def test_the_launcher_watch_asks_to_stop_once_the_launcher_has_exited(reaped, capfd):
+    from rpo_trainer import gen_launcher
+    from rpo_trainer.generate import stop_flag
+
+    launcher = _sleeper()
+    flag = stop_flag()
+    try:
+        assert gen_launcher.watch(flag, {gen_launcher.ENV: str(launcher.pid)}, interval=0.05) is not None
+        assert not _wait_for(flag, 0.5), "stopped while its launcher runs"
+        launcher.kill()
+        if reaped:
+            launcher.wait()  # gone; not reaped, it stays a zombie until wait() below
+        assert _wait_for(flag, 3.0)
+    finally:
+        launcher.kill()
+        launcher.wait()
+    reason = f"the process that launched this generation (pid {launcher.pid}) has exited"
+    assert flag.signal_name == reason
+    assert f"{reason}: stopping; the records written are kept" in capfd.readouterr().err
+
+
+def test_the_launcher_watch_without_a_launcher_or_with_one_already_gone():
+    from rpo_trainer import gen_launcher
+    from rpo_trainer.generate import stop_flag
+
+    for environ in ({}, {gen_launcher.ENV: ""}, {gen_launcher.ENV: "not-a-pid"}):
+        flag = stop_flag()
+        assert gen_launcher.watch(flag, environ, interval=0.01) is None
+        assert not _wait_for(flag, 0.1), environ
+    gone = _sleeper()
+    gone.kill()
+    gone.wait()
+    flag = stop_flag()
+    assert gen_launcher.watch(flag, {gen_launcher.ENV: str(gone.pid)}) is None and flag.requested
+
+
+def test_two_processes_both_stop_when_the_launcher_exits_and_the_file_continues(full_run, tmp_path):
+    """Each rank watches the launcher on its own clock; the ranks agree on the stop through the
+    batch's gather, so neither waits forever in a gather the other never reaches."""
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    if torchrun is None:
+        pytest.skip("torchrun not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    src = write_jsonl(tmp_path / "p.jsonl", [{"prompt": f"Question {i}?"} for i in range(400)])
+    out = tmp_path / "two.pref.jsonl"
+    args = ["--prompts", str(src), "--out", str(out), "--max-new-tokens", "24"]
+    launcher = _sleeper()
+    env = {**subprocess_env(), "RPO_LAUNCHER_PID": str(launcher.pid)}
+    proc = subprocess.Popen([torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(port),
+                             "-m", "rpo_trainer", "generate", str(full_run), *args, "--batch-size", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stdout:
+            if '"generate_progress"' in line:
+                break
+        launcher.kill()
+        launcher.wait()
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        launcher.kill()
+        launcher.wait()
+        proc.kill()
+    assert proc.returncode == 0, stderr[-3000:]
+    end = parse_events(stdout)[-1]
+    assert end["type"] == "generate_end" and end["status"] == "stopped", end
+    assert 2 <= end["done"] < 400 and end["done"] % 2 == 0
+    # One rank's watch may see it first; the other stops on the gathered flag.
+    assert "the process that launched this generation" in stderr
+    assert f"rank 0] stopped: {end['done']} of 400" in stderr and f"rank 1] stopped: {end['done']} of 400" in stderr
+    records, _, rows = read_pair(out)
+    assert len(records) == len(rows) == end["done"]
+    # Only the batch size may change when continuing.
+    code, events, stderr = run_trainer(["generate", str(full_run), *args, "--batch-size", "32"], timeout=600)
+    assert code == 0 and events[-1]["status"] == "completed", stderr[-3000:]
+    assert len(read_pair(out)[0]) == 400
+
+
+RANK0_STOPS_BETWEEN_BATCHES = """
+import json, sys
+from pathlib import Path
+from rpo_trainer.events import EventWriter
+from rpo_trainer.generate import Request, Settings, run_generation, stop_flag
+
+class Events(EventWriter):
+    # Only rank 0 emits: its stop comes after a batch's gather, where rank 1 cannot see it.
+    def emit(self, type_, **fields):
+        event = super().emit(type_, **fields)
+        if type_ == "generate_progress":
+            stop.requested = True
+        return event
+
+stop = stop_flag()
+run_dir, src, out = sys.argv[1:4]
+settings = Settings(max_new_tokens=4, greedy=True, batch_size=1)
+end = run_generation(Request(run_dir=Path(run_dir), prompts=src, out=out, settings=settings), Events(enabled=True), stop)
+print("END", json.dumps(end), file=sys.stderr)
+"""
+
+
+def test_two_processes_agree_on_a_stop_only_one_rank_has_seen(full_run, tmp_path):
+    """A stop one rank sees after a batch's gather (a signal, the launcher watch) must stop the
+    other rank too, at the next batch's gather; acting on it alone left the other waiting there."""
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    if torchrun is None:
+        pytest.skip("torchrun not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = tmp_path / "two_ranks.py"
+    script.write_text(RANK0_STOPS_BETWEEN_BATCHES, encoding="utf-8")
+    src = write_jsonl(tmp_path / "p.jsonl", [{"prompt": f"Question {i}?"} for i in range(40)])
+    out = tmp_path / "two.pref.jsonl"
+    proc = subprocess.Popen([torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(port),
+                             str(script), str(full_run), str(src), str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env(), start_new_session=True)
+    try:
+        _, stderr = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # torchrun and its ranks
+        proc.communicate()
+        pytest.fail("the ranks did not agree on the stop: one waits in a gather the other never reaches")
+    assert proc.returncode == 0, stderr[-3000:]
+    ends = [json.loads(line[4:]) for line in stderr.splitlines() if line.startswith("END ")]
+    assert len(ends) == 2 and all(e["status"] == "stopped" and e["done"] == 2 for e in ends), ends
+    assert len(read_pair(out)[0]) == 2

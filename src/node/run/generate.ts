@@ -3,6 +3,8 @@
  * the argument vector). The process runs in its own process group with piped output; stop() asks
  * it to stop (SIGINT: the batch in progress is dropped, every written record is kept and the same
  * command continues the file), kill() ends it. Used by `rpo generate` and "RPO: Sample from Run…".
+ * The process is told this one's pid (RPO_LAUNCHER_PID) and stops the same way once it has exited
+ * (a reloaded VS Code window, a closed terminal).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type ErrorEvent, type GenerateEndEvent, type GenerateEvent, type GenerateStartEvent, LineSplitter, parseGenerateEventLine, tooLongMessage } from '../../core/run/events';
@@ -23,6 +25,8 @@ export interface GenerateResult {
 }
 
 const STDERR_TAIL_LINES = 20;
+/** The variable naming the launcher's pid; trainer/rpo_trainer/gen_launcher.py reads it. */
+export const LAUNCHER_ENV = 'RPO_LAUNCHER_PID';
 
 export class GenerateProcess {
   private start?: GenerateStartEvent;
@@ -74,7 +78,9 @@ export class GenerateProcess {
   static async start(argv: string[], options: { env: NodeJS.ProcessEnv; cwd: string }, listener: GenerateListener = {}): Promise<GenerateProcess> {
     const child = spawn(argv[0], argv.slice(1), {
       cwd: options.cwd,
-      env: options.env,
+      // Its own process group (below) outlives this process; the generation watches this pid
+      // and stops, keeping what it wrote, when it has exited (trainer/rpo_trainer/gen_launcher.py).
+      env: { ...options.env, [LAUNCHER_ENV]: String(process.pid) },
       detached: process.platform !== 'win32',
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,

@@ -123,6 +123,46 @@ test('Ctrl+C (SIGINT) stops with exit 3, keeps whole records, and the same comma
   assert.equal(jsonl(out).length, 16);
 });
 
+test('the generation stops by itself when rpo generate is killed (a closed terminal, a reloaded window) and the file continues', { skip }, async () => {
+  const prompts = path.join(tmp, 'orphan.jsonl');
+  fs.writeFileSync(prompts, Array.from({ length: 200 }, (_, i) => JSON.stringify({ prompt: `Say something about item ${i}.` })).join('\n') + '\n');
+  const out = path.join(tmp, 'orphan.pref.jsonl');
+  const args = ['generate', runDir, '--prompts', prompts, '--out', out, '--max-new-tokens', '32', '--batch-size', '1'];
+  const child = spawn(process.execPath, ['--import', tsxLoader, cliMain, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  await new Promise<void>((resolve) => {
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (/records \(/.test(stderr)) resolve();
+    });
+    void exited.then(() => resolve());
+  });
+  // The trainer runs in its own process group: SIGKILL to the CLI alone does not reach it.
+  const holder = (JSON.parse(fs.readFileSync(`${out}.lock`, 'utf8')) as { pid: number }).pid;
+  child.kill('SIGKILL');
+  await exited;
+  const alive = () => {
+    try {
+      process.kill(holder, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + 60_000;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(alive(), false, `the generation (pid ${holder}) still runs a minute after its launcher was killed`);
+  assert.equal(fs.existsSync(`${out}.lock`), false, 'it ended normally and released its lock');
+  const done = jsonl(out).length;
+  assert.ok(done >= 1 && done < 200, `${done} records after the launcher was killed`);
+  assert.equal(jsonl(`${out}.sources.jsonl`).length, done + 1);
+  const again = rpo(...args.slice(0, -2), '--batch-size', '64');
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, new RegExp(`continuing at record ${done + 1} of 200 prompts`));
+  assert.equal(jsonl(out).length, 200);
+});
+
 test('bad input: usage errors exit 2, a run with no model exits 1 naming it, a file is never overwritten', { skip }, () => {
   assert.equal(rpo('generate').status, 2);
   const bad = rpo('generate', runDir, '--batch-size', '0');
