@@ -128,3 +128,17 @@ ${options.json ? `<script type="application/json" id="${escapeHtml(options.json.
 </body>
 </html>`;
 }
+
+/**
+ * How every view posts to its panel. Work that ends after the user closed the panel (a prefetch,
+ * an embedding, a data-map read, a win-rate refresh) has its message dropped: reading a closed
+ * panel's `webview` throws "Webview is disposed", which would surface as an uncaught error.
+ * Resolves false for a dropped message, as postMessage does for one that was not delivered.
+ */
+export function webviewPoster<M>(panel: vscode.WebviewPanel): (message: M) => Thenable<boolean> {
+  let open = true;
+  panel.onDidDispose(() => {
+    open = false;
+  });
+  return (message) => (open ? panel.webview.postMessage(message) : Promise.resolve(false));
+}

@@ -5,7 +5,7 @@ import { agreementJobInWorker } from '../node/agreementJob';
 import { type AgreementResult, type AgreementState, type HostMessage, parseViewMessage } from '../protocol/agreement';
 import type { Feature } from '../services';
 import { pickPreferenceFile } from '../preview/pickFile';
-import { webviewHtml, webviewOptions } from '../webviewHtml';
+import { webviewHtml, webviewOptions, webviewPoster } from '../webviewHtml';
 
 /**
  * Feature "agreement": RPO: Show Annotator Agreement. A webview panel per preference file with the
@@ -27,6 +27,7 @@ class AgreementPanel {
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(readonly panel: vscode.WebviewPanel, readonly file: vscode.Uri, private readonly context: vscode.ExtensionContext, private readonly log: Logger, onDispose: () => void) {
+    this.postToPanel = webviewPoster<HostMessage>(panel);
     const fileName = path.basename(file.fsPath);
     this.state = { status: 'computing', fileName, message: 'Computing…', previous: null };
     panel.webview.options = webviewOptions(context.extensionUri);
@@ -45,8 +46,10 @@ class AgreementPanel {
     );
   }
 
+  private readonly postToPanel: (m: HostMessage) => Thenable<boolean>;
+
   private post(m: HostMessage): void {
-    if (this.ready) void this.panel.webview.postMessage(m);
+    if (this.ready) void this.postToPanel(m);
   }
 
   private setState(state: AgreementState): void {

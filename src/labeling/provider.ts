@@ -7,7 +7,7 @@ import { parseShare } from './shareInput';
 import { labelingAdvanceAfterLabel, labelingAnnotator, labelingDisplaySeed, labelingResolution, labelingWordDiff } from '../settings';
 import type { Logger } from '../core/log';
 import { INITIAL_ROWS, INITIAL_STATE_ELEMENT_ID, parseViewMessage, type Counts, type ShowRecordsArgs, type ShowRecordsResult, type Filter, type HostMessage, type InitialState, type LabelAction, type NavAction, type ViewMessage } from '../protocol/labeling';
-import { webviewHtml, webviewOptions } from '../webviewHtml';
+import { webviewHtml, webviewOptions, webviewPoster } from '../webviewHtml';
 import { LabelingDocument } from './document';
 import type { LabelingModel, LabelSettings } from './model';
 import { publishLabelingSelection, setLabelingRevealHandler } from './selection';
@@ -47,7 +47,11 @@ export class LabelingView {
   }
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly document: LabelingDocument, readonly panel: vscode.WebviewPanel, private readonly host: LabelingEditorProvider) {}
+  private readonly postToPanel: (m: HostMessage) => Thenable<boolean>;
+
+  constructor(readonly document: LabelingDocument, readonly panel: vscode.WebviewPanel, private readonly host: LabelingEditorProvider) {
+    this.postToPanel = webviewPoster<HostMessage>(panel);
+  }
 
   /**
    * The settings labels and the detail use: in the "Blind" filter the display seed is
@@ -92,7 +96,7 @@ export class LabelingView {
   }
 
   post(m: HostMessage): void {
-    void this.panel.webview.postMessage(m);
+    void this.postToPanel(m);
   }
 
   private async sendSelected(): Promise<void> {

@@ -14,7 +14,7 @@ import type { Feature } from '../services';
 import { currentLabelingSelection, onDidChangeLabelingSelection, revealInLabelingEditor } from '../labeling/selection';
 import { type HostMessage, type PreviewState, parseViewMessage } from '../protocol/preview';
 import { SETTING, embeddingsModel, embeddingsPrecision, previewTopK, updateUserSetting } from '../settings';
-import { webviewHtml, webviewOptions } from '../webviewHtml';
+import { webviewHtml, webviewOptions, webviewPoster } from '../webviewHtml';
 import { labelingEditorActive, openInLabelingEditor, pickPreferenceFile } from './pickFile';
 import { PreviewSession, previewSettingsOf } from './session';
 
@@ -45,6 +45,7 @@ class PreviewPanel {
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(readonly panel: vscode.WebviewPanel, private readonly context: vscode.ExtensionContext, private readonly log: Logger, onDispose: () => void) {
+    this.postToPanel = webviewPoster<HostMessage>(panel);
     panel.webview.options = webviewOptions(context.extensionUri);
     panel.webview.html = webviewHtml(panel.webview, context.extensionUri, { view: 'preview', title: 'RPO Contrast Preview', css: true });
     this.disposables.push(
@@ -70,8 +71,10 @@ class PreviewPanel {
     if (this.session) this.post({ type: 'neighbours', neighbours: this.session.neighbours(line, viewSettings().topK) });
   }
 
+  private readonly postToPanel: (m: HostMessage) => Thenable<boolean>;
+
   private post(m: HostMessage): void {
-    if (this.ready) void this.panel.webview.postMessage(m);
+    if (this.ready) void this.postToPanel(m);
   }
 
   private setState(patch: Partial<PreviewState>): void {

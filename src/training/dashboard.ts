@@ -8,7 +8,7 @@ import { parseEventLine } from '../core/run/events';
 import { initialRunState, applyEvent, FINAL_STATUSES } from '../core/run/state';
 import { EVENTS_FILE, EventFileFollower, listRuns, loadRun, settleLiveness } from '../node/run/store';
 import { type HostMessage, parseDashboardMessage } from '../protocol/dashboard';
-import { webviewHtml, webviewOptions } from '../webviewHtml';
+import { webviewHtml, webviewOptions, webviewPoster } from '../webviewHtml';
 import { DataMapHost } from './dataMap';
 import { WinrateHost } from './winrateHost';
 import type { LiveRun, RunManager } from './runManager';
@@ -47,6 +47,7 @@ export class DashboardPanel implements vscode.Disposable {
     private readonly log: Logger,
     private readonly onDispose: (p: DashboardPanel) => void,
   ) {
+    this.postToPanel = webviewPoster<HostMessage>(panel);
     this.feed = new DashboardFeed(this.state());
     this.dataMap = new DataMapHost(() => this.runDir, (m) => this.post(m), log);
     this.disposables.push(
@@ -174,8 +175,10 @@ export class DashboardPanel implements vscode.Disposable {
     void this.dataMap.refresh(finished, repost).catch((err: unknown) => this.log.warn(`data map: ${(err as Error).message}`));
   }
 
+  private readonly postToPanel: (message: HostMessage) => Thenable<boolean>;
+
   private post(message: HostMessage): Thenable<boolean> {
-    return this.panel.webview.postMessage(message);
+    return this.postToPanel(message);
   }
 
   private async onMessage(raw: unknown): Promise<void> {

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { webviewPoster } from '../../src/webviewHtml';
 import { extensionId, getApi, workspaceFolder } from './helpers';
 
 suite('foundation: activation and commands', () => {
@@ -34,5 +35,15 @@ suite('foundation: activation and commands', () => {
 
   test('rpo.showLog runs', async () => {
     await vscode.commands.executeCommand('rpo.showLog');
+  });
+
+  test('a message for a closed panel (work that ended after the close) is dropped, not thrown', async () => {
+    const panel = vscode.window.createWebviewPanel('rpo.test.closed', 'closed', vscode.ViewColumn.Active, {});
+    const post = webviewPoster<{ type: string }>(panel);
+    assert.equal(await post({ type: 'open' }), true);
+    panel.dispose();
+    // What every view did before: VS Code throws on a closed panel's webview.
+    assert.throws(() => panel.webview.postMessage({ type: 'late' }), /disposed/);
+    assert.equal(await post({ type: 'late' }), false);
   });
 });
