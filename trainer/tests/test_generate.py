@@ -509,7 +509,7 @@ def test_two_processes_both_stop_when_the_launcher_exits_and_the_file_continues(
 
 
 RANK0_STOPS_BETWEEN_BATCHES = """
-import json, sys
+import json, os, sys
 from pathlib import Path
 from rpo_trainer.events import EventWriter
 from rpo_trainer.generate import Request, Settings, run_generation, stop_flag
@@ -526,7 +526,7 @@ stop = stop_flag()
 run_dir, src, out = sys.argv[1:4]
 settings = Settings(max_new_tokens=4, greedy=True, batch_size=1)
 end = run_generation(Request(run_dir=Path(run_dir), prompts=src, out=out, settings=settings), Events(enabled=True), stop)
-print("END", json.dumps(end), file=sys.stderr)
+Path(out).with_name(f"end-{os.environ['RANK']}.json").write_text(json.dumps(end))
 """
 
 
@@ -553,6 +553,6 @@ def test_two_processes_agree_on_a_stop_only_one_rank_has_seen(full_run, tmp_path
         proc.communicate()
         pytest.fail("the ranks did not agree on the stop: one waits in a gather the other never reaches")
     assert proc.returncode == 0, stderr[-3000:]
-    ends = [json.loads(line[4:]) for line in stderr.splitlines() if line.startswith("END ")]
+    ends = [json.loads((tmp_path / f"end-{rank}.json").read_text()) for rank in (0, 1)]
     assert len(ends) == 2 and all(e["status"] == "stopped" and e["done"] == 2 for e in ends), ends
     assert len(read_pair(out)[0]) == 2
