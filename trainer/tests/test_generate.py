@@ -41,9 +41,15 @@ def spec_key(prompt, r0, r1) -> str:
     return hashlib.sha256(enc(text_of(prompt)) + enc(a.decode("utf-8")) + enc(b.decode("utf-8"))).hexdigest()
 
 
+def jsonl(path: Path) -> list[str]:
+    """A JSONL file's lines, split at "\n" only: generated noise can hold U+0085 or U+2028, which
+    str.splitlines() also splits at (json.dumps with ensure_ascii=False leaves them raw)."""
+    return [x for x in path.read_text("utf-8").split("\n") if x]
+
+
 def read_pair(out: Path) -> tuple[list[dict], dict, list[dict]]:
-    records = [json.loads(x) for x in out.read_text("utf-8").splitlines()]
-    side = [json.loads(x) for x in gen_files.sidecar_path(out).read_text("utf-8").splitlines()]
+    records = [json.loads(x) for x in jsonl(out)]
+    side = [json.loads(x) for x in jsonl(gen_files.sidecar_path(out))]
     return records, side[0], side[1:]
 
 
@@ -113,7 +119,7 @@ def test_eval_split_sampled_into_a_blind_candidates_file_with_a_consistent_sidec
     assert end["status"] == "completed" and end["done"] == end["total"] == 4
     records, head, lines = read_pair(out)
     # The eval split: the last ceil(0.25 * 16) = 4 records of the run's dataset, in file order.
-    data = [json.loads(x) for x in (full_run.parents[2] / "data" / "toy.pref.jsonl").read_text().splitlines()]
+    data = [json.loads(x) for x in jsonl(full_run.parents[2] / "data" / "toy.pref.jsonl")]
     assert [r["prompt"] for r in records] == [d["prompt"] for d in data[-math.ceil(0.25 * 16):]]
     # Blind: the candidates shape only, nothing naming a model, a run or a side.
     banned = [full_run.name, str(tiny_model), "final", "reference", "checkpoint", "model", "sources"]
@@ -157,7 +163,7 @@ def test_stop_then_resume_gives_the_file_of_one_uninterrupted_generation(full_ru
     stop = Stop()
     end, _ = generate(full_run, out=str(parts), stop=stop, events=Events(stop_after_progress=2, stop=stop), **common)
     assert end["status"] == "stopped" and end["done"] == 4 and "run the same command again" in end["message"]
-    assert len(parts.read_text().splitlines()) == 4 and len(gen_files.sidecar_path(parts).read_text().splitlines()) == 5
+    assert len(jsonl(parts)) == 4 and len(jsonl(gen_files.sidecar_path(parts))) == 5
     # A kill between the two appends, and one in the middle of a line: both cut back on resume.
     with parts.open("a", encoding="utf-8") as f:
         f.write(json.dumps({"prompt": "x", "responses": ["a", "b"]}) + "\n" + '{"prompt": "half')
@@ -202,7 +208,7 @@ def test_out_of_memory_keeps_what_was_written_and_continues_with_a_smaller_batch
     with pytest.raises(OutOfMemory, match=r"the 2 records written so far are kept") as e:
         generate(full_run, out=str(out), max_new_tokens=6, batch_size=2, greedy=True)
     assert "--batch-size" in e.value.hint
-    assert len(out.read_text().splitlines()) == 2 and len(gen_files.sidecar_path(out).read_text().splitlines()) == 3
+    assert len(jsonl(out)) == 2 and len(jsonl(gen_files.sidecar_path(out))) == 3
     monkeypatch.setattr(GenerationMixin, "generate", real)
     end, events = generate(full_run, out=str(out), max_new_tokens=6, batch_size=1, greedy=True)
     assert events[0]["done"] == 2 and end["done"] == 4
@@ -296,7 +302,7 @@ def test_the_cli_process_writes_schema_valid_events(full_run, tmp_path):
     code, events, stderr = run_trainer(["generate", str(full_run), "--out", str(out), "--max-new-tokens", "4", "--greedy", "--num-prompts", "2"])
     assert code == 0, stderr
     assert [e["type"] for e in events] == ["generate_start", "generate_progress", "generate_end"]
-    assert events[-1]["status"] == "completed" and len(out.read_text().splitlines()) == 2
+    assert events[-1]["status"] == "completed" and len(jsonl(out)) == 2
     code, events, stderr = run_trainer(["generate", str(tmp_path)])
     assert code == 1 and [e["type"] for e in events] == ["error", "generate_end"]
     assert events[0]["error_type"] == "config" and "not a run folder" in events[0]["message"]
@@ -372,7 +378,7 @@ def test_a_second_generator_on_the_same_output_refuses_naming_the_running_pid(fu
     stdout, stderr = first.communicate(timeout=240)
     assert first.returncode == 0, stderr
     assert parse_events(stdout)[-1]["status"] == "completed"
-    assert len(out.read_text().splitlines()) == 2 and not lock.exists()
+    assert len(jsonl(out)) == 2 and not lock.exists()
 
 
 def test_a_stale_lock_is_taken_over(full_run, tmp_path):
