@@ -12,7 +12,7 @@ import { LineSet } from './lineSet';
 import { bytesMatch, SCAN_BATCH, scanAll, searchLines, variants, type InvalidLine, type LineKeys, type ScanReply, type ScanRequest } from './scanWork';
 import { keyLines, lineKey, sameKeyOptions } from './lineKeys';
 import { RunOverlay, SIDE_NONE, type RunIdentity } from './runOverlay';
-import { keyedRecords, type Dynamics } from '../core/dynamics';
+import { KEY_BYTES, keyedRecords, sameKey, type Dynamics } from '../core/dynamics';
 import type { KeyOptions } from './lineKeys';
 
 /**
@@ -686,9 +686,8 @@ export class LabelingModel {
   /** Whether `line`'s record, keyed under the shown run's options, has row r's pair key. */
   private holdsRow(line: number, r: number): boolean {
     const run = this.run!;
-    const key = run.rows.key.subarray(r * 32, r * 32 + 32);
     for (const k of keyedRecords([[line, this.parse(line)]], run.options.mode, run.options.usable)) {
-      if (Buffer.compare(k.key, key) === 0) return true;
+      if (sameKey(k.key, 0, run.rows.key, r * KEY_BYTES)) return true;
     }
     return false;
   }

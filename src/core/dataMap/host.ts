@@ -5,7 +5,7 @@
  */
 import { promptText } from '../contrast/promptText';
 import { type UsableMode, type UsableOptions, usableItems } from '../contrast/usable';
-import { type Dynamics, KEY_BYTES, keyedRecords } from '../dynamics';
+import { type Dynamics, KEY_BYTES, keyedRecords, sameKey } from '../dynamics';
 import { parseText } from '../dataset/formats';
 import type { DataMapPayload } from '../../protocol/dashboard';
 
@@ -51,11 +51,6 @@ export function firstLine(text: string, max = 200): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-function sameKey(a: Uint8Array, b: Uint8Array, bOffset: number): boolean {
-  for (let i = 0; i < KEY_BYTES; i++) if (a[i] !== b[bOffset + i]) return false;
-  return true;
-}
-
 /**
  * What hovering row `row` shows, given the text of the line the run read it from (as the file
  * has that line now, or undefined when the file has fewer lines): the prompt's first line when
@@ -72,7 +67,7 @@ export function hoverText(
   if (lineText === undefined) return { text: null, note: `line ${line} is gone: the file is shorter than when the run read it (click to find the pair by its content)` };
   const rec = parseText(lineText);
   for (const k of keyedRecords([[line - 1, rec]], mode, usable)) {
-    if (!sameKey(k.key, d.key, row * KEY_BYTES)) continue;
+    if (!sameKey(k.key, 0, d.key, row * KEY_BYTES)) continue;
     const item = rec.kind === 'blank' || rec.kind === 'invalid' ? undefined : usableItems([[line - 1, rec]], mode, usable)[0];
     const prompt = item?.prompt ?? (rec.kind === 'blank' || rec.kind === 'invalid' ? '' : rec.prompt);
     return { text: firstLine(promptText(prompt)) || '(empty prompt)', note: null };

@@ -104,7 +104,8 @@ function word(k: Uint8Array, o: number): number {
   return k[o]! | (k[o + 1]! << 8) | (k[o + 2]! << 16) | (k[o + 3]! << 24);
 }
 
-function sameKey(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
+/** Whether the pair keys at a[ao..] and b[bo..] (KEY_BYTES each) are equal. */
+export function sameKey(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
   for (let i = 0; i < KEY_BYTES; i++) if (a[ao + i] !== b[bo + i]) return false;
   return true;
 }
