@@ -54,7 +54,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             human(f"done: {run.final_dir}")
         else:
             end["checkpoint"] = str(run.stop_checkpoint.resolve())
-            end["message"] = f"stopped by {stop.signal_name or 'request'}; resume with --resume {run.run_dir.resolve()}"
+            end["message"] = f"stopped by {stop.reason or 'request'}; resume with --resume {run.run_dir.resolve()}"
             human(end["message"])
         events.emit("end", **end)
         return 0

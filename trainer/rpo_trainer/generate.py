@@ -322,7 +322,7 @@ def run_generation(req: Request, events: EventWriter, stop) -> dict:
     out_path = Path(req.out).resolve() if req.out else default_out(a, b, prompt_set).resolve()
     if not out_path.name.endswith(".pref.jsonl"):
         raise ConfigError(f"--out must end in .pref.jsonl (the preference editor opens those), found {out_path.name}")
-    # One generator per output (a reloaded window leaves its generation running): the main process holds <out>.lock.
+    # One generator per output (another may run in another terminal): the main process holds <out>.lock.
     with gen_lock.held(out_path) if state.is_main_process else contextlib.nullcontext():
         end = _generate(req, events, stop, state, started, (a, a_cfg, b, b_cfg, prompt_set, prompts), head, out_path)
     if state.num_processes > 1:

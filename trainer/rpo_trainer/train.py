@@ -64,7 +64,7 @@ class StopFlag:
 
     def __init__(self, message: str = "finishing the current step, then saving a checkpoint") -> None:
         self.requested = False
-        self.signal_name: str | None = None
+        self.reason: str | None = None  # a signal's name, or why the process stops on its own
         self.message = message
 
     def install(self) -> None:
@@ -82,7 +82,7 @@ class StopFlag:
         if self.requested:
             return
         self.requested = True
-        self.signal_name = reason
+        self.reason = reason
         human(f"{reason}: {self.message}")
 
 

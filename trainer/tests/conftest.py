@@ -1,5 +1,7 @@
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +26,21 @@ def subprocess_env() -> dict:
     env["TOKENIZERS_PARALLELISM"] = "false"
     env["HF_HUB_OFFLINE"] = "1"
     return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def torchrun_two(*args: str) -> list[str]:
+    """The command line that runs `args` (`-m rpo_trainer ...` or a script) as 2 local processes
+    under the venv's torchrun, on a free port; skips the test when torchrun is not installed."""
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    if torchrun is None:
+        pytest.skip("torchrun not installed")
+    return [torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(free_port()), *args]
 
 
 def parse_events(stdout: str) -> list[dict]:

@@ -6,35 +6,22 @@ all-gathered columns, and gradients that reach every rank's rejected responses.
 """
 
 import json
-import shutil
-import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import parse_events, run_trainer, subprocess_env
+from conftest import parse_events, run_trainer, subprocess_env, torchrun_two
 from rpo_trainer.testing.toy import toy_workspace
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("method, extra", [("rpo", {}), ("rpo-unpaired", {"unpaired": True})])
 def test_global_contrast_on_two_processes_equals_one_process(tmp_path, tiny_model, method, extra):
-    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
-    if torchrun is None:
-        pytest.skip("torchrun not installed")
     common = dict(n=20, method=method, max_steps=3, learning_rate=1e-3, eval_split=0.2, eval_steps=2, **extra)
     two = toy_workspace(tmp_path / "two", tiny_model, batch_size=2, num_processes=2, global_contrast=True, **common)
     one = toy_workspace(tmp_path / "one", tiny_model, batch_size=4, **common)
-    proc = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
-                           "-m", "rpo_trainer", "train", "--config", str(two)],
+    proc = subprocess.run(torchrun_two("-m", "rpo_trainer", "train", "--config", str(two)),
                           capture_output=True, text=True, env=subprocess_env(), timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     events_two = parse_events(proc.stdout)

@@ -8,7 +8,6 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import parse_events, run_trainer, subprocess_env
+from conftest import parse_events, run_trainer, subprocess_env, torchrun_two
 from rpo_trainer import gen_files
 from rpo_trainer.errors import ConfigError, DataError
 from rpo_trainer.events import EventWriter
@@ -309,17 +308,10 @@ def test_the_cli_process_writes_schema_valid_events(full_run, tmp_path):
 
 
 def test_two_processes_split_the_prompts_and_write_what_one_writes(full_run, tmp_path):
-    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
-    if torchrun is None:
-        pytest.skip("torchrun not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     src = write_jsonl(tmp_path / "p.jsonl", [{"prompt": f"Question {i}?"} for i in range(7)])
     one, two = tmp_path / "one.pref.jsonl", tmp_path / "two.pref.jsonl"
     args = ["--prompts", str(src), "--max-new-tokens", "6", "--greedy", "--batch-size", "2"]
-    proc = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(port),
-                           "-m", "rpo_trainer", "generate", str(full_run), "--out", str(two), *args],
+    proc = subprocess.run(torchrun_two("-m", "rpo_trainer", "generate", str(full_run), "--out", str(two), *args),
                           capture_output=True, text=True, env=subprocess_env(), timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     events = parse_events(proc.stdout)
@@ -413,7 +405,7 @@ def test_a_signal_asks_generation_to_stop_and_says_the_records_written_are_kept(
         os.kill(os.getpid(), getattr(signal, sig))  # a second one is not told twice
     finally:
         flag.uninstall()
-    assert flag.requested and flag.signal_name == sig
+    assert flag.requested and flag.reason == sig
     err = capfd.readouterr().err
     assert err.count(f"{sig}: stopping; the records written are kept (run the same command again to continue)") == 1, err
     assert "checkpoint" not in err
@@ -452,7 +444,7 @@ def test_the_launcher_watch_asks_to_stop_once_the_launcher_has_exited(reaped, ca
         launcher.kill()
         launcher.wait()
     reason = f"the process that launched this generation (pid {launcher.pid}) has exited"
-    assert flag.signal_name == reason
+    assert flag.reason == reason
     assert f"{reason}: stopping; the records written are kept" in capfd.readouterr().err
 
 
@@ -474,20 +466,13 @@ def test_the_launcher_watch_without_a_launcher_or_with_one_already_gone():
 def test_two_processes_both_stop_when_the_launcher_exits_and_the_file_continues(full_run, tmp_path):
     """Each rank watches the launcher on its own clock; the ranks agree on the stop through the
     batch's gather, so neither waits forever in a gather the other never reaches."""
-    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
-    if torchrun is None:
-        pytest.skip("torchrun not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     src = write_jsonl(tmp_path / "p.jsonl", [{"prompt": f"Question {i}?"} for i in range(400)])
     out = tmp_path / "two.pref.jsonl"
     args = ["--prompts", str(src), "--out", str(out), "--max-new-tokens", "24"]
+    command = torchrun_two("-m", "rpo_trainer", "generate", str(full_run), *args, "--batch-size", "1")
     launcher = _sleeper()
     env = {**subprocess_env(), "RPO_LAUNCHER_PID": str(launcher.pid)}
-    proc = subprocess.Popen([torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(port),
-                             "-m", "rpo_trainer", "generate", str(full_run), *args, "--batch-size", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         for line in proc.stdout:
             if '"generate_progress"' in line:
@@ -539,18 +524,11 @@ Path(out).with_name(f"end-{os.environ['RANK']}.json").write_text(json.dumps(end)
 def test_two_processes_agree_on_a_stop_only_one_rank_has_seen(full_run, tmp_path):
     """A stop one rank sees after a batch's gather (a signal, the launcher watch) must stop the
     other rank too, at the next batch's gather; acting on it alone left the other waiting there."""
-    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
-    if torchrun is None:
-        pytest.skip("torchrun not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     script = tmp_path / "two_ranks.py"
     script.write_text(RANK0_STOPS_BETWEEN_BATCHES, encoding="utf-8")
     src = write_jsonl(tmp_path / "p.jsonl", [{"prompt": f"Question {i}?"} for i in range(40)])
     out = tmp_path / "two.pref.jsonl"
-    proc = subprocess.Popen([torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(port),
-                             str(script), str(full_run), str(src), str(out)],
+    proc = subprocess.Popen(torchrun_two(str(script), str(full_run), str(src), str(out)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env(), start_new_session=True)
     try:
         _, stderr = proc.communicate(timeout=180)
