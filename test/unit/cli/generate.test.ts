@@ -4,7 +4,7 @@
 // checked against docs/formats.md with node:crypto (not the project's key code). Skipped without
 // the trainer's Python.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -94,23 +94,35 @@ test('rpo generate samples the eval split into a blind candidates file and its s
   }
 });
 
-test('Ctrl+C (SIGINT) stops with exit 3, keeps whole records, and the same command continues', { skip }, async () => {
-  const prompts = path.join(tmp, 'many.jsonl');
-  fs.writeFileSync(prompts, Array.from({ length: 16 }, (_, i) => JSON.stringify({ prompt: `Tell me about thing ${i}.` })).join('\n') + '\n');
-  const out = path.join(tmp, 'stopped.pref.jsonl');
-  const args = ['--import', tsxLoader, cliMain, 'generate', runDir, '--prompts', prompts, '--out', out, '--max-new-tokens', '32', '--batch-size', '1'];
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+/** A prompt file of n prompts in the test folder. */
+function writePrompts(name: string, n: number, prompt: (i: number) => string): string {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: prompt(i) })).join('\n') + '\n');
+  return file;
+}
+
+/** `rpo generate ARGS` as a child process, once its first progress line is on stderr (or it has ended). */
+async function generateUntilProgress(args: string[]): Promise<{ child: ChildProcess; exited: Promise<number | null>; stderr: () => string }> {
+  const child = spawn(process.execPath, ['--import', tsxLoader, cliMain, 'generate', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
   await new Promise<void>((resolve) => {
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
       if (/records \(/.test(stderr)) resolve();
     });
     void exited.then(() => resolve());
   });
+  return { child, exited, stderr: () => stderr };
+}
+
+test('Ctrl+C (SIGINT) stops with exit 3, keeps whole records, and the same command continues', { skip }, async () => {
+  const prompts = writePrompts('many.jsonl', 16, (i) => `Tell me about thing ${i}.`);
+  const out = path.join(tmp, 'stopped.pref.jsonl');
+  const { child, exited, stderr: output } = await generateUntilProgress([runDir, '--prompts', prompts, '--out', out, '--max-new-tokens', '32', '--batch-size', '1']);
   child.kill('SIGINT');
   const code = await exited;
+  const stderr = output();
   assert.equal(code, 3, stderr);
   assert.match(stderr, /stopped: (\d+) of 16 records/);
   assert.match(stderr, /stopping: the batch in progress is dropped, the records written are kept/);
@@ -124,20 +136,10 @@ test('Ctrl+C (SIGINT) stops with exit 3, keeps whole records, and the same comma
 });
 
 test('the generation stops by itself when rpo generate is killed (a closed terminal, a reloaded window) and the file continues', { skip }, async () => {
-  const prompts = path.join(tmp, 'orphan.jsonl');
-  fs.writeFileSync(prompts, Array.from({ length: 200 }, (_, i) => JSON.stringify({ prompt: `Say something about item ${i}.` })).join('\n') + '\n');
+  const prompts = writePrompts('orphan.jsonl', 200, (i) => `Say something about item ${i}.`);
   const out = path.join(tmp, 'orphan.pref.jsonl');
   const args = ['generate', runDir, '--prompts', prompts, '--out', out, '--max-new-tokens', '32', '--batch-size', '1'];
-  const child = spawn(process.execPath, ['--import', tsxLoader, cliMain, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  await new Promise<void>((resolve) => {
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      if (/records \(/.test(stderr)) resolve();
-    });
-    void exited.then(() => resolve());
-  });
+  const { child, exited } = await generateUntilProgress(args.slice(1));
   // The trainer runs in its own process group: SIGKILL to the CLI alone does not reach it.
   const holder = (JSON.parse(fs.readFileSync(`${out}.lock`, 'utf8')) as { pid: number }).pid;
   child.kill('SIGKILL');
